@@ -1,0 +1,128 @@
+"""Fieldaudit: mystery-shopper and quality-audit field app."""
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_babel import get_locale, lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from app.config import load_config
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the application; no queries, no I/O beyond reading config."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+
+    db.init_app(app)
+    # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    # "basic" only marks a session non-fresh when the network changes, so a shopper whose
+    # phone moves from Wi-Fi to mobile data stays signed in; "strong" would log them out.
+    login_manager.session_protection = "basic"
+    login_manager.unauthorized_handler(unauthorized)
+
+    from app import models  # noqa: F401  (register the models with SQLAlchemy)
+    from app.security import refuse_undeclared_routes
+
+    app.before_request(refuse_undeclared_routes)
+    register_blueprints(app)
+    register_cli(app)
+    register_error_handlers(app)
+
+    @app.context_processor
+    def inject_globals():
+        return {"languages": app.config["LANGUAGES"], "current_locale": str(get_locale() or "en")}
+
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.admin.routes import bp as admin_bp
+    from app.auth.routes import bp as auth_bp
+    from app.dashboard.views import bp as dashboard_bp
+    from app.main.routes import bp as main_bp
+    from app.planning.routes import bp as planning_bp
+    from app.reports.routes import bp as reports_bp
+    from app.visits import api as _visit_api, form_page as _form_page, routes as _visit_pages  # noqa: F401 (attach routes)
+    from app.visits.blueprint import api as api_bp, bp as visits_bp
+
+    for bp in (auth_bp, main_bp, admin_bp, visits_bp, api_bp, planning_bp, dashboard_bp, reports_bp):
+        app.register_blueprint(bp)
+
+
+def register_cli(app: Flask) -> None:
+    from app.auth.cli import users_cli
+    from app.checklists.cli import checklists_cli
+    from app.demo.cli import demo_cli
+    from app.reports.cli import reports_cli
+
+    for group in (users_cli, checklists_cli, reports_cli, demo_cli):
+        app.cli.add_command(group)
+
+
+def select_locale() -> str:
+    """Pick the page language: the user's choice, else the browser's, else English."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    # Only read a user that is already loaded: loading one here can itself need a translation.
+    user = g.get("_login_user")
+    if not chosen and getattr(user, "is_authenticated", False):
+        chosen = user.locale
+    if chosen not in languages:
+        chosen = request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    g.locale = chosen
+    return chosen
+
+
+def unauthorized():
+    """Send anonymous page requests to the login form; API calls get a JSON 401."""
+    from flask import redirect, url_for
+
+    if wants_json():
+        return jsonify(error="unauthorized", message="Your session has expired; sign in again."), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def wants_json() -> bool:
+    """Return True when the client should get errors as JSON (the phone's API calls)."""
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        if wants_json():
+            return jsonify(error="csrf", message=error.description), 400
+        return render_template("errors/error.html", code=400, message=_l(
+            "Your form expired or was sent twice. Nothing was lost: go back, reload the page and send it again."
+        )), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code is None or error.code < 400:  # routing redirects pass through
+            return error
+        if wants_json():
+            return jsonify(error=error.name.lower().replace(" ", "_"), message=error.description), error.code
+        return render_template("errors/error.html", code=error.code, message=error.description), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        # Never a bare 500 page: log it, undo half-done work, and say so plainly.
+        app.logger.exception("Unhandled error")
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error="server_error", message="Something went wrong; nothing was saved."), 500
+        return render_template("errors/error.html", code=500, message=_l(
+            "Something went wrong on our side; nothing was saved. Please try again."
+        )), 500

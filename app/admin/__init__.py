@@ -1,0 +1,1 @@
+"""Administration: users, regions, locations and the audit log."""

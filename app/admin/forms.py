@@ -1,0 +1,191 @@
+"""Forms of the admin pages; uniqueness is checked in `validate_<field>` methods."""
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FloatField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.extensions import db
+from app.models import Location, Region, Role, User
+
+ROLE_LABELS = {
+    Role.admin: _l("Administrator"),
+    Role.manager: _l("Quality manager"),
+    Role.shopper: _l("Mystery shopper"),
+}
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+PASSWORD_MIN = 10
+
+
+def strip(value):
+    """Trim surrounding spaces from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def check_code(value: str) -> None:
+    """:raise ValidationError: when a code has characters other than letters, digits, '.', '_' and '-'."""
+    if value and not CODE_PATTERN.match(value):
+        raise ValidationError(_l("Use letters, digits, dots, dashes and underscores only, e.g. MSK-01."))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multi-select shown as a list of checkboxes (easier to use on a phone than <select multiple>)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CoordinateField(FloatField):
+    """A latitude or longitude; accepts a decimal comma as typed on Russian keyboards."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            self.data = float(valuelist[0].strip().replace(",", "."))
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Enter a number in decimal degrees, e.g. 55.7558.")) from None
+
+
+class UserForm(FlaskForm):
+    """Create or edit an account; `user` is the account being edited (None when creating)."""
+
+    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()],
+                       default=Role.shopper.value)
+    shopper_code = StringField(_l("Shopper code"), filters=[strip], validators=[Length(max=20)])
+    regions = MultiCheckboxField(_l("Regions"), coerce=int)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, user: User | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.regions.choices = [
+            (r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
+        ]
+
+    def validate_email(self, field):
+        query = select(User.id).where(func.lower(User.email) == field.data.lower())
+        if self.user is not None:
+            query = query.where(User.id != self.user.id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError(_l("Another account already uses this email."))
+
+    def validate_shopper_code(self, field):
+        if not field.data:
+            if self.role.data == Role.shopper.value:
+                raise ValidationError(_l("Shoppers need a code: reports show it instead of their name."))
+            return
+        check_code(field.data)
+        query = select(User.id).where(func.lower(User.shopper_code) == field.data.lower())
+        if self.user is not None:
+            query = query.where(User.id != self.user.id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError(_l("Another shopper already has this code."))
+
+
+class NewUserForm(UserForm):
+    """Create an account with its first password."""
+
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200)])
+    submit = SubmitField(_l("Create account"))
+
+
+class PasswordResetForm(FlaskForm):
+    """Set a new password for someone else."""
+
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Set password"))
+
+
+class RegionForm(FlaskForm):
+    """Create or edit a region."""
+
+    code = StringField(_l("Code"), filters=[strip], validators=[DataRequired(), Length(max=20)])
+    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, region: Region | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region = region
+
+    def validate_code(self, field):
+        check_code(field.data)
+        query = select(Region.id).where(func.lower(Region.code) == field.data.lower())
+        if self.region is not None:
+            query = query.where(Region.id != self.region.id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError(_l("Another region already has this code."))
+
+    def validate_name(self, field):
+        query = select(Region.id).where(func.lower(Region.name) == field.data.lower())
+        if self.region is not None:
+            query = query.where(Region.id != self.region.id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError(_l("Another region already has this name."))
+
+
+class LocationForm(FlaskForm):
+    """Create or edit a location (branch, store, office)."""
+
+    code = StringField(_l("Code"), filters=[strip], validators=[DataRequired(), Length(max=20)])
+    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=160)])
+    address = StringField(_l("Address"), filters=[strip], validators=[Length(max=300)])
+    region_id = SelectField(_l("Region"), coerce=int, validators=[DataRequired(_l("Choose a region."))])
+    latitude = CoordinateField(
+        _l("Latitude"), validators=[Optional(), NumberRange(-90, 90, _l("Latitude must be between -90 and 90."))]
+    )
+    longitude = CoordinateField(
+        _l("Longitude"), validators=[Optional(), NumberRange(-180, 180, _l("Longitude must be between -180 and 180."))]
+    )
+    active = BooleanField(_l("Active (can be planned and visited)"), default=True)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, location: Location | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.location = location
+        self.region_id.choices = [(0, _l("Choose a region"))] + [
+            (r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
+        ]
+
+    def validate_code(self, field):
+        check_code(field.data)
+        query = select(Location.id).where(func.lower(Location.code) == field.data.lower())
+        if self.location is not None:
+            query = query.where(Location.id != self.location.id)
+        if db.session.scalar(query) is not None:
+            raise ValidationError(_l("Another location already has this code."))
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the fields, then ask for both coordinates or neither."""
+        valid = super().validate(extra_validators)
+        lat, lon = self.latitude, self.longitude
+        if not lat.errors and not lon.errors and (lat.data is None) != (lon.data is None):
+            missing = lon if lon.data is None else lat
+            # One coordinate without the other puts the pin nowhere.
+            missing.errors = [*missing.errors, _l("Enter both latitude and longitude, or leave both empty.")]
+            valid = False
+        return valid
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: the CSRF token of the one-button actions (deactivate, reactivate)."""

@@ -1,0 +1,104 @@
+"""Sign-in and sign-out, language choice, password change."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from app.auth.forms import LoginForm, PasswordForm
+from app.extensions import db, limiter, login_manager
+from app.models import Role, User
+from app.models.audit import record
+from app.security import public, roles_required
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Return the user of a session or remember cookie, or None if it was revoked."""
+    pk, _sep, token = user_id.partition(":")
+    if not pk.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(pk))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return `target` if it is a local path, else None (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_rate_limit, methods=["POST"], error_message="Too many sign-in attempts. Wait a minute and try again.")
+@public
+def login():
+    """Show the sign-in form; sign the user in on valid credentials."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if user is None or not user.check_password(form.password.data):
+            flash(_("Wrong email or password."), "error")
+        elif not user.active:
+            flash(_("This account is deactivated. Ask your administrator."), "error")
+        else:
+            session.permanent = True
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@roles_required(*Role)
+def logout():
+    """Sign out everywhere: this revokes every session and remember cookie of the user."""
+    current_user.revoke_sessions()
+    db.session.commit()
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@roles_required(*Role)
+def change_password():
+    """Change one's own password; other devices are signed out."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append(_("The current password is wrong."))
+        else:
+            current_user.set_password(form.new.data)
+            record(current_user, "user.password_change", current_user)
+            db.session.commit()
+            login_user(current_user._get_current_object())  # keep this device signed in with the new token
+            flash(_("Password changed. Other devices were signed out."), "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.route("/language/<code>", methods=["POST"])
+@public
+def set_language(code: str):
+    """Remember the chosen page language."""
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next")) or url_for("main.home"))

@@ -1,0 +1,73 @@
+"""Configuration defaults; instance/config.py and the environment override them."""
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url(url: str) -> str:
+    """Return a SQLAlchemy URL that uses psycopg 3 for plain postgres:// URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(app, test_config: dict | None = None) -> None:
+    """Fill app.config: defaults, then instance/config.py, then environment, then test_config."""
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        ENV_NAME=os.environ.get("FIELDAUDIT_ENV", "development"),
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'fieldaudit.db'}",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        CHECKLISTS_DIR=str(REPO_ROOT / "checklists"),
+        MIGRATIONS_DIR=str(REPO_ROOT / "migrations"),
+        SURVEYS_DIR=str(REPO_ROOT / "checklists" / "surveys"),
+        UPLOAD_DIR=str(instance / "photos"),
+        EXPORT_DIR=str(instance / "exports"),
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        PHOTO_MAX_BYTES=10 * 1024 * 1024,
+        PHOTO_MAX_PIXELS=40_000_000,
+        COMPANY_NAME="Fieldaudit",
+        LANGUAGES=["en", "ru"],
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(app.root_path) / "translations"),
+        REMEMBER_COOKIE_DURATION=30 * 24 * 3600,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=30 * 24 * 3600,
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI="memory://",
+        LOGIN_RATE_LIMIT="10 per minute;50 per hour",
+        COUNT_SUBMITTED_VISITS=False,
+        REDIS_URL=None,
+        PDF_RENDER_TIMEOUT=60,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI"):
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if test_config:
+        app.config.update(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    production = app.config["ENV_NAME"] == "production"
+    if not app.config.get("SECRET_KEY"):
+        key_file = instance / "secret_key"
+        if key_file.exists():
+            app.config["SECRET_KEY"] = key_file.read_text().strip()
+        elif production:
+            raise RuntimeError("SECRET_KEY must be set in production (environment or instance/config.py)")
+        else:
+            # A per-process key: sessions do not survive a restart, but nothing is hard-coded.
+            # `make run` writes instance/secret_key so development logins persist.
+            app.config["SECRET_KEY"] = secrets.token_hex(32)
+    if production and len(app.config["SECRET_KEY"]) < 32:
+        raise RuntimeError("SECRET_KEY is too short for production: use at least 32 random characters")
+    if production:
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)

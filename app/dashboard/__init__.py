@@ -1,0 +1,1 @@
+"""Manager workspace: comparison dashboard, location and region pages, corrective actions, exports."""

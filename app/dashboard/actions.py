@@ -1,0 +1,114 @@
+"""Corrective-action pages and the export downloads."""
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.dashboard import exports
+from app.dashboard.blueprint import bp
+from app.dashboard.forms import ActionForm, ActionStatusForm
+from app.dashboard.routes import MANAGERS, read_filters
+from app.dashboard.services import (
+    ActionError,
+    actions_query,
+    create_action,
+    failed_questions,
+    get_action_or_404,
+    get_visit_or_404,
+    is_overdue,
+    set_action_status,
+)
+from app.extensions import db
+from app.models import ActionStatus
+from app.security import region_scope, roles_required
+
+PAGE_SIZE = 50
+
+
+@bp.route("/actions")
+@roles_required(*MANAGERS)
+def actions():
+    """List corrective actions in the user's regions; overdue ones flagged and first."""
+    scope = region_scope(current_user)
+    status = request.args.get("status") or None
+    if status not in (None, *(s.value for s in ActionStatus)):
+        status = None
+    overdue_only = request.args.get("overdue") == "1"
+    stmt = actions_query(scope, status=ActionStatus(status) if status else None, overdue_only=overdue_only)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = max(request.args.get("page", 1, type=int), 1)
+    items = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template(
+        "dashboard/actions.html", actions=items, status=status, overdue_only=overdue_only, total=total,
+        page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), today=date.today(), is_overdue=is_overdue,
+        status_form=ActionStatusForm(), statuses=list(ActionStatus),
+    )
+
+
+@bp.route("/visits/<int:visit_id>/actions/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def new_action(visit_id: int):
+    """Create a corrective action for a failed question of a visit."""
+    visit = get_visit_or_404(visit_id, current_user)
+    question_id = request.values.get("question", "")
+    if question_id not in failed_questions(visit):
+        abort(404)
+    question = visit.checklist.question(question_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            create_action(visit, question_id, description=form.description.data, owner_name=form.owner_name.data,
+                          owner_email=form.owner_email.data, due_date=form.due_date.data, user=current_user)
+        except ActionError as exc:
+            form.description.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Corrective action created."), "success")
+            return redirect(url_for("dashboard.location", location_id=visit.location_id) + "#actions")
+    elif request.method == "GET":
+        form.description.data = question.text
+    return render_template("dashboard/action_form.html", form=form, visit=visit, question=question,
+                           question_id=question_id)
+
+
+@bp.route("/actions/<int:action_id>/status", methods=["POST"])
+@roles_required(*MANAGERS)
+def action_status(action_id: int):
+    """Move a corrective action to done / verified / open again."""
+    action = get_action_or_404(action_id, current_user)
+    form = ActionStatusForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a valid state."), "error")
+    else:
+        try:
+            set_action_status(action, ActionStatus(form.status.data), current_user)
+        except ActionError:
+            flash(_("This change of state is not allowed."), "error")
+        else:
+            db.session.commit()
+            flash(_("Action updated."), "success")
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("dashboard.actions")
+    return redirect(target)
+
+
+@bp.route("/export/<any(table, answers):what>.<any(csv, xlsx):fmt>")
+@roles_required(*MANAGERS)
+def export(what: str, fmt: str):
+    """Download the filtered league table or the raw answers as CSV or XLSX."""
+    scope = region_scope(current_user)
+    form, period, filters = read_filters(scope)
+    if form.errors:
+        abort(400, _("The filters are not valid: %(errors)s", errors="; ".join(
+            str(e) for errors in form.errors.values() for e in errors)))
+    stem = f"{what}-{period.start.isoformat()}-{period.end.isoformat()}"
+    if what == "table":
+        header, rows, sheet = exports.table_header(), exports.table_rows(period, scope, filters), _("Locations")
+    else:
+        header, rows, sheet = exports.answers_header(), exports.answer_rows(period, scope, filters), _("Answers")
+    if fmt == "csv":
+        return exports.csv_response(f"{stem}.csv", header, rows)
+    return exports.xlsx_response(f"{stem}.xlsx", sheet, header, rows)

@@ -1,0 +1,46 @@
+"""The dashboard blueprint and the template helpers shared with the review pages."""
+from flask import Blueprint, current_app
+
+bp = Blueprint(
+    "dashboard", __name__, url_prefix="/dashboard",
+    template_folder="templates", static_folder="static", static_url_path="/static",
+)
+
+
+@bp.app_template_global()
+def has_endpoint(endpoint: str) -> bool:
+    """Return True when a view is installed (e.g. the PDF reports), so links never break."""
+    return endpoint in current_app.view_functions
+
+
+def survey_metrics_function():
+    """Return app.surveys.queries.survey_metrics when the surveys feature is installed, else None."""
+    try:
+        from app.surveys.queries import survey_metrics
+    except ImportError:
+        return None
+    return survey_metrics
+
+
+@bp.app_template_global()
+def url_with(**overrides) -> str:
+    """Return the current page's URL with some query arguments replaced (None drops one)."""
+    from flask import request, url_for
+
+    args = request.args.to_dict()
+    args.update(overrides)
+    args = {k: v for k, v in args.items() if v is not None}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+FILTER_KEYS = ("period", "start", "end", "region", "checklist", "channel")
+
+
+@bp.app_template_global()
+def filter_args(**overrides) -> dict:
+    """Return the current request's dashboard filters updated with `overrides`, for drill-down links."""
+    from flask import request
+
+    args = {k: request.args[k] for k in FILTER_KEYS if request.args.get(k)}
+    args.update(overrides)
+    return args

@@ -1,0 +1,143 @@
+"""Exports of the league table and the raw answers, streamed as CSV or written as XLSX.
+
+Rows come from the database in batches (yield_per: a server-side cursor on PostgreSQL) and
+leave as they arrive: CSV through a generator, XLSX through openpyxl's write-only workbook into
+a temporary file. Memory stays flat whatever the number of rows.
+"""
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+
+from flask import Response, current_app, send_file, stream_with_context
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.dashboard import queries as q
+from app.extensions import db
+from app.models import Answer, ChecklistVersion, Location, Region, User, Visit
+
+BATCH = 2000
+#: Characters that make a spreadsheet read a cell as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """Return the value, with text that a spreadsheet would run as a formula made inert."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _number(value, digits=2):
+    return round(value, digits) if value is not None else None
+
+
+def table_header() -> list[str]:
+    """Return the league table's column names."""
+    return [_("Code"), _("Location"), _("Region"), _("Visits"), _("Score"), _("Grade"), _("Previous score"),
+            _("Change")]
+
+
+def table_rows(period, scope, filters) -> Iterator[list]:
+    """Yield the league table rows for the filters (one aggregate query)."""
+    for row in q.location_table(period, scope=scope, trend_points=2, **filters):
+        yield [row.code, row.name, row.region_name, row.visits, _number(row.score), row.grade,
+               _number(row.previous_score), _number(row.change)]
+
+
+def answers_header() -> list[str]:
+    """Return the raw answers' column names."""
+    return ["visit_id", "visited_at", "status", "location_code", "location", "region", "checklist_id",
+            "checklist_version", "shopper_code", "visit_score", "visit_grade", "section_id", "question_id",
+            "question", "answer_status", "value", "comment", "fraction", "points", "max_points",
+            "critical_failed"]
+
+
+def answer_rows(period, scope, filters) -> Iterator[list]:
+    """Yield one row per visit x question of the counted visits, fetched in batches."""
+    conditions = q.visit_conditions(*period.bounds(), scope=scope, **filters)
+    texts = q.question_texts(q._versions_in(conditions))
+    stmt = (
+        select(Visit.id, Visit.visited_at, Visit.status, Location.code, Location.name, Region.name,
+               ChecklistVersion.checklist_id, ChecklistVersion.version, User.shopper_code, Visit.score,
+               Visit.grade, Answer.section_id, Answer.question_id, Answer.status, Answer.value, Answer.comment,
+               Answer.fraction, Answer.points, Answer.max_points, Answer.critical_failed)
+        .join(Answer, Answer.visit_id == Visit.id)
+        .join(Location, Location.id == Visit.location_id).join(Region, Region.id == Location.region_id)
+        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
+        .join(User, User.id == Visit.shopper_id)
+        .where(*conditions).order_by(Visit.visited_at, Visit.id, Answer.id)
+        .execution_options(yield_per=BATCH)
+    )
+    result = db.session.execute(stmt)
+    for (visit_id, visited_at, status, code, name, region, slug, version, shopper, score, grade, section_id,
+         question_id, answer_status, value, comment, fraction, points, max_points, critical) in result:
+        text = texts.get((slug, question_id), (question_id,))[0]
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        yield [visit_id, visited_at.replace(tzinfo=None) if visited_at else None, status.value, code, name, region,
+               slug, version, shopper, score, grade, section_id, question_id, text, answer_status, value, comment,
+               fraction, points, max_points, bool(critical)]
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Response:
+    """Stream rows as a UTF-8 CSV (with BOM so that Excel reads Cyrillic) without holding them."""
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")
+        writer.writerow(header)
+        for count, row in enumerate(rows, 1):
+            writer.writerow([safe_cell(v) for v in row])
+            if count % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def write_xlsx(path: str, sheet: str, header: list[str], rows: Iterable[list]) -> int:
+    """Write rows to an XLSX file with a write-only workbook; return the number of rows."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(sheet[:31])
+    worksheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    cells = []
+    for title in header:
+        cell = WriteOnlyCell(worksheet, value=title)
+        cell.font = bold
+        cells.append(cell)
+    worksheet.append(cells)
+    count = 0
+    for row in rows:
+        worksheet.append([safe_cell(v) for v in row])
+        count += 1
+    workbook.save(path)
+    return count
+
+
+def xlsx_response(filename: str, sheet: str, header: list[str], rows: Iterable[list]) -> Response:
+    """Build the workbook in a temporary file, send it, and delete the file afterwards."""
+    directory = current_app.config["EXPORT_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    handle, path = tempfile.mkstemp(suffix=".xlsx", dir=directory)
+    os.close(handle)
+    try:
+        write_xlsx(path, sheet, header, rows)
+        response = send_file(path, as_attachment=True, download_name=filename,
+                             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    except BaseException:
+        os.unlink(path)
+        raise
+    response.call_on_close(lambda: os.path.exists(path) and os.unlink(path))
+    return response

@@ -1,0 +1,518 @@
+"""Shared analytics: every dashboard and report figure, aggregated in SQL over stored scores.
+
+Nothing here loads visits into Python to average them: each function runs one or two
+GROUP BY queries over Visit.score, VisitSectionScore.score and Answer.fraction, filtered on
+indexed columns (status, visited_at, location_id). The same SQL runs on SQLite and PostgreSQL.
+Functions know nothing of requests: callers pass the region scope (region_scope(user)).
+"""
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import case, func, literal, select
+
+from app.extensions import db
+from app.models import Answer, ChecklistVersion, Location, Region, Visit, VisitSectionScore, VisitStatus
+
+# -- periods ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A range of whole days, both ends inclusive, compared on Visit.visited_at (UTC)."""
+
+    start: date
+    end: date
+
+    def __post_init__(self):
+        if self.end < self.start:
+            raise ValueError("a period cannot end before it starts")
+
+    @property
+    def days(self) -> int:
+        """Return the number of days in the period."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def label(self) -> str:
+        """Return the period as text: '2024-01-01 – 2024-03-31' (or a single day)."""
+        if self.start == self.end:
+            return self.start.isoformat()
+        return f"{self.start.isoformat()} – {self.end.isoformat()}"
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """Return [start, end) as UTC datetimes for filtering timestamps."""
+        return (
+            datetime.combine(self.start, time.min, tzinfo=UTC),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC),
+        )
+
+    def previous(self) -> Period:
+        """Return the period of the same length just before; whole months/quarters/years step by one."""
+        months = self._whole_months()
+        if months:
+            start = _add_months(self.start, -months)
+            return Period(start, self.start - timedelta(days=1))
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def _whole_months(self) -> int:
+        """Return n when the period is exactly n calendar months (1, 3, 6, 12), else 0."""
+        if self.start.day != 1 or self.end.day != calendar.monthrange(self.end.year, self.end.month)[1]:
+            return 0
+        months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+        return months if months in (1, 3, 6, 12) else 0
+
+    @classmethod
+    def last_days(cls, days: int, today: date | None = None) -> Period:
+        """Return the `days` days up to and including today."""
+        today = today or date.today()
+        return cls(today - timedelta(days=days - 1), today)
+
+    @classmethod
+    def month(cls, today: date | None = None) -> Period:
+        """Return the calendar month containing today."""
+        today = today or date.today()
+        return cls(today.replace(day=1), today.replace(day=calendar.monthrange(today.year, today.month)[1]))
+
+    @classmethod
+    def quarter(cls, today: date | None = None) -> Period:
+        """Return the calendar quarter containing today."""
+        today = today or date.today()
+        first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        return cls(first, _add_months(first, 3) - timedelta(days=1))
+
+    @classmethod
+    def year(cls, today: date | None = None) -> Period:
+        """Return the calendar year containing today."""
+        today = today or date.today()
+        return cls(date(today.year, 1, 1), date(today.year, 12, 31))
+
+    def series(self, count: int) -> list[Period]:
+        """Return `count` consecutive periods ending with this one, oldest first."""
+        periods = [self]
+        while len(periods) < count:
+            periods.insert(0, periods[0].previous())
+        return periods
+
+
+def _add_months(day: date, months: int) -> date:
+    """Return the first-of-month date `months` months from `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def monthly_periods(end: date, count: int = 12) -> list[Period]:
+    """Return the `count` calendar months ending with the one that contains `end`, oldest first."""
+    return Period.month(end).series(count)
+
+
+# -- filters ---------------------------------------------------------------------------------
+
+
+def counted_statuses() -> tuple[VisitStatus, ...]:
+    """Return the visit states that count in comparisons and reports."""
+    if has_app_context() and current_app.config.get("COUNT_SUBMITTED_VISITS"):
+        return (VisitStatus.approved, VisitStatus.submitted)
+    return (VisitStatus.approved,)
+
+
+def visit_conditions(
+    start: datetime, end: datetime, *, scope: Iterable[int] | None = None, region_id: int | None = None,
+    checklist_id: str | None = None, channel: str | None = None, location_id: int | None = None,
+) -> list:
+    """Return the WHERE conditions selecting the scored, counted visits in [start, end)."""
+    conditions = [
+        Visit.status.in_(counted_statuses()),
+        Visit.visited_at >= start,
+        Visit.visited_at < end,
+        Visit.score.is_not(None),
+    ]
+    if location_id is not None:
+        conditions.append(Visit.location_id == location_id)
+    if scope is not None or region_id is not None:
+        located = select(Location.id)
+        if scope is not None:
+            located = located.where(Location.region_id.in_(sorted(scope)))
+        if region_id is not None:
+            located = located.where(Location.region_id == region_id)
+        conditions.append(Visit.location_id.in_(located))
+    if checklist_id or channel:
+        versions = select(ChecklistVersion.id)
+        if checklist_id:
+            versions = versions.where(ChecklistVersion.checklist_id == checklist_id)
+        if channel:
+            versions = versions.where(ChecklistVersion.channel == channel)
+        conditions.append(Visit.checklist_version_id.in_(versions))
+    return conditions
+
+
+def _period_conditions(period: Period, **filters) -> list:
+    return visit_conditions(*period.bounds(), **filters)
+
+
+# -- grades and titles -----------------------------------------------------------------------
+
+
+def latest_checklist(checklist_id: str | None):
+    """Return the parsed latest version of a checklist, or None."""
+    if not checklist_id:
+        return None
+    version = db.session.scalars(
+        select(ChecklistVersion).where(ChecklistVersion.checklist_id == checklist_id)
+        .order_by(ChecklistVersion.version.desc()).limit(1)
+    ).first()
+    return version.checklist if version else None
+
+
+def grade_label(score: float | None, checklist=None) -> str | None:
+    """Return the grade of an average score: the checklist's bands, else the default ones."""
+    if score is None:
+        return None
+    if checklist is not None:
+        return checklist.grade_for(score)
+    from app.checklists.schema import DEFAULT_GRADES
+
+    for band in sorted(DEFAULT_GRADES, key=lambda g: g.min, reverse=True):
+        if score + 1e-9 >= band.min:
+            return band.label
+    return None
+
+
+def _versions_in(conditions: list) -> list[ChecklistVersion]:
+    """Return the checklist versions used by the visits matching `conditions`, newest first."""
+    ids = select(Visit.checklist_version_id).where(*conditions).distinct()
+    return list(db.session.scalars(
+        select(ChecklistVersion).where(ChecklistVersion.id.in_(ids))
+        .order_by(ChecklistVersion.checklist_id, ChecklistVersion.version.desc())
+    ))
+
+
+def section_titles(versions: Iterable[ChecklistVersion]) -> dict[str, str]:
+    """Return {section id: title} in checklist order; the newest version's title wins."""
+    titles: dict[str, str] = {}
+    for version in versions:
+        for section in version.checklist.sections:
+            titles.setdefault(section.id, section.title)
+    return titles
+
+
+def question_texts(versions: Iterable[ChecklistVersion]) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """Return {(checklist id, question id): (text, section id, checklist title)}; newest version wins."""
+    texts: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for version in versions:
+        checklist = version.checklist
+        for question in checklist.questions:
+            texts.setdefault(
+                (version.checklist_id, question.id),
+                (question.text, checklist.section_of(question.id).id, version.title),
+            )
+    return texts
+
+
+# -- league table ----------------------------------------------------------------------------
+
+
+@dataclass
+class LocationRow:
+    """A location's figures for a period, with the previous period and a trend."""
+
+    location_id: int
+    code: str
+    name: str
+    region_id: int
+    region_name: str
+    visits: int = 0
+    score: float | None = None
+    previous_score: float | None = None
+    previous_visits: int = 0
+    grade: str | None = None
+    #: Average score in each of the last periods of the same length, oldest first (None = no visits).
+    trend: list[float | None] = field(default_factory=list)
+
+    @property
+    def change(self) -> float | None:
+        """Return the change in points against the previous period."""
+        if self.score is None or self.previous_score is None:
+            return None
+        return self.score - self.previous_score
+
+
+def _bucketed(periods: list[Period], key, conditions_for) -> dict:
+    """Return {(key, bucket index): (avg score, visits)} over consecutive periods, in one query."""
+    start = periods[0].bounds()[0]
+    end = periods[-1].bounds()[1]
+    bucket = case(*((Visit.visited_at < p.bounds()[1], i) for i, p in enumerate(periods)), else_=len(periods) - 1)
+    rows = select(key.label("k"), Visit.score.label("score"), bucket.label("b")).where(
+        *conditions_for(start, end)
+    ).subquery()
+    stmt = select(rows.c.k, rows.c.b, func.avg(rows.c.score), func.count()).group_by(rows.c.k, rows.c.b)
+    return {(k, b): (float(avg) if avg is not None else None, n) for k, b, avg, n in db.session.execute(stmt)}
+
+
+def location_table(
+    period: Period, *, scope=None, region_id: int | None = None, checklist_id: str | None = None,
+    channel: str | None = None, trend_points: int = 6, include_empty: bool = False,
+) -> list[LocationRow]:
+    """Return the league table: one row per location with visits, best score first.
+
+    `include_empty` adds the active locations in the filter that had no visit in the period.
+    """
+    periods = period.series(max(trend_points, 2))
+    filters = {"scope": scope, "region_id": region_id, "checklist_id": checklist_id, "channel": channel}
+    figures = _bucketed(periods, Visit.location_id, lambda s, e: visit_conditions(s, e, **filters))
+    current, previous = len(periods) - 1, len(periods) - 2
+    location_ids = {k for (k, b) in figures if b == current}
+
+    stmt = select(Location.id, Location.code, Location.name, Location.region_id, Region.name).join(Region)
+    if include_empty:
+        stmt = stmt.where(Location.active.is_(True) | Location.id.in_(location_ids))
+        if scope is not None:
+            stmt = stmt.where(Location.region_id.in_(sorted(scope)))
+        if region_id is not None:
+            stmt = stmt.where(Location.region_id == region_id)
+    else:
+        stmt = stmt.where(Location.id.in_(location_ids))
+    checklist = latest_checklist(checklist_id)
+    table = []
+    for loc_id, code, name, reg_id, reg_name in db.session.execute(stmt):
+        score, visits = figures.get((loc_id, current), (None, 0))
+        prev_score, prev_visits = figures.get((loc_id, previous), (None, 0))
+        table.append(LocationRow(
+            location_id=loc_id, code=code, name=name, region_id=reg_id, region_name=reg_name,
+            visits=visits, score=score, previous_score=prev_score, previous_visits=prev_visits,
+            grade=grade_label(score, checklist),
+            trend=[figures.get((loc_id, i), (None, 0))[0] for i in range(len(periods))][-trend_points:],
+        ))
+    table.sort(key=lambda r: (r.score is None, -(r.score or 0), r.code))
+    return table
+
+
+def location_rank(
+    period: Period, location_id: int, *, within_region: bool, checklist_id: str | None = None,
+) -> tuple[int | None, int]:
+    """Return (rank, of): the location's place by average score in its region or the network."""
+    region_id = None
+    if within_region:
+        region_id = db.session.scalar(select(Location.region_id).where(Location.id == location_id))
+    stmt = select(Visit.location_id, func.avg(Visit.score)).where(
+        *_period_conditions(period, region_id=region_id, checklist_id=checklist_id)
+    ).group_by(Visit.location_id)
+    averages = dict(db.session.execute(stmt).all())
+    mine = averages.get(location_id)
+    if mine is None:
+        return None, len(averages)
+    return 1 + sum(1 for avg in averages.values() if avg > mine), len(averages)
+
+
+# -- averages --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Average:
+    """An average score over some visits."""
+
+    key: object
+    name: str
+    score: float | None
+    visits: int
+
+
+def network_average(period: Period, *, scope=None, checklist_id=None, channel=None) -> Average:
+    """Return the average visit score over the network (or the scope)."""
+    score, visits = db.session.execute(
+        select(func.avg(Visit.score), func.count()).where(
+            *_period_conditions(period, scope=scope, checklist_id=checklist_id, channel=channel))
+    ).one()
+    return Average(None, "network", float(score) if score is not None else None, visits)
+
+
+def region_averages(period: Period, *, scope=None, checklist_id=None, channel=None) -> list[Average]:
+    """Return each region's average visit score, regions in name order."""
+    stmt = (
+        select(Location.region_id, Region.name, func.avg(Visit.score), func.count(Visit.id))
+        .join(Location, Location.id == Visit.location_id).join(Region, Region.id == Location.region_id)
+        .where(*_period_conditions(period, scope=scope, checklist_id=checklist_id, channel=channel))
+        .group_by(Location.region_id, Region.name).order_by(Region.name)
+    )
+    return [Average(rid, name, float(avg), n) for rid, name, avg, n in db.session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class SectionAvg:
+    """A section's average score over a set of visits."""
+
+    section_id: str
+    title: str
+    score: float | None
+    visits: int
+
+
+def section_averages(
+    period: Period, *, scope=None, location_id: int | None = None, region_id: int | None = None,
+    checklist_id: str | None = None, channel: str | None = None,
+) -> dict[str, SectionAvg]:
+    """Return {section id: SectionAvg} over the matching visits, in checklist order."""
+    conditions = _period_conditions(period, scope=scope, location_id=location_id, region_id=region_id,
+                                    checklist_id=checklist_id, channel=channel)
+    stmt = (
+        select(VisitSectionScore.section_id, func.avg(VisitSectionScore.score), func.count(VisitSectionScore.score))
+        .join(Visit, Visit.id == VisitSectionScore.visit_id).where(*conditions)
+        .group_by(VisitSectionScore.section_id)
+    )
+    figures = {sid: (float(avg) if avg is not None else None, n) for sid, avg, n in db.session.execute(stmt)}
+    if not figures:
+        return {}
+    titles = section_titles(_versions_in(conditions))
+    ordered = [s for s in titles if s in figures] + sorted(s for s in figures if s not in titles)
+    return {s: SectionAvg(s, titles.get(s, s), *figures[s]) for s in ordered}
+
+
+@dataclass
+class Heatmap:
+    """Locations x sections average scores."""
+
+    sections: dict[str, str]  # id -> title, in checklist order
+    cells: dict[int, dict[str, SectionAvg]]
+
+
+def section_matrix(period: Period, *, scope=None, region_id=None, checklist_id=None, channel=None) -> Heatmap:
+    """Return each location's section averages for the heatmap, in one GROUP BY."""
+    conditions = _period_conditions(period, scope=scope, region_id=region_id,
+                                    checklist_id=checklist_id, channel=channel)
+    stmt = (
+        select(Visit.location_id, VisitSectionScore.section_id, func.avg(VisitSectionScore.score),
+               func.count(VisitSectionScore.score))
+        .join(Visit, Visit.id == VisitSectionScore.visit_id).where(*conditions)
+        .group_by(Visit.location_id, VisitSectionScore.section_id)
+    )
+    cells: dict[int, dict[str, SectionAvg]] = {}
+    seen: set[str] = set()
+    rows = db.session.execute(stmt).all()
+    titles = section_titles(_versions_in(conditions)) if rows else {}
+    for loc_id, sid, avg, n in rows:
+        seen.add(sid)
+        cells.setdefault(loc_id, {})[sid] = SectionAvg(sid, titles.get(sid, sid), float(avg) if avg is not None
+                                                       else None, n)
+    sections = {s: t for s, t in titles.items() if s in seen}
+    sections.update({s: s for s in sorted(seen - set(sections))})
+    return Heatmap(sections, cells)
+
+
+# -- questions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionFailure:
+    """How often a question lost points over a set of visits."""
+
+    checklist_id: str
+    question_id: str
+    text: str
+    section_id: str
+    checklist_title: str
+    failures: int
+    asked: int
+    critical_failures: int
+    last_failed_at: datetime | None = None
+
+    @property
+    def rate(self) -> float:
+        """Return the share of visits (percent) in which the question lost points."""
+        return 100.0 * self.failures / self.asked if self.asked else 0.0
+
+
+def _failure_stmt(conditions: list):
+    failed = case((Answer.fraction < 1, 1), else_=0)
+    return (
+        select(
+            ChecklistVersion.checklist_id, Answer.question_id,
+            func.sum(failed), func.count(), func.sum(case((Answer.critical_failed, 1), else_=0)),
+            func.max(case((Answer.fraction < 1, Visit.visited_at))),
+        )
+        .join(Visit, Visit.id == Answer.visit_id)
+        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
+        .where(*conditions, Answer.status == "answered", Answer.max_points > 0)
+        .group_by(ChecklistVersion.checklist_id, Answer.question_id)
+    )
+
+
+def _failures(conditions: list, stmt) -> list[QuestionFailure]:
+    rows = db.session.execute(stmt).all()
+    texts = question_texts(_versions_in(conditions)) if rows else {}
+    result = []
+    for checklist_id, qid, failures, asked, critical, last in rows:
+        text, section_id, title = texts.get((checklist_id, qid), (qid, "", checklist_id))
+        if isinstance(last, str):  # SQLite returns MAX() over a CASE as text
+            last = datetime.fromisoformat(last).replace(tzinfo=UTC)
+        result.append(QuestionFailure(checklist_id, qid, text, section_id, title, int(failures or 0), asked,
+                                      int(critical or 0), last))
+    return result
+
+
+def failing_questions(
+    period: Period, *, scope=None, region_id=None, checklist_id=None, channel=None, location_id=None, limit=10,
+) -> list[QuestionFailure]:
+    """Return the questions that lose points most often, most failures first."""
+    conditions = _period_conditions(period, scope=scope, region_id=region_id, checklist_id=checklist_id,
+                                    channel=channel, location_id=location_id)
+    failed = func.sum(case((Answer.fraction < 1, 1), else_=0))
+    stmt = _failure_stmt(conditions).having(failed > 0).order_by(failed.desc(), Answer.question_id).limit(limit)
+    return _failures(conditions, stmt)
+
+
+def recurring_failures(period: Period, location_id: int, min_visits: int = 2) -> list[QuestionFailure]:
+    """Return the questions a location failed in at least `min_visits` visits of the period."""
+    conditions = _period_conditions(period, location_id=location_id)
+    failed = func.sum(case((Answer.fraction < 1, 1), else_=0))
+    stmt = _failure_stmt(conditions).having(failed >= min_visits).order_by(failed.desc(), Answer.question_id)
+    return _failures(conditions, stmt)
+
+
+# -- one location ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitScore:
+    """A counted visit's score, for lists and trend charts."""
+
+    visit_id: int
+    visited_at: datetime
+    score: float
+    grade: str | None
+    checklist_title: str = ""
+    shopper_code: str | None = None
+
+
+def visit_scores(period: Period, location_id: int) -> list[VisitScore]:
+    """Return the counted visits of a location in the period, oldest first."""
+    from app.models import User
+
+    stmt = (
+        select(Visit.id, Visit.visited_at, Visit.score, Visit.grade, ChecklistVersion.title, User.shopper_code)
+        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
+        .join(User, User.id == Visit.shopper_id)
+        .where(*_period_conditions(period, location_id=location_id))
+        .order_by(Visit.visited_at, Visit.id)
+    )
+    return [VisitScore(*row) for row in db.session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """The average score of one period in a trend."""
+
+    period: Period
+    score: float | None
+    visits: int
+
+
+def score_trend(periods: list[Period], *, scope=None, location_id=None, region_id=None,
+                checklist_id=None) -> list[TrendPoint]:
+    """Return the average score in each of consecutive `periods` (one query)."""
+    figures = _bucketed(periods, literal(0), lambda s, e: visit_conditions(
+        s, e, scope=scope, location_id=location_id, region_id=region_id, checklist_id=checklist_id))
+    return [TrendPoint(p, *figures.get((0, i), (None, 0))) for i, p in enumerate(periods)]

@@ -1,0 +1,1 @@
+"""Believable demo data: `flask --app wsgi demo`."""

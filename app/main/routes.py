@@ -1,0 +1,70 @@
+"""Start page: sends each role to where its work is."""
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import format_datetime, lazy_gettext as _l
+from flask_login import current_user
+
+from app.models import Role
+from app.security import roles_required
+
+bp = Blueprint("main", __name__, template_folder="templates")
+
+#: (endpoint, label, roles) of the main navigation; items of features not installed are skipped.
+NAVIGATION = [
+    ("visits.my_visits", _l("My visits"), {Role.shopper}),
+    ("dashboard.index", _l("Dashboard"), {Role.manager, Role.admin}),
+    ("review.queue", _l("Review"), {Role.manager, Role.admin}),
+    ("planning.index", _l("Planning"), {Role.manager, Role.admin}),
+    ("dashboard.actions", _l("Actions"), {Role.manager, Role.admin}),
+    ("surveys.index", _l("Surveys"), {Role.manager, Role.admin}),
+    ("admin.index", _l("Admin"), {Role.admin}),
+]
+
+HOME_BY_ROLE = {
+    Role.shopper: "visits.my_visits",
+    Role.manager: "dashboard.index",
+    Role.admin: "dashboard.index",
+}
+
+
+@bp.app_template_global()
+def nav_items() -> list[dict]:
+    """Return the navigation entries the signed-in user may use."""
+    items = []
+    for endpoint, label, roles in NAVIGATION:
+        if current_user.role in roles and endpoint in current_app.view_functions:
+            items.append({
+                "url": url_for(endpoint),
+                "label": label,
+                "active": (request.endpoint or "").split(".")[0] == endpoint.split(".")[0],
+            })
+    return items
+
+
+@bp.app_template_global()
+def score_class(value: float | None) -> str:
+    """Return the CSS class that colours a score band."""
+    if value is None:
+        return "score-none"
+    if value >= 90:
+        return "score-excellent"
+    if value >= 75:
+        return "score-good"
+    if value >= 60:
+        return "score-fair"
+    return "score-poor"
+
+
+@bp.app_template_filter("datetime")
+def datetime_filter(value, fmt="medium"):
+    """Format a timestamp in the page language, or an em dash when missing."""
+    return format_datetime(value, fmt) if value else "—"
+
+
+@bp.route("/")
+@roles_required(*Role)
+def home():
+    """Redirect to the role's main page, or show the role's overview."""
+    endpoint = HOME_BY_ROLE[current_user.role]
+    if endpoint in current_app.view_functions:
+        return redirect(url_for(endpoint))
+    return render_template("main/home.html")

@@ -1,0 +1,24 @@
+"""Database models, one module per aggregate; import everything here so Alembic sees it."""
+from app.models.audit import AuditLog
+from app.models.checklists import ChecklistVersion
+from app.models.locations import Location, Region
+from app.models.users import Role, User, manager_regions
+from app.models.visits import (
+    Answer,
+    CorrectiveAction,
+    ActionStatus,
+    Photo,
+    ReviewComment,
+    Visit,
+    VisitEvent,
+    VisitSectionScore,
+    VisitStatus,
+)
+from app.models.surveys import SurveyResponse
+from app.models.jobs import ExportJob
+
+__all__ = [
+    "ActionStatus", "Answer", "AuditLog", "ChecklistVersion", "CorrectiveAction", "ExportJob",
+    "Location", "Photo", "Region", "ReviewComment", "Role", "SurveyResponse", "User", "Visit",
+    "VisitEvent", "VisitSectionScore", "VisitStatus", "manager_regions",
+]

@@ -1,0 +1,240 @@
+"""Visits: planned, filled on a phone, submitted, reviewed; with answers, photos and scores."""
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import JSONType, UTCDateTime, utcnow
+
+
+class VisitStatus(str, enum.Enum):
+    planned = "planned"
+    in_progress = "in_progress"
+    submitted = "submitted"
+    returned = "returned"  # sent back to the shopper for correction
+    approved = "approved"
+    voided = "voided"
+
+
+def _enum(cls, length=16):
+    return Enum(cls, native_enum=False, length=length, validate_strings=True)
+
+
+class Visit(db.Model):
+    __tablename__ = "visits"
+    __table_args__ = (
+        CheckConstraint("window_start <= window_end", name="window_order"),
+        CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"),
+        Index("ix_visits_location_visited", "location_id", "visited_at"),
+        Index("ix_visits_status_visited", "status", "visited_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id"), index=True)
+    shopper_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), default=VisitStatus.planned, index=True)
+    window_start: Mapped[date] = mapped_column(Date)
+    window_end: Mapped[date] = mapped_column(Date, index=True)
+    #: The scenario: what to buy or ask, who to play.
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the visit took place (start of the visit, else submission); dashboards filter on it.
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+    #: Work in progress saved from the phone: {"answers": {...}, "answer_times": {...}}.
+    draft: Mapped[dict | None] = mapped_column(JSONType)
+    draft_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Generated on the phone for each submission; the unique constraint makes retries idempotent.
+    client_submission_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: sha256 of the canonical submitted payload, to tell an identical retry from a conflict.
+    submission_hash: Mapped[str | None] = mapped_column(String(64))
+
+    score: Mapped[float | None] = mapped_column(index=True)
+    grade: Mapped[str | None] = mapped_column(String(60))
+    critical_failed: Mapped[bool] = mapped_column(default=False)
+    #: The scoring result as computed at submission (VisitResult.to_json()).
+    result: Mapped[dict | None] = mapped_column(JSONType)
+
+    #: Proof of visit: the phone's position when the visit started and when it was submitted.
+    start_latitude: Mapped[float | None]
+    start_longitude: Mapped[float | None]
+    start_accuracy: Mapped[float | None]
+    submit_latitude: Mapped[float | None]
+    submit_longitude: Mapped[float | None]
+    submit_accuracy: Mapped[float | None]
+    #: "granted", "denied" or "unavailable": what the phone said when asked for its position.
+    geolocation: Mapped[str | None] = mapped_column(String(16))
+
+    location = relationship("Location", lazy="joined")
+    checklist_version = relationship("ChecklistVersion", lazy="joined")
+    shopper = relationship("User", foreign_keys=[shopper_id], lazy="joined")
+    reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
+    answers = relationship(
+        "Answer", back_populates="visit", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+    section_scores = relationship(
+        "VisitSectionScore", back_populates="visit", cascade="all, delete-orphan"
+    )
+    photos = relationship("Photo", back_populates="visit", cascade="all, delete-orphan", order_by="Photo.id")
+    events = relationship("VisitEvent", back_populates="visit", cascade="all, delete-orphan", order_by="VisitEvent.at")
+
+    @property
+    def checklist(self):
+        """Return the parsed checklist this visit is filled with."""
+        return self.checklist_version.checklist
+
+    def is_overdue(self, today: date) -> bool:
+        """Return True when the visit is still open after its window closed."""
+        open_states = (VisitStatus.planned, VisitStatus.in_progress, VisitStatus.returned)
+        return self.status in open_states and self.window_end < today
+
+    def __repr__(self) -> str:
+        return f"<Visit {self.id} {self.status.value}>"
+
+
+class VisitSectionScore(db.Model):
+    """A section's score for one visit, stored at submission so dashboards aggregate in SQL."""
+
+    __tablename__ = "visit_section_scores"
+    __table_args__ = (UniqueConstraint("visit_id", "section_id", name="uq_visit_section_scores_visit_section"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    section_id: Mapped[str] = mapped_column(String(100), index=True)
+    score: Mapped[float | None]
+    points: Mapped[float] = mapped_column(default=0)
+    max_points: Mapped[float] = mapped_column(default=0)
+    weight: Mapped[float] = mapped_column(default=1)
+
+    visit = relationship("Visit", back_populates="section_scores")
+
+
+class Answer(db.Model):
+    """One question's answer in a submitted visit, with its share of the score."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("visit_id", "question_id", name="uq_answers_visit_question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(100), index=True)
+    section_id: Mapped[str] = mapped_column(String(100))
+    #: The answer as the contract defines it ("yes", 4, "opt", 95, "text", [photo ids], "na").
+    value: Mapped[object | None] = mapped_column(JSONType)
+    comment: Mapped[str | None] = mapped_column(Text)
+    #: answered | na | hidden | unanswered
+    status: Mapped[str] = mapped_column(String(12))
+    fraction: Mapped[float | None]
+    points: Mapped[float] = mapped_column(default=0)
+    max_points: Mapped[float] = mapped_column(default=0)
+    critical_failed: Mapped[bool] = mapped_column(default=False)
+    first_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    visit = relationship("Visit", back_populates="answers")
+
+
+class Photo(db.Model):
+    """Photo evidence, re-encoded without EXIF; the GPS position and time are kept here."""
+
+    __tablename__ = "photos"
+    __table_args__ = (UniqueConstraint("visit_id", "client_photo_id", name="uq_photos_visit_client"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Public id used in answers and URLs.
+    token: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(100))
+    #: Generated on the phone, so that a retried upload does not store the photo twice.
+    client_photo_id: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(100))
+    content_type: Mapped[str] = mapped_column(String(40), default="image/jpeg")
+    width: Mapped[int]
+    height: Mapped[int]
+    byte_size: Mapped[int]
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    #: Where latitude/longitude came from: "exif" (the camera) or "device" (the phone's position at upload).
+    geo_source: Mapped[str | None] = mapped_column(String(10))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit = relationship("Visit", back_populates="photos")
+
+
+class VisitEvent(db.Model):
+    """The history of a visit: assigned, submitted, returned, resubmitted, approved, voided."""
+
+    __tablename__ = "visit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    #: For submissions: the answers and score as they were, so corrections keep their history.
+    snapshot: Mapped[dict | None] = mapped_column(JSONType)
+
+    visit = relationship("Visit", back_populates="events")
+    user = relationship("User")
+
+
+class ActionStatus(str, enum.Enum):
+    open = "open"
+    done = "done"
+    verified = "verified"
+
+
+class CorrectiveAction(db.Model):
+    """What a location must fix after a failed question, who owns it and by when."""
+
+    __tablename__ = "corrective_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    question_id: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    owner_name: Mapped[str] = mapped_column(String(120))
+    owner_email: Mapped[str] = mapped_column(String(254))
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus), default=ActionStatus.open, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    visit = relationship("Visit")
+    location = relationship("Location")
+
+
+class ReviewComment(db.Model):
+    """A reviewer's reusable comment text."""
+
+    __tablename__ = "review_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,123 @@
+"""Planning pages: the list of open and planned visits, assigning one visit, assigning from a CSV file."""
+from datetime import date
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Location, Region, Role, User, VisitStatus
+from app.planning.forms import AssignForm, ImportForm
+from app.planning.services import filter_visits, import_assignments, latest_versions_by_id, status_counts
+from app.security import region_scope, roles_required
+from app.visits.services import VisitError, assign_visit
+
+bp = Blueprint("planning", __name__, url_prefix="/planning", template_folder="templates")
+PER_PAGE = 50
+CSV_EXAMPLE = (
+    "location_code,checklist_id,shopper_email,from,to,instructions\n"
+    "MSK-01,retail-store-visit,shopper@example.com,2025-06-02,2025-06-08,Buy a coffee and ask for a receipt\n"
+)
+
+
+def _scoped_locations(scope):
+    query = select(Location).where(Location.active.is_(True)).order_by(Location.code)
+    if scope is not None:
+        query = query.where(Location.region_id.in_(scope or {-1}))
+    return db.session.scalars(query).all()
+
+
+def _active_shoppers():
+    return db.session.scalars(
+        select(User).where(User.role == Role.shopper, User.active.is_(True)).order_by(User.name)
+    ).all()
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.route("/")
+@roles_required(Role.manager, Role.admin)
+def index():
+    """List visits in the manager's regions: open by default, filterable, overdue ones marked."""
+    scope = region_scope(current_user)
+    today = date.today()
+    status = request.args.get("status", "open")
+    if status not in {"open", "all", *(s.value for s in VisitStatus)}:
+        status = "open"
+    filters = {
+        "status": status, "region_id": _int_arg("region"), "shopper_id": _int_arg("shopper"),
+        "overdue": request.args.get("overdue") == "1", "q": request.args.get("q", "").strip() or None,
+    }
+    query = filter_visits(scope, today=today, **filters)
+    page = max(_int_arg("page") or 1, 1)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    visits = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
+    regions_query = select(Region).order_by(Region.name)
+    if scope is not None:
+        regions_query = regions_query.where(Region.id.in_(scope or {-1}))
+    return render_template(
+        "planning/index.html", visits=visits, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
+        filters=filters, counts=status_counts(scope, today), today=today,
+        regions=db.session.scalars(regions_query).all(), shoppers=_active_shoppers(), statuses=list(VisitStatus),
+        page_args={k: v for k, v in request.args.items() if k != "page"},
+    )
+
+
+@bp.route("/assign", methods=["GET", "POST"])
+@roles_required(Role.manager, Role.admin)
+def assign():
+    """Assign one visit (the checklist's latest version) to a shopper."""
+    scope = region_scope(current_user)
+    form = AssignForm()
+    locations = _scoped_locations(scope)
+    versions = latest_versions_by_id()
+    shoppers = _active_shoppers()
+    form.location.choices = [(loc.id, f"{loc.code} — {loc.name}") for loc in locations]
+    form.checklist.choices = [(cid, f"{v.title} (v{v.version})") for cid, v in sorted(
+        versions.items(), key=lambda item: item[1].title)]
+    form.shopper.choices = [(u.id, f"{u.name} ({u.shopper_code or u.email})") for u in shoppers]
+    if request.method == "GET":
+        form.shopper.data = _int_arg("shopper")
+        form.location.data = _int_arg("location")
+    if form.validate_on_submit():
+        location = next(loc for loc in locations if loc.id == form.location.data)
+        shopper = next(u for u in shoppers if u.id == form.shopper.data)
+        try:
+            visit = assign_visit(location, versions[form.checklist.data], shopper, form.window_start.data,
+                                 form.window_end.data, form.instructions.data or "", manager=current_user)
+        except VisitError as exc:
+            flash(str(exc.message), "error")
+        else:
+            db.session.commit()
+            flash(_("Visit assigned to %(name)s at %(location)s.", name=shopper.name, location=location.name),
+                  "success")
+            return redirect(url_for("planning.index", status="open", _anchor=f"visit-{visit.id}"))
+    return render_template("planning/assign.html", form=form, has_choices=bool(locations and versions and shoppers))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(Role.manager, Role.admin)
+def import_csv():
+    """Assign visits from a CSV file and show which rows were accepted and which were refused, and why."""
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        report = import_assignments(form.file.data.read(), current_user, dry_run=form.dry_run.data)
+        if report.dry_run or report.error:
+            db.session.rollback()
+        else:
+            db.session.commit()
+    return render_template("planning/import.html", form=form, report=report), 200 if report is None or \
+        not report.error else 400
+
+
+@bp.route("/import/example.csv")
+@roles_required(Role.manager, Role.admin)
+def example_csv():
+    """Download an example file with the expected columns."""
+    return Response(CSV_EXAMPLE, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=assignments-example.csv"})

@@ -1,0 +1,238 @@
+"""Planning: which visits a manager sees, and bulk assignment from a CSV file with a row-by-row report."""
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.models import ChecklistVersion, Location, Role, User, Visit
+from app.models import VisitStatus as S
+from app.visits.services import EDITABLE, VisitError, assign_visit
+
+MAX_ROWS = 2000
+#: Accepted header names for each column (lower case); without a header the columns are in this order.
+COLUMNS = {
+    "location": ("location", "location_code", "location code", "code", "код", "точка"),
+    "checklist": ("checklist", "checklist_id", "checklist id", "чек-лист", "анкета"),
+    "shopper": ("shopper", "shopper_email", "shopper email", "email", "e-mail", "тайный покупатель"),
+    "from": ("from", "window_start", "start", "с", "начало"),
+    "to": ("to", "window_end", "end", "по", "конец"),
+    "instructions": ("instructions", "scenario", "инструкции", "сценарий"),
+}
+ORDER = ("location", "checklist", "shopper", "from", "to", "instructions")
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d.%m.%y")
+
+
+def scoped_visits(scope: set[int] | None):
+    """Return a select of visits limited to the region ids in `scope` (None = all)."""
+    query = select(Visit).join(Location, Visit.location_id == Location.id)
+    if scope is not None:
+        query = query.where(Location.region_id.in_(scope or {-1}))
+    return query
+
+
+def filter_visits(scope: set[int] | None, *, status: str | None = None, region_id: int | None = None,
+                  shopper_id: int | None = None, overdue: bool = False, q: str | None = None,
+                  today: date | None = None):
+    """Return a select of visits for the planning list, newest window first."""
+    today = today or date.today()
+    query = scoped_visits(scope)
+    if status == "open" or not status:
+        query = query.where(Visit.status.in_(EDITABLE))
+    elif status != "all":
+        query = query.where(Visit.status == S(status))
+    if region_id:
+        query = query.where(Location.region_id == region_id)
+    if shopper_id:
+        query = query.where(Visit.shopper_id == shopper_id)
+    if overdue:
+        query = query.where(Visit.status.in_(EDITABLE), Visit.window_end < today)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        query = query.where(or_(func.lower(Location.code).like(like), func.lower(Location.name).like(like)))
+    return query.order_by(Visit.window_end, Visit.id)
+
+
+def status_counts(scope: set[int] | None, today: date | None = None) -> dict[str, int]:
+    """Return the number of visits per status in scope, plus "overdue" (one grouped query each)."""
+    today = today or date.today()
+    base = select(Visit.status, func.count(Visit.id)).join(Location, Visit.location_id == Location.id)
+    if scope is not None:
+        base = base.where(Location.region_id.in_(scope or {-1}))
+    counts = {s.value: 0 for s in S}
+    for status, count in db.session.execute(base.group_by(Visit.status)):
+        counts[S(status).value] = count
+    overdue = select(func.count(Visit.id)).join(Location, Visit.location_id == Location.id).where(
+        Visit.status.in_(EDITABLE), Visit.window_end < today)
+    if scope is not None:
+        overdue = overdue.where(Location.region_id.in_(scope or {-1}))
+    counts["overdue"] = db.session.scalar(overdue)
+    return counts
+
+
+def latest_versions_by_id(checklist_ids=None) -> dict[str, ChecklistVersion]:
+    """Return the newest stored version of each checklist id (all, or those given)."""
+    newest = select(ChecklistVersion.checklist_id, func.max(ChecklistVersion.version).label("v"))
+    if checklist_ids is not None:
+        newest = newest.where(ChecklistVersion.checklist_id.in_(list(checklist_ids)))
+    newest = newest.group_by(ChecklistVersion.checklist_id).subquery()
+    rows = db.session.scalars(select(ChecklistVersion).join(
+        newest, (ChecklistVersion.checklist_id == newest.c.checklist_id) & (ChecklistVersion.version == newest.c.v)))
+    return {v.checklist_id: v for v in rows}
+
+
+# -- CSV import ---------------------------------------------------------------------------------
+
+@dataclass
+class ImportRow:
+    """One line of the file: what it asked for, and either the visit made or why it was refused."""
+
+    line: int
+    values: dict[str, str]
+    reasons: list = field(default_factory=list)
+    visit: Visit | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return not self.reasons
+
+
+@dataclass
+class ImportReport:
+    rows: list[ImportRow] = field(default_factory=list)
+    error: object | None = None  # a problem with the whole file
+    dry_run: bool = False
+
+    @property
+    def accepted(self) -> list[ImportRow]:
+        return [r for r in self.rows if r.accepted]
+
+    @property
+    def refused(self) -> list[ImportRow]:
+        return [r for r in self.rows if not r.accepted]
+
+
+def decode_csv(data: bytes) -> str:
+    """Return the text of an uploaded CSV: UTF-8 (with or without BOM), else Windows-1251 (Russian Excel)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1251", errors="replace")
+
+
+def parse_date(text: str) -> date | None:
+    """Return a date written as 2025-05-31, 31.05.2025 or 31/05/2025, else None."""
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], object | None]:
+    """Return (line number, {column: value}) for each non-empty row, and a whole-file problem or None."""
+    sample = text[:4096]
+    delimiter = ";" if sample.count(";") > sample.count(",") else ("\t" if "\t" in sample and "," not in sample
+                                                                      else ",")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    if not rows:
+        return [], _l("The file is empty.")
+    header = [cell.strip().lower() for cell in rows[0][1]]
+    mapping = {}
+    for name, aliases in COLUMNS.items():
+        for index, cell in enumerate(header):
+            if cell in aliases:
+                mapping[name] = index
+                break
+    if {"location", "checklist", "shopper", "from", "to"} <= set(mapping):
+        rows = rows[1:]
+    elif len(mapping) >= 2:
+        missing = ", ".join(n for n in ORDER[:5] if n not in mapping)
+        return [], _l("The header lacks the column(s): %(names)s.", names=missing)
+    else:
+        mapping = {name: index for index, name in enumerate(ORDER)}
+    if len(rows) > MAX_ROWS:
+        return [], _l("The file has %(n)s rows; import at most %(max)s at a time.", n=len(rows), max=MAX_ROWS)
+    result = []
+    for line, row in rows:
+        values = {name: (row[index].strip() if index < len(row) else "") for name, index in mapping.items()}
+        result.append((line, values))
+    return result, None
+
+
+def import_assignments(data: bytes, manager: User, *, dry_run: bool = False, today: date | None = None) -> ImportReport:
+    """Assign the visits of a CSV file row by row (no commit); refused rows say why, accepted rows make visits."""
+    today = today or date.today()
+    rows, problem = read_rows(decode_csv(data))
+    report = ImportReport(error=problem, dry_run=dry_run)
+    if problem:
+        return report
+    # Look everything up in a few queries, not one per row.
+    codes = {v["location"] for _line, v in rows if v.get("location")}
+    emails = {v["shopper"].lower() for _line, v in rows if v.get("shopper")}
+    checklist_ids = {v["checklist"] for _line, v in rows if v.get("checklist")}
+    locations = {loc.code.lower(): loc for loc in db.session.scalars(
+        select(Location).where(func.lower(Location.code).in_([c.lower() for c in codes])))} if codes else {}
+    shoppers = {u.email.lower(): u for u in db.session.scalars(
+        select(User).where(func.lower(User.email).in_(emails)))} if emails else {}
+    versions = latest_versions_by_id(checklist_ids) if checklist_ids else {}
+    existing = set()
+    if shoppers:
+        for loc_id, cl_id, shopper_id, start, end in db.session.execute(
+            select(Visit.location_id, ChecklistVersion.checklist_id, Visit.shopper_id, Visit.window_start,
+                   Visit.window_end).join(ChecklistVersion, Visit.checklist_version_id == ChecklistVersion.id)
+            .where(Visit.shopper_id.in_([u.id for u in shoppers.values()]), Visit.status.in_(EDITABLE))
+        ):
+            existing.add((loc_id, cl_id, shopper_id, start, end))
+    scope = manager.region_ids
+
+    for line, values in rows:
+        row = ImportRow(line, values)
+        report.rows.append(row)
+        location = locations.get(values.get("location", "").lower())
+        if not values.get("location"):
+            row.reasons.append(_l("The location code is missing."))
+        elif location is None:
+            row.reasons.append(_l("Unknown location code %(code)s.", code=values["location"]))
+        elif not location.active:
+            row.reasons.append(_l("Location %(code)s is closed (inactive).", code=location.code))
+        elif scope is not None and location.region_id not in scope:
+            row.reasons.append(_l("Location %(code)s is outside your regions.", code=location.code))
+        version = versions.get(values.get("checklist", ""))
+        if version is None:
+            row.reasons.append(_l("Unknown checklist %(id)s.", id=values.get("checklist") or "—"))
+        shopper = shoppers.get(values.get("shopper", "").lower())
+        if shopper is None or shopper.role != Role.shopper:
+            row.reasons.append(_l("No shopper with the email %(email)s.", email=values.get("shopper") or "—"))
+        elif not shopper.active:
+            row.reasons.append(_l("Shopper %(email)s is deactivated.", email=shopper.email))
+        start, end = parse_date(values.get("from", "")), parse_date(values.get("to", ""))
+        if start is None:
+            row.reasons.append(_l("Bad start date %(value)s (use YYYY-MM-DD or DD.MM.YYYY).",
+                                  value=values.get("from") or "—"))
+        if end is None:
+            row.reasons.append(_l("Bad end date %(value)s (use YYYY-MM-DD or DD.MM.YYYY).",
+                                  value=values.get("to") or "—"))
+        if start and end and start > end:
+            row.reasons.append(_l("The window starts (%(start)s) after it ends (%(end)s).",
+                                  start=start.isoformat(), end=end.isoformat()))
+        elif end and end < today:
+            row.reasons.append(_l("The window ended in the past (%(end)s).", end=end.isoformat()))
+        if row.reasons:
+            continue
+        key = (location.id, version.checklist_id, shopper.id, start, end)
+        if key in existing:
+            row.reasons.append(_l("This visit is already assigned (same location, checklist, shopper and window)."))
+            continue
+        existing.add(key)
+        try:
+            row.visit = assign_visit(location, version, shopper, start, end, values.get("instructions", ""),
+                                     manager=manager)
+        except VisitError as exc:
+            row.reasons.append(exc.message)
+    return report

@@ -1,0 +1,1 @@
+"""PDF audit reports: visit, location and summary reports, CLI and batch ZIP export."""

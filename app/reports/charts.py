@@ -1,0 +1,169 @@
+"""Inline SVG charts for the PDF reports: vector, so WeasyPrint prints them crisply.
+
+Plain string templates rather than a charting library: the charts are few and simple, and every
+label passes through markupsafe.escape, so checklist or location text can never become markup.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from markupsafe import Markup, escape
+
+#: (lowest score, colour, light tint) of the score bands, best first: >=90, >=75, >=60, else.
+BANDS = ((90.0, "#1b7f3b", "#e3f2e6"), (75.0, "#6aa84f", "#eef6e8"), (60.0, "#e0a100", "#fdf5dc"),
+         (0.0, "#c0392b", "#f9e3e0"))
+NONE_COLOUR = "#9aa0a6"
+FONT = "DejaVu Sans, sans-serif"
+
+
+def band_colour(score: float | None) -> str:
+    """Return the band colour of a score (grey without one)."""
+    if score is None:
+        return NONE_COLOUR
+    return next(colour for low, colour, _tint in BANDS if score >= low)
+
+
+def band_tint(score: float | None) -> str:
+    """Return the light background tint of a score's band."""
+    if score is None:
+        return "#f1f3f4"
+    return next(tint for low, _colour, tint in BANDS if score >= low)
+
+
+def band_class(score: float | None) -> str:
+    """Return the CSS class of a score's band."""
+    if score is None:
+        return "band-none"
+    return ("band-excellent", "band-good", "band-fair", "band-poor")[
+        next(i for i, (low, _c, _t) in enumerate(BANDS) if score >= low)]
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One visit on the trend chart."""
+
+    at: datetime
+    score: float
+    label: str = ""
+
+
+def trend_chart(points: Sequence[Point], *, start: datetime, end: datetime,
+                references: Sequence[tuple[str, float | None, str]] = (), width: int = 680,
+                height: int = 230, date_format=lambda d: d.strftime("%d.%m")) -> Markup:
+    """Return an SVG chart of visit scores over [start, end] on coloured score bands.
+
+    `references` are horizontal dashed lines: (label, value, colour), e.g. the network average.
+    """
+    left, right, top, bottom = 34, 12, 10, 42
+    plot_w, plot_h = width - left - right, height - top - bottom
+    span = max((end - start).total_seconds(), 1.0)
+
+    def x(at: datetime) -> float:
+        return left + plot_w * min(max((at - start).total_seconds() / span, 0.0), 1.0)
+
+    def y(score: float) -> float:
+        return top + plot_h * (1 - score / 100.0)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="9">']
+    upper = 100.0
+    for low, _colour, tint in BANDS:  # background bands, so a reader sees the grade at a glance
+        parts.append(f'<rect x="{left}" y="{y(upper):.1f}" width="{plot_w}" height="{y(low) - y(upper):.1f}" '
+                     f'fill="{tint}"/>')
+        upper = low
+    for tick in (0, 25, 50, 75, 100):
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+                     f'stroke="#d0d4d8" stroke-width="0.5"/>'
+                     f'<text x="{left - 4}" y="{y(tick) + 3:.1f}" text-anchor="end" fill="#5f6368">{tick}</text>')
+    for index, (label, value, colour) in enumerate(references):
+        if value is None:
+            continue
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                     f'stroke="{colour}" stroke-width="1.2" stroke-dasharray="5 3"/>')
+        legend_x = left + 4 + index * 200
+        parts.append(f'<line x1="{legend_x}" x2="{legend_x + 18}" y1="{height - 8}" y2="{height - 8}" '
+                     f'stroke="{colour}" stroke-width="1.2" stroke-dasharray="5 3"/>'
+                     f'<text x="{legend_x + 22}" y="{height - 5}" fill="#3c4043">{escape(label)} '
+                     f'{_num(value)}</text>')
+    ordered = sorted(points, key=lambda p: p.at)
+    if len(ordered) > 1:
+        path = " ".join(f"{x(p.at):.1f},{y(p.score):.1f}" for p in ordered)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="#1a3d6d" stroke-width="1.6"/>')
+    for point in ordered:
+        cx, cy = x(point.at), y(point.score)
+        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.6" fill="{band_colour(point.score)}" '
+                     f'stroke="#fff" stroke-width="1"/>')
+        if len(ordered) <= 16:
+            parts.append(f'<text x="{cx:.1f}" y="{cy - 6:.1f}" text-anchor="middle" fill="#202124" '
+                         f'font-size="8">{_num(point.score)}</text>')
+    # Date ticks: the period's ends and, when they fit, each visit's day.
+    ticks = [start, end] + ([p.at for p in ordered] if len(ordered) <= 12 else [])
+    used: list[float] = []
+    for at in sorted(ticks):
+        tx = x(at)
+        if any(abs(tx - u) < 30 for u in used):
+            continue
+        used.append(tx)
+        parts.append(f'<text x="{tx:.1f}" y="{top + plot_h + 13}" text-anchor="middle" fill="#5f6368">'
+                     f'{escape(date_format(at))}</text>')
+    parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#9aa0a6" '
+                 'stroke-width="0.6"/></svg>')
+    return Markup("".join(parts))
+
+
+def comparison_chart(rows: Sequence[tuple[str, Sequence[float | None]]], series: Sequence[tuple[str, str]],
+                     *, width: int = 680, label_width: int = 210) -> Markup:
+    """Return horizontal grouped bars: one group per row (a section), one bar per series.
+
+    `rows` are (label, values) with one value per series; `series` are (name, colour).
+    """
+    bar_h, gap, group_gap, top = 9, 2, 10, 4
+    group_h = len(series) * (bar_h + gap) + group_gap
+    legend_h = 18
+    height = top + len(rows) * group_h + legend_h
+    plot_w = width - label_width - 40
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="9">']
+    for tick in (0, 25, 50, 75, 100):
+        tx = label_width + plot_w * tick / 100
+        parts.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{height - legend_h}" stroke="#e0e3e7" '
+                     f'stroke-width="0.6"/>')
+    for index, (label, values) in enumerate(rows):
+        gy = top + index * group_h
+        text = str(label)
+        if len(text) > 38:
+            text = text[:37] + "…"
+        parts.append(f'<text x="{label_width - 6}" y="{gy + group_h / 2 - 2:.1f}" text-anchor="end" '
+                     f'fill="#202124">{escape(text)}</text>')
+        for s_index, ((_name, colour), value) in enumerate(zip(series, values, strict=True)):
+            by = gy + s_index * (bar_h + gap)
+            if value is None:
+                parts.append(f'<text x="{label_width + 3}" y="{by + bar_h - 1}" fill="#9aa0a6">—</text>')
+                continue
+            bw = max(plot_w * value / 100, 0.8)
+            parts.append(f'<rect x="{label_width}" y="{by}" width="{bw:.1f}" height="{bar_h}" fill="{colour}" '
+                         f'rx="1.5"/><text x="{label_width + bw + 3:.1f}" y="{by + bar_h - 1.5}" fill="#202124" '
+                         f'font-size="8">{_num(value)}</text>')
+    lx = label_width
+    for name, colour in series:
+        parts.append(f'<rect x="{lx}" y="{height - 12}" width="10" height="8" fill="{colour}"/>'
+                     f'<text x="{lx + 14}" y="{height - 5}" fill="#3c4043">{escape(name)}</text>')
+        lx += 24 + 6.2 * len(str(name))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def score_bar(score: float | None, *, width: int = 220, height: int = 12) -> Markup:
+    """Return a single horizontal bar of a percent score in its band colour."""
+    filled = 0.0 if score is None else max(min(score, 100.0), 0.0) * width / 100
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="bar" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><rect width="{width}" height="{height}" rx="3" fill="#eceff1"/>'
+        f'<rect width="{filled:.1f}" height="{height}" rx="3" fill="{band_colour(score)}"/></svg>'
+    )

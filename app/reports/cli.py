@@ -1,0 +1,135 @@
+"""`flask reports ...`: build PDF reports and batch ZIPs from the command line."""
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Location, Region, Visit
+from app.reports import data, documents, jobs
+from app.reports.pdf import RenderError
+
+reports_cli = click.Group("reports", help="Build PDF audit reports.")
+
+period_from = click.option("--from", "start", metavar="DATE", help="First day, e.g. 2024-01-01 (default: 90 days ago).")
+period_to = click.option("--to", "end", metavar="DATE", help="Last day, e.g. 2024-03-31 (default: today).")
+output = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                      help="File to write (default: a name made from the report).")
+language = click.option("--lang", default=None, help="Report language (default: the checklist's).")
+
+
+def _period(start, end):
+    try:
+        return data.parse_period(start, end)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--from/--to") from None
+
+
+def _write(built, output: Path | None) -> None:
+    started = time.perf_counter()
+    try:
+        document = documents.to_pdf(built)
+    except RenderError as exc:
+        raise click.ClickException(f"could not render the report: {exc}") from None
+    target = output or Path(document.filename)
+    target.write_bytes(document.pdf)
+    click.echo(f"{target}: {len(document.pdf) / 1024:.0f} KiB in {time.perf_counter() - started:.2f} s")
+
+
+def _location(code: str) -> Location:
+    location = db.session.scalar(select(Location).where(Location.code == code))
+    if location is None:
+        raise click.BadParameter(f"no location with code {code!r}", param_hint="CODE")
+    return location
+
+
+def _region(code: str | None) -> Region | None:
+    if code is None:
+        return None
+    region = db.session.scalar(select(Region).where(Region.code == code))
+    if region is None:
+        raise click.BadParameter(f"no region with code {code!r}", param_hint="--region")
+    return region
+
+
+@reports_cli.command("location")
+@click.argument("code")
+@period_from
+@period_to
+@output
+@language
+@with_appcontext
+def location_command(code, start, end, output, lang):
+    """Write the report of location CODE for a period."""
+    _write(documents.location_html(_location(code), _period(start, end), lang=lang), output)
+
+
+@reports_cli.command("visit")
+@click.argument("visit_id", type=int)
+@output
+@language
+@click.option("--shopper-name", is_flag=True, help="Print the shopper's name beside the code.")
+@with_appcontext
+def visit_command(visit_id, output, lang, shopper_name):
+    """Write the report of visit VISIT_ID."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or (visit.result is None and not visit.answers):
+        raise click.BadParameter(f"no submitted visit with id {visit_id}", param_hint="VISIT_ID")
+    _write(documents.visit_html(visit, include_shopper_name=shopper_name, lang=lang), output)
+
+
+@reports_cli.command("region")
+@click.argument("code")
+@period_from
+@period_to
+@output
+@language
+@with_appcontext
+def region_command(code, start, end, output, lang):
+    """Write the summary (league table, heatmap) of region CODE."""
+    _write(documents.summary_html(_period(start, end), region=_region(code), lang=lang), output)
+
+
+@reports_cli.command("network")
+@period_from
+@period_to
+@output
+@language
+@with_appcontext
+def network_command(start, end, output, lang):
+    """Write the summary of the whole network."""
+    _write(documents.summary_html(_period(start, end), lang=lang), output)
+
+
+@reports_cli.command("batch")
+@period_from
+@period_to
+@click.option("--region", "region_code", metavar="CODE", help="Only this region's locations.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="ZIP file to write.")
+@click.option("--workers", type=int, default=None, help="Render processes (default: REPORT_BATCH_WORKERS, 2).")
+@with_appcontext
+def batch_command(start, end, region_code, output, workers):
+    """Write the reports of every location with a scored visit in the period into one ZIP."""
+    period = _period(start, end)
+    region = _region(region_code)
+    locations = jobs.batch_locations(period, region_id=region.id if region else None)
+    if not locations:
+        raise click.ClickException("no location has a scored visit in this period")
+    started = time.perf_counter()
+    with click.progressbar(length=len(locations), label="Building reports", file=sys.stderr) as bar:
+        last = [0]
+
+        def progress(done, name):
+            bar.update(done - last[0])
+            last[0] = done
+
+        result = jobs.build_zip(locations, period, output, progress=progress, workers=workers)
+    click.echo(f"{output}: {result.written} reports in {time.perf_counter() - started:.1f} s")
+    for name, message in result.failures:
+        click.echo(f"failed: {name}: {message}", err=True)
+    if result.failures:
+        sys.exit(1)

@@ -1,0 +1,201 @@
+"""Report documents: collect the data, fill the print templates, render the PDF."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from babel.numbers import get_decimal_symbol, get_minus_sign_symbol
+from flask import current_app, has_request_context, render_template
+from flask_babel import force_locale, format_date, format_datetime, get_locale
+from flask_babel import gettext as _
+from werkzeug.utils import secure_filename
+
+from app.dashboard import queries as q
+from app.models import Location, Region, Visit, VisitStatus
+from app.reports import charts, data
+from app.reports.pdf import render
+
+
+@dataclass(frozen=True)
+class Document:
+    """A rendered report: its file name and PDF bytes."""
+
+    filename: str
+    pdf: bytes
+
+
+class Formatter:
+    """Number and date formatting for the print templates, in the report's language.
+
+    Scores use the same rounding as the web pages ('%.1f', one decimal) with the locale's
+    decimal sign, so a PDF and the dashboard always show the same figure.
+    """
+
+    def __init__(self, locale: str):
+        self.locale = locale
+        self.decimal = get_decimal_symbol(locale)
+        self.minus = get_minus_sign_symbol(locale)
+        self._grades: dict[str, object] = {}
+
+    def _fixed(self, value: float, digits: int = 1) -> str:
+        text = f"{value:.{digits}f}".replace(".", self.decimal)
+        return text.replace("-", self.minus)
+
+    def score(self, value: float | None) -> str:
+        """Return a score with one decimal, or an em dash."""
+        return "—" if value is None else self._fixed(value)
+
+    def pct(self, value: float | None) -> str:
+        """Return a percentage with one decimal."""
+        return "—" if value is None else self._fixed(value) + "\u00a0%"
+
+    def signed(self, value: float | None) -> str:
+        """Return a value with one decimal and an explicit sign (NPS)."""
+        if value is None:
+            return "—"
+        return ("+" if value > 0 else "") + self._fixed(value)
+
+    def change(self, value: float | None) -> str:
+        """Return a change in points: +2.5, −1.0, or an em dash."""
+        if value is None:
+            return "—"
+        return "±" + self._fixed(0.0) if round(value, 1) == 0 else self.signed(value)
+
+    def diff(self, a: float | None, b: float | None) -> float | None:
+        """Return a - b, or None when either is missing."""
+        return None if a is None or b is None else a - b
+
+    def trend_class(self, value: float | None) -> str:
+        """Return "up"/"down" for a change worth showing in colour."""
+        if value is None or round(value, 1) == 0:
+            return ""
+        return "up" if value > 0 else "down"
+
+    def pts(self, value: float | None) -> str:
+        """Return points as people write them: 2, 1.5, 0.75."""
+        if value is None:
+            return "—"
+        text = f"{value:.2f}".rstrip("0").rstrip(".")
+        return text.replace(".", self.decimal)
+
+    def band(self, value: float | None) -> str:
+        """Return the CSS class of the score's colour band."""
+        return charts.band_class(value)
+
+    def rank(self, rank: tuple[int | None, int]) -> str:
+        """Return "3 of 12", or an em dash when unranked."""
+        place, total = rank
+        return "—" if place is None else _("%(rank)s of %(total)s", rank=place, total=total)
+
+    def ranks(self, rows) -> list[int | str]:
+        """Return competition ranks (1, 2, 2, 4) of league-table rows sorted best first."""
+        ranks: list[int | str] = []
+        for index, row in enumerate(rows):
+            if row.score is None:
+                ranks.append("—")
+            elif index and rows[index - 1].score == row.score:
+                ranks.append(ranks[-1])
+            else:
+                ranks.append(index + 1)
+        return ranks
+
+    def grade(self, checklist_id: str, score: float | None) -> str | None:
+        """Return the grade of an average on a checklist's bands."""
+        if checklist_id not in self._grades:
+            self._grades[checklist_id] = q.latest_checklist(checklist_id)
+        return q.grade_label(score, self._grades[checklist_id])
+
+    def date(self, value) -> str:
+        """Return a date in the report's language."""
+        return "—" if value is None else format_date(value, "medium")
+
+    def datetime(self, value) -> str:
+        """Return a timestamp in the report's language (the app's time zone)."""
+        return "—" if value is None else format_datetime(value, "medium")
+
+    def status(self, status: VisitStatus) -> str:
+        """Return a visit state in words."""
+        return {
+            VisitStatus.approved: _("approved"), VisitStatus.submitted: _("submitted, not yet reviewed"),
+            VisitStatus.returned: _("returned for correction"), VisitStatus.voided: _("voided"),
+        }.get(status, status.value)
+
+
+def report_locale(hint: str = "", requested: str | None = None) -> str:
+    """Return the report language: the one asked for, else the checklist's, else the reader's."""
+    languages = current_app.config["LANGUAGES"]
+    for candidate in (requested, hint):
+        if candidate and candidate in languages:
+            return candidate
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    current = str(get_locale() or default) if has_request_context() else default  # CLI and jobs: default
+    return current if current in languages else default
+
+
+def _page(template: str, locale: str, doc_title: str, **context) -> str:
+    """Return the HTML of a print template in `locale`."""
+    return render_template(
+        template, lang=locale, f=Formatter(locale), charts=charts, doc_title=doc_title,
+        company=current_app.config["COMPANY_NAME"], generated_at=data.report_date(),
+        today=date.today(), **context,
+    )
+
+
+def _name(*parts) -> str:
+    return secure_filename("-".join(str(p) for p in parts if p)) + ".pdf"
+
+
+def visit_html(visit: Visit, *, include_shopper_name: bool = False, lang: str | None = None) -> tuple[str, str]:
+    """Return (html, file name) of a visit report."""
+    visit = data.load_visit(visit.id)
+    locale = report_locale(data.checklist_language(visit.checklist), lang)
+    with force_locale(locale):
+        detail = data.visit_detail(visit, include_shopper_name=include_shopper_name)
+        title = _("Visit report") + f" · {visit.location.name}"
+        html = _page("reports/pdf/visit.html", locale, title, d=detail)
+    day = visit.visited_at.date().isoformat() if visit.visited_at else ""
+    return html, _name("visit", visit.id, visit.location.code, day)
+
+
+def location_html(location: Location, period: q.Period, *, include_shopper_name: bool = False,
+                  lang: str | None = None) -> tuple[str, str]:
+    """Return (html, file name) of a location report for the period."""
+    locale = report_locale(data.location_language(location, period), lang)
+    with force_locale(locale):
+        report = data.location_report(location, period, include_shopper_name=include_shopper_name)
+        f = Formatter(locale)
+        start = datetime.combine(period.start, time.min, tzinfo=UTC)
+        end = datetime.combine(period.end, time.max, tzinfo=UTC)
+        references = [(_("Region average"), report.region_average, "#7b61a8"),
+                      (_("Network average"), report.network_average, "#5f6368")]
+        trend = charts.trend_chart(
+            [charts.Point(v.visited_at, v.score) for v in report.visits], start=start, end=end,
+            references=references, date_format=lambda d: format_date(d, "d MMM"),
+        )
+        comparison = charts.comparison_chart(
+            [(s.title, (s.location, s.region, s.network)) for s in report.sections],
+            [(_("This location"), "#1a3d6d"), (_("Region"), "#7b61a8"), (_("Network"), "#9aa0a6")],
+        )
+        title = _("Location report") + f" · {location.name} · {f.date(period.start)} – {f.date(period.end)}"
+        html = _page("reports/pdf/location.html", locale, title, r=report, trend=trend, comparison=comparison)
+    return html, _name("location", location.code, period.start.isoformat(), period.end.isoformat())
+
+
+def summary_html(period: q.Period, *, region: Region | None = None, scope=None,
+                 lang: str | None = None) -> tuple[str, str]:
+    """Return (html, file name) of a region's summary, or the network's within `scope`."""
+    locale = report_locale(data.summary_language(period, region_id=region.id if region else None, scope=scope),
+                           lang)
+    with force_locale(locale):
+        title = _("Region %(name)s", name=region.name) if region else _("Network")
+        report = data.summary_report(period, region=region, scope=scope, title=title)
+        html = _page("reports/pdf/summary.html", locale, _("Summary report") + f" · {title}", r=report,
+                     previous=period.previous())
+    kind = ("region", region.code) if region else ("network",)
+    return html, _name(*kind, period.start.isoformat(), period.end.isoformat())
+
+
+def to_pdf(built: tuple[str, str], **render_options) -> Document:
+    """Render (html, file name) to a Document."""
+    html, filename = built
+    return Document(filename, render(html, **render_options))

@@ -1,0 +1,190 @@
+"""Batch export: every location report of a period in one ZIP, built in the background.
+
+With REDIS_URL configured the job goes to RQ (queue "fieldaudit-reports"; run `rq worker -u
+$REDIS_URL fieldaudit-reports`); without it (SQLite / development) a thread of the web process
+runs it. Either way the HTML is built here, one document at a time (it needs the database), and
+the PDFs are laid out by a pool of worker processes, so both cores work; progress goes into the
+ExportJob row that the progress page polls.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zipfile
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+
+from app.dashboard import queries as q
+from app.extensions import db
+from app.models import ExportJob, Location, Visit
+from app.models.types import utcnow
+from app.reports.documents import location_html
+from app.reports.pdf import RenderError, RenderPool, roots_for
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "fieldaudit-reports"
+KIND = "location_reports"
+
+
+@dataclass
+class BatchResult:
+    """What a batch produced: how many PDFs and which locations failed, with why."""
+
+    written: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def batch_locations(period: q.Period, *, scope=None, region_id: int | None = None) -> list[Location]:
+    """Return the locations with at least one counted, scored visit in the period, by code."""
+    visited = select(Visit.location_id).where(
+        *q.visit_conditions(*period.bounds(), scope=scope, region_id=region_id)
+    ).distinct()
+    return list(db.session.scalars(select(Location).where(Location.id.in_(visited)).order_by(Location.code)))
+
+
+def build_zip(locations: Iterable[Location], period: q.Period, target: Path, *,
+              progress: Callable[[int, str], None] = lambda done, name: None,
+              workers: int | None = None, timeout: float | None = None) -> BatchResult:
+    """Write one location report per location into the ZIP `target`; call progress(done, name) after each.
+
+    One failing or hanging document is recorded and skipped: the others are still delivered.
+    """
+    config = current_app.config
+    workers = workers or int(config.get("REPORT_BATCH_WORKERS", 2))
+    timeout = float(timeout or config["PDF_RENDER_TIMEOUT"])
+    roots = roots_for(current_app)
+    pool = RenderPool(workers)
+    result = BatchResult()
+    pending: deque = deque()  # (file name, html, async result, pool generation)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+
+    def collect(archive: zipfile.ZipFile) -> None:
+        name, html, job, generation = pending.popleft()
+        if generation != pool.generation:  # its worker was killed with a hung neighbour: start it again
+            job, generation = pool.submit(html, roots, timeout), pool.generation
+        try:
+            archive.writestr(name, pool.wait(job, timeout))
+            result.written += 1
+        except RenderError as exc:
+            result.failures.append((name, str(exc)))
+        progress(result.written + len(result.failures), name)
+
+    try:
+        # PDFs are compressed already: storing them is as small and much faster than deflating again.
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
+            for location in locations:
+                try:
+                    html, name = location_html(location, period)
+                except Exception as exc:  # a broken location must not sink the other 49 reports
+                    log.exception("Location report %s failed", location.code)
+                    result.failures.append((f"{location.code}.pdf", f"{type(exc).__name__}: {exc}"))
+                    progress(result.written + len(result.failures), location.code)
+                    continue
+                pending.append((name, html, pool.submit(html, roots, timeout), pool.generation))
+                while len(pending) >= workers:
+                    collect(archive)
+            while pending:
+                collect(archive)
+            if result.failures:
+                lines = [f"{name}: {message}" for name, message in result.failures]
+                archive.writestr("errors.txt", "Reports that could not be built:\n" + "\n".join(lines) + "\n")
+        partial.replace(target)
+    finally:
+        pool.close()
+        partial.unlink(missing_ok=True)
+    return result
+
+
+def create_job(user, period: q.Period, *, region_id: int | None, scope) -> ExportJob:
+    """Add a queued batch job for `user` (not committed)."""
+    job = ExportJob(user_id=user.id, kind=KIND, status="queued", params={
+        "from": period.start.isoformat(), "to": period.end.isoformat(), "region_id": region_id,
+        "scope": sorted(scope) if scope is not None else None,
+    })
+    db.session.add(job)
+    return job
+
+
+def start(job: ExportJob) -> str:
+    """Start a committed job on RQ when configured, else on a background thread; return which."""
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        try:
+            from redis import Redis
+            from rq import Queue
+
+            Queue(QUEUE_NAME, connection=Redis.from_url(url)).enqueue(
+                run_batch_job, job.id, job_id=f"export-{job.id}",
+                job_timeout=int(current_app.config.get("REPORT_BATCH_TIMEOUT", 3600)),
+            )
+            return "rq"
+        except Exception:  # Redis down: the export still happens, in this process
+            log.exception("Could not queue export %s on Redis; running it in-process", job.id)
+    app = current_app._get_current_object()
+    threading.Thread(target=_run_in_thread, args=(app, job.id), name=f"export-{job.id}", daemon=True).start()
+    return "thread"
+
+
+def _run_in_thread(app, job_id: str) -> None:
+    with app.app_context():
+        run_batch(job_id)
+
+
+def run_batch_job(job_id: str) -> None:
+    """RQ entry point: run the batch inside an app (the worker builds one from the environment)."""
+    if has_app_context():
+        run_batch(job_id)
+        return
+    from app import create_app
+
+    with create_app().app_context():
+        run_batch(job_id)
+
+
+def export_path(job: ExportJob) -> Path:
+    """Return where the job's ZIP is written."""
+    return Path(current_app.config["EXPORT_DIR"]) / "batches" / f"location-reports-{job.id}.zip"
+
+
+def run_batch(job_id: str) -> None:
+    """Build the job's ZIP, recording progress; never raises (a failure is stored on the job)."""
+    job = db.session.get(ExportJob, job_id)
+    if job is None or job.status not in ("queued",):
+        return
+    try:
+        params = job.params
+        period = q.Period(date.fromisoformat(params["from"]), date.fromisoformat(params["to"]))
+        scope = set(params["scope"]) if params.get("scope") is not None else None
+        locations = batch_locations(period, scope=scope, region_id=params.get("region_id"))
+        job.status, job.total, job.progress = "running", len(locations), 0
+        db.session.commit()
+        last_commit = [0.0]
+
+        def progress(done: int, name: str) -> None:
+            job.progress = done
+            now = time.monotonic()
+            if now - last_commit[0] > 0.3 or done == job.total:  # the page polls; no need for every tick
+                db.session.commit()
+                last_commit[0] = now
+
+        target = export_path(job)
+        result = build_zip(locations, period, target, progress=progress)
+        job.result_path = str(target)
+        job.status = "done" if result.written or not result.failures else "failed"
+        job.error = "\n".join(f"{n}: {m}" for n, m in result.failures) or None
+    except Exception as exc:
+        log.exception("Export %s failed", job_id)
+        db.session.rollback()
+        job = db.session.get(ExportJob, job_id)
+        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+    job.finished_at = utcnow()
+    db.session.commit()

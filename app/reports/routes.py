@@ -1,0 +1,193 @@
+"""PDF downloads (visit, location, region, network) and the batch ZIP export with its progress page."""
+import io
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, SelectField
+from wtforms.validators import DataRequired, Optional, ValidationError
+
+from app.dashboard import queries as q
+from app.dashboard.services import get_location_or_404, get_region_or_404, get_visit_or_404
+from app.extensions import db
+from app.models import ExportJob, Region, Role
+from app.models.audit import record
+from app.reports import data, documents, jobs
+from app.reports.pdf import RenderTimeout
+from app.security import region_scope, roles_required
+
+bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates", static_folder="static")
+STAFF = (Role.manager, Role.admin)
+
+
+def _period() -> q.Period:
+    """Return the period of the query string (?from=&to=); :raise 400: on bad dates."""
+    try:
+        return data.parse_period(request.args.get("from"), request.args.get("to"))
+    except ValueError as exc:
+        abort(400, str(exc))
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+def _send(built: tuple[str, str]):
+    """Render the document and send it as a download; :raise 503: when rendering times out."""
+    try:
+        document = documents.to_pdf(built)
+    except RenderTimeout:
+        abort(503, _("The report took too long to build. Try a shorter period."))
+    response = send_file(io.BytesIO(document.pdf), mimetype="application/pdf", as_attachment=True,
+                         download_name=document.filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def get_scored_visit_or_404(visit_id: int, user):
+    """Return a submitted visit the user may see; :raise 404: when missing, out of scope or not yet scored."""
+    visit = get_visit_or_404(visit_id, user)
+    if visit.result is None and not visit.answers:
+        abort(404, _("This visit has no submitted answers yet."))
+    return visit
+
+
+@bp.route("/visits/<int:visit_id>.pdf")
+@roles_required(*STAFF)
+def visit_pdf(visit_id: int):
+    """Download a visit's report; ?shopper_name=1 adds the shopper's name (staff in scope only)."""
+    visit = get_scored_visit_or_404(visit_id, current_user)
+    # Everyone who gets this far may see the name (404 above otherwise); it stays out unless asked.
+    return _send(documents.visit_html(visit, include_shopper_name=_flag("shopper_name"),
+                                      lang=request.args.get("lang")))
+
+
+@bp.route("/locations/<int:location_id>.pdf")
+@roles_required(*STAFF)
+def location_pdf(location_id: int):
+    """Download a location's report for ?from=&to= (default: the last 90 days)."""
+    location = get_location_or_404(location_id, current_user)
+    return _send(documents.location_html(location, _period(), include_shopper_name=_flag("shopper_name"),
+                                         lang=request.args.get("lang")))
+
+
+@bp.route("/regions/<int:region_id>.pdf")
+@roles_required(*STAFF)
+def region_pdf(region_id: int):
+    """Download a region's league table and section heatmap for ?from=&to=."""
+    region = get_region_or_404(region_id, current_user)
+    return _send(documents.summary_html(_period(), region=region, lang=request.args.get("lang")))
+
+
+@bp.route("/network.pdf")
+@roles_required(*STAFF)
+def network_pdf():
+    """Download the whole network's summary; :raise 404: for managers limited to some regions."""
+    if region_scope(current_user) is not None:
+        abort(404)
+    return _send(documents.summary_html(_period(), lang=request.args.get("lang")))
+
+
+# -- batch export ------------------------------------------------------------------------------
+
+
+class BatchForm(FlaskForm):
+    """Period and region of a batch export."""
+
+    start = DateField(_l("From"), validators=[DataRequired()])
+    end = DateField(_l("To"), validators=[DataRequired()])
+    region = SelectField(_l("Region"), coerce=int, validators=[Optional()])
+
+    def validate_end(self, field):
+        if self.start.data and field.data and field.data < self.start.data:
+            raise ValidationError(_l("The period ends before it starts."))
+        if self.start.data and field.data and (field.data - self.start.data).days > 3 * 366:
+            raise ValidationError(_l("A report covers at most three years."))
+
+
+def _batch_form() -> BatchForm:
+    scope = region_scope(current_user)
+    form = BatchForm(meta={"locales": None})
+    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    choices = [(r.id, r.name) for r in regions if scope is None or r.id in scope]
+    form.region.choices = ([(0, _("All my regions") if scope is not None else _("Whole network"))] + choices)
+    if request.method == "GET":
+        period = _period()
+        form.start.data, form.end.data = period.start, period.end
+        form.region.data = request.args.get("region", type=int) or 0
+    return form
+
+
+def get_job_or_404(job_id: str, user) -> ExportJob:
+    """Return an export job of `user` (admins see all); :raise 404: otherwise."""
+    job = db.session.get(ExportJob, job_id)
+    if job is None or job.kind != jobs.KIND or (job.user_id != user.id and user.role != Role.admin):
+        abort(404)
+    return job
+
+
+@bp.route("/batch", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def batch():
+    """Show the batch export form; on POST queue the job and go to its progress page."""
+    form = _batch_form()
+    if form.validate_on_submit():
+        scope = region_scope(current_user)
+        region_id = form.region.data or None
+        if region_id is not None:
+            get_region_or_404(region_id, current_user)
+        job = jobs.create_job(current_user, q.Period(form.start.data, form.end.data), region_id=region_id,
+                              scope=scope)
+        db.session.flush()
+        record(current_user, "reports.batch", job, **job.params)
+        db.session.commit()
+        jobs.start(job)
+        return redirect(url_for("reports.batch_status", job_id=job.id))
+    recent = db.session.scalars(
+        select(ExportJob).where(ExportJob.user_id == current_user.id, ExportJob.kind == jobs.KIND)
+        .order_by(ExportJob.created_at.desc()).limit(5)
+    ).all()
+    return render_template("reports/batch.html", form=form, recent=recent), (400 if form.errors else 200)
+
+
+def _job_json(job: ExportJob) -> dict:
+    percent = 100 if job.status == "done" else (int(100 * job.progress / job.total) if job.total else 0)
+    return {
+        "id": job.id, "status": job.status, "progress": job.progress, "total": job.total, "percent": percent,
+        "error": job.error,
+        "download_url": url_for("reports.batch_download", job_id=job.id) if job.status == "done" else None,
+    }
+
+
+@bp.route("/batch/<job_id>")
+@roles_required(*STAFF)
+def batch_status(job_id: str):
+    """Show a batch job's progress bar, updated by polling batch_status_json."""
+    job = get_job_or_404(job_id, current_user)
+    return render_template("reports/batch_status.html", job=job, status=_job_json(job))
+
+
+@bp.route("/batch/<job_id>.json")
+@roles_required(*STAFF)
+def batch_status_json(job_id: str):
+    """Return a batch job's state as JSON: status, progress, total, percent, download_url."""
+    return jsonify(_job_json(get_job_or_404(job_id, current_user)))
+
+
+@bp.route("/batch/<job_id>.zip")
+@roles_required(*STAFF)
+def batch_download(job_id: str):
+    """Download a finished batch's ZIP; :raise 404: when it is not ready (or the file is gone)."""
+    job = get_job_or_404(job_id, current_user)
+    path = jobs.export_path(job)
+    if job.status != "done" or not path.is_file():
+        abort(404, _("This export is not ready."))
+    period = f"{job.params['from']}_{job.params['to']}"
+    current_app.logger.info("Export %s downloaded by %s", job.id, current_user.id)
+    response = send_file(path, mimetype="application/zip", as_attachment=True,
+                         download_name=f"location-reports-{period}.zip")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

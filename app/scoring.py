@@ -1,0 +1,364 @@
+"""Scoring: a checklist and a visit's answers in, a result out. Pure: no Flask, no database."""
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.checklists.questions import (
+    NA,
+    AnswerError,
+    BaseQuestion,
+    ChoiceQuestion,
+    DurationQuestion,
+    NumberQuestion,
+    PhotoQuestion,
+    ScaleQuestion,
+    TextQuestion,
+    YesNoQuestion,
+    target_fraction,
+)
+from app.checklists.schema import Checklist
+
+__all__ = [
+    "NA", "Answer", "AnswerProblem", "AnswersInvalid", "QuestionResult", "SectionResult", "VisitResult",
+    "normalize_answers", "score_visit", "validate_answers", "visible_questions",
+]
+
+
+@dataclass(slots=True)
+class Answer:
+    """One question's answer in canonical form: value None means not answered."""
+
+    value: Any
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerProblem:
+    """Why an answer (or the answers as a whole, when question_id is None) is not acceptable."""
+
+    question_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f'question "{self.question_id}": {self.message}' if self.question_id else self.message
+
+
+class AnswersInvalid(Exception):
+    """Answers that cannot be accepted; `problems` lists every one."""
+
+    def __init__(self, problems: list[AnswerProblem]):
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+@dataclass(slots=True)
+class QuestionResult:
+    """How one question counted: status is answered, na, hidden or unanswered."""
+
+    question_id: str
+    status: str
+    value: Any
+    comment: str | None
+    fraction: float | None
+    points: float
+    max: float
+    critical_failed: bool
+
+    def to_json(self) -> dict:
+        """Return the result as JSON-ready data."""
+        return {
+            "status": self.status, "value": self.value, "comment": self.comment, "fraction": self.fraction,
+            "points": self.points, "max": self.max, "critical_failed": self.critical_failed,
+        }
+
+
+@dataclass(slots=True)
+class SectionResult:
+    """A section's percent score (None when nothing in it was scored), points and weight."""
+
+    section_id: str
+    score: float | None
+    points: float
+    max: float
+    weight: float
+
+
+@dataclass
+class VisitResult:
+    """A visit's score (unrounded percent), grade, section results and failed critical questions."""
+
+    score: float | None
+    grade: str | None
+    sections: dict[str, SectionResult]
+    critical_failures: list[str]
+    questions: dict[str, QuestionResult] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """Return the result as JSON-ready data (the `checklists score` output)."""
+        return {
+            "score": self.score,
+            "grade": self.grade,
+            "sections": {sid: section.score for sid, section in self.sections.items()},
+            "critical_failures": list(self.critical_failures),
+            "section_details": {
+                sid: {"score": s.score, "points": s.points, "max": s.max, "weight": s.weight}
+                for sid, s in self.sections.items()
+            },
+            "questions": {qid: result.to_json() for qid, result in self.questions.items()},
+        }
+
+
+class _Step:
+    """What scoring needs to know about one question, worked out once per checklist."""
+
+    __slots__ = ("id", "question", "section", "weight", "critical", "required", "comment", "parent", "shown_by",
+                 "parse", "fraction", "incomplete")
+
+    def __init__(self, question: BaseQuestion, section: int):
+        self.id = question.id
+        self.question = question
+        self.section = section
+        self.weight = question.weight if question.is_scored else 0.0
+        self.critical = question.critical
+        self.required = question.required
+        self.comment = question.comment
+        self.parent = question.show_if.question if question.show_if else None
+        self.shown_by = question.show_if.values if question.show_if else ()
+        self.parse = _fast_parse(question)
+        self.fraction = _fast_fraction(question)
+        self.incomplete = question.incomplete if isinstance(question, PhotoQuestion) else None
+
+
+def _fast_parse(question: BaseQuestion) -> Callable[[Any], Any]:
+    """Return a parser of raw answers, with a shortcut for values already in canonical form."""
+    parse = question.parse
+    na_is_text = isinstance(question, TextQuestion) and not question.allow_na  # "na" is then just text
+
+    def slow(raw: Any) -> Any:
+        if type(raw) is str and len(raw) < 8 and raw.strip().lower() == NA and not na_is_text:
+            if not question.allow_na:
+                raise AnswerError('"na" (not applicable) is not allowed for this question')
+            return NA
+        return parse(raw)
+
+    if isinstance(question, YesNoQuestion):
+        return lambda raw: raw if raw == "yes" or raw == "no" else slow(raw)
+    if isinstance(question, ScaleQuestion):
+        low, high = question.min, question.max
+        return lambda raw: raw if type(raw) is int and low <= raw <= high else slow(raw)
+    if isinstance(question, ChoiceQuestion):
+        values = {option.value for option in question.options}
+        return lambda raw: raw if type(raw) is str and raw in values else slow(raw)
+    if isinstance(question, DurationQuestion):
+        return lambda raw: raw if type(raw) is int and raw >= 0 else slow(raw)
+    if isinstance(question, NumberQuestion):
+        return lambda raw: raw if type(raw) is int or (type(raw) is float and math.isfinite(raw)) else slow(raw)
+    return slow
+
+
+def _fast_fraction(question: BaseQuestion) -> Callable[[Any], float] | None:
+    """Return the fraction function of a scored question (same results as question.fraction)."""
+    if not question.is_scored:
+        return None
+    if isinstance(question, YesNoQuestion):
+        expected = question.expected
+        return lambda value: 1.0 if value == expected else 0.0
+    if isinstance(question, ChoiceQuestion):
+        return {option.value: option.score for option in question.options}.__getitem__
+    if isinstance(question, ScaleQuestion):
+        low, span = question.min, question.max - question.min
+        return lambda value: (value - low) / span
+    if isinstance(question, NumberQuestion | DurationQuestion):
+        target, limit = question.target, question.limit
+        return lambda value: target_fraction(value, target, limit)
+    return question.fraction
+
+
+class _Plan:
+    """A checklist's questions in order, with per-question facts and lookups."""
+
+    __slots__ = ("checklist", "steps", "rows", "by_id", "parsers", "section_ids", "section_weights", "fail_visit")
+
+    def __init__(self, checklist: Checklist):
+        self.checklist = checklist
+        self.steps = [
+            _Step(question, index)
+            for index, section in enumerate(checklist.sections)
+            for question in section.questions
+        ]
+        self.by_id = {step.id: step for step in self.steps}
+        self.parsers = {step.id: step.parse for step in self.steps}
+        # Plain tuples unpack faster than attribute lookups in the scoring loop.
+        self.rows = [
+            (step.id, step.section, step.weight, step.critical, step.required,
+             step.comment if step.comment in ("required", "required_on_fail") else None,
+             step.fraction, step.incomplete, step.parent, step.shown_by)
+            for step in self.steps
+        ]
+        self.section_ids = [section.id for section in checklist.sections]
+        self.section_weights = [section.weight for section in checklist.sections]
+        self.fail_visit = checklist.critical_policy == "fail_visit"
+
+
+def _plan(checklist: Checklist) -> _Plan:
+    return checklist.cached("scoring-plan", lambda: _Plan(checklist))
+
+
+_ANSWER_KEYS = frozenset(("value", "comment"))
+_Values = dict[str, Any]
+_Comments = dict[str, str]
+
+
+def _normalize(plan: _Plan, raw: Any) -> tuple[_Values, _Comments, list[AnswerProblem]]:
+    """Return canonical values, comments and problems (None values mean not answered)."""
+    if not isinstance(raw, dict):
+        return {}, {}, [AnswerProblem(None, "answers must be a mapping of question ids to answers")]
+    values: _Values = {}
+    comments: _Comments = {}
+    problems: list[AnswerProblem] = []
+    parsers = plan.parsers
+    for qid, item in raw.items():
+        parse = parsers.get(qid)
+        if parse is None:
+            problems.append(AnswerProblem(str(qid), "unknown question id"))
+            continue
+        if type(item) is dict:
+            if not item.keys() <= _ANSWER_KEYS:
+                extra = ", ".join(sorted(map(str, item.keys() - _ANSWER_KEYS)))
+                problems.append(AnswerProblem(qid, f"unexpected key(s) {extra}:"
+                                                   ' an answer is a value or {"value": ..., "comment": ...}'))
+                continue
+            comment = item.get("comment")
+            if comment is not None:
+                if type(comment) is not str:
+                    problems.append(AnswerProblem(qid, "the comment must be text"))
+                    continue
+                comment = comment.strip()
+                if comment:
+                    if plan.by_id[qid].comment == "none":
+                        problems.append(AnswerProblem(qid, "this question takes no comment"))
+                    comments[qid] = comment
+            item = item.get("value")
+        if item is None:
+            values[qid] = None
+            continue
+        try:
+            values[qid] = parse(item)
+        except AnswerError as exc:
+            problems.append(AnswerProblem(qid, str(exc)))
+    return values, comments, problems
+
+
+def normalize_answers(checklist: Checklist, raw: dict) -> dict[str, Answer]:
+    """Return the answers in canonical form; raise AnswersInvalid on values of the wrong kind."""
+    values, comments, problems = _normalize(_plan(checklist), raw)
+    if problems:
+        raise AnswersInvalid(problems)
+    return {qid: Answer(value, comments.get(qid)) for qid, value in values.items()}
+
+
+def _visible(plan: _Plan, values: _Values) -> set[str]:
+    visible: set[str] = set()
+    for step in plan.steps:
+        if step.parent is None or (step.parent in visible and values.get(step.parent) in step.shown_by):
+            visible.add(step.id)
+    return visible  # _evaluate applies the same rule inline, for speed
+
+
+def _lenient_value(step: _Step, item: Any) -> Any:
+    if isinstance(item, Answer):
+        return item.value
+    if isinstance(item, dict):
+        item = item.get("value")
+    try:
+        return None if item is None else step.parse(item)
+    except AnswerError:
+        return None
+
+
+def visible_questions(checklist: Checklist, answers: dict) -> set[str]:
+    """Return the ids of the questions shown for these answers (raw or normalized)."""
+    plan = _plan(checklist)
+    by_id = plan.by_id
+    values = {qid: _lenient_value(by_id[qid], item) for qid, item in (answers or {}).items() if qid in by_id}
+    return _visible(plan, values)
+
+
+def validate_answers(checklist: Checklist, raw: dict, *, complete: bool = True) -> list[AnswerProblem]:
+    """Return every problem with the answers; complete=False (drafts) checks only values."""
+    plan = _plan(checklist)
+    values, comments, problems = _normalize(plan, raw)
+    if complete:
+        _evaluate(plan, values, comments, problems)
+    return problems
+
+
+def score_visit(checklist: Checklist, raw_answers: dict) -> VisitResult:
+    """Return the visit's result; raise AnswersInvalid when the answers are not a finished visit."""
+    plan = _plan(checklist)
+    values, comments, problems = _normalize(plan, raw_answers)
+    result = _evaluate(plan, values, comments, problems)
+    if problems:
+        raise AnswersInvalid(problems)
+    return result
+
+
+def _evaluate(plan: _Plan, values: _Values, comments: _Comments, problems: list[AnswerProblem]) -> VisitResult:
+    """Score the answers, adding to `problems` what a finished visit lacks (answers, photos, comments)."""
+    reported = {problem.question_id for problem in problems}  # one message per question is enough
+    count = len(plan.section_ids)
+    points, maxima = [0.0] * count, [0.0] * count
+    questions: dict[str, QuestionResult] = {}
+    failures: list[str] = []
+    hidden: set[str] = set()
+    # One pass in question order: a condition's question always comes earlier, so it is settled.
+    for qid, section, weight, critical, required, rule, fraction_of, incomplete, parent, shown_by in plan.rows:
+        if parent is not None and (parent in hidden or values.get(parent) not in shown_by):
+            hidden.add(qid)
+            questions[qid] = QuestionResult(qid, "hidden", None, None, None, 0.0, 0.0, False)
+            continue
+        value = values.get(qid)
+        comment = comments.get(qid)
+        if value is None or value == NA:
+            if value is None and required and qid not in reported:
+                problems.append(AnswerProblem(qid, "an answer is required"))
+            elif value == NA and rule == "required" and not comment:
+                problems.append(AnswerProblem(qid, "a comment is required"))
+            status = "unanswered" if value is None else "na"
+            questions[qid] = QuestionResult(qid, status, value, comment, None, 0.0, 0.0, False)
+            continue
+        if incomplete is not None:
+            missing = incomplete(value)
+            if missing:
+                problems.append(AnswerProblem(qid, missing))
+        if fraction_of is None:
+            if rule == "required" and not comment:
+                problems.append(AnswerProblem(qid, "a comment is required"))
+            questions[qid] = QuestionResult(qid, "answered", value, comment, None, 0.0, 0.0, False)
+            continue
+        fraction = fraction_of(value)
+        if rule is not None and not comment and (rule == "required" or fraction < 1):
+            problems.append(AnswerProblem(qid, "a comment is required" if rule == "required"
+                                          else "a comment is required to explain the lost points"))
+        gained = weight * fraction
+        points[section] += gained
+        maxima[section] += weight
+        failed = critical and fraction < 1
+        if failed:
+            failures.append(qid)
+        questions[qid] = QuestionResult(qid, "answered", value, comment, fraction, gained, weight, failed)
+
+    sections: dict[str, SectionResult] = {}
+    weighted = total_weight = 0.0
+    for index, sid in enumerate(plan.section_ids):
+        weight = plan.section_weights[index]
+        score = 100.0 * points[index] / maxima[index] if maxima[index] > 0 else None
+        sections[sid] = SectionResult(sid, score, points[index], maxima[index], weight)
+        if score is not None:
+            weighted += weight * score
+            total_weight += weight
+    score = weighted / total_weight if total_weight > 0 else None
+    if failures and plan.fail_visit:
+        score = 0.0
+    return VisitResult(score, plan.checklist.grade_for(score), sections, failures, questions)

@@ -1,0 +1,117 @@
+"""Survey figures per location and for the network, aggregated in SQL.
+
+One GROUP BY query counts, per location, how many customers gave each answer (SUM(CASE ...)
+per NPS value 0-10, CSAT 1-5 and CES 1-7); the metrics and their 95% margins of error are then
+computed from those counts by the pure functions of app.surveys.metrics, so the arithmetic
+lives in one place. Periods are whole days in UTC on SurveyResponse.submitted_at.
+Flagged answers (bots, repeats, too fast) are left out unless include_flagged=True.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import case, func, select
+
+from app.extensions import db
+from app.models import Location, SurveyResponse
+from app.surveys import metrics
+from app.surveys.schema import METRIC_RANGES, METRICS
+
+MetricSet = dict[str, "metrics.MetricResult"]
+
+
+def _bounds(period) -> tuple[datetime, datetime]:
+    """Return [start, end) of a period with inclusive .start/.end dates, as UTC datetimes."""
+    return (datetime.combine(period.start, time.min, tzinfo=UTC),
+            datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=UTC))
+
+
+def _count_columns() -> list:
+    """Return one SUM(CASE ...) column per metric value, labelled like nps_10, csat_4."""
+    columns = []
+    for name in METRICS:
+        column = getattr(SurveyResponse, name)
+        low, high = METRIC_RANGES[name]
+        for value in range(low, high + 1):
+            columns.append(func.coalesce(func.sum(case((column == value, 1), else_=0)), 0).label(f"{name}_{value}"))
+    return columns
+
+
+def _conditions(period, include_flagged: bool) -> list:
+    start, end = _bounds(period)
+    conditions = [SurveyResponse.submitted_at >= start, SurveyResponse.submitted_at < end]
+    if not include_flagged:
+        conditions.append(SurveyResponse.flagged.is_(False))
+    return conditions
+
+
+def _results(row) -> MetricSet:
+    """Return {"nps", "csat", "ces"} MetricResults from a row of per-value counts."""
+    mapping = row._mapping if row is not None else {}
+    found = {}
+    for name in METRICS:
+        low, high = METRIC_RANGES[name]
+        counts = {value: int(mapping.get(f"{name}_{value}", 0) or 0) for value in range(low, high + 1)}
+        found[name] = metrics.from_counts(name, counts)
+    return found
+
+
+def empty_metrics() -> MetricSet:
+    """Return the metrics of a location without answers (value None, n 0)."""
+    return _results(None)
+
+
+def survey_metrics(period, *, location_ids: Iterable[int] | None = None,
+                   include_flagged: bool = False) -> dict[int, MetricSet]:
+    """Return {location_id: {"nps", "csat", "ces": MetricResult}} for the period.
+
+    With `location_ids`, every one of them is in the result (empty metrics when no answers);
+    without, only the locations that have answers in the period.
+    """
+    wanted = None if location_ids is None else sorted(set(location_ids))
+    stmt = select(SurveyResponse.location_id, *_count_columns()).where(*_conditions(period, include_flagged))
+    if wanted is not None:
+        if not wanted:
+            return {}
+        stmt = stmt.where(SurveyResponse.location_id.in_(wanted))
+    stmt = stmt.group_by(SurveyResponse.location_id)
+    found = {row.location_id: _results(row) for row in db.session.execute(stmt)}
+    if wanted is not None:
+        for location_id in wanted:
+            found.setdefault(location_id, empty_metrics())
+    return found
+
+
+def network_survey_metrics(period, scope: Iterable[int] | None = None, *,
+                           include_flagged: bool = False) -> MetricSet:
+    """Return the metrics over every answer in the period, limited to the regions in `scope` (None = all)."""
+    stmt = select(*_count_columns()).where(*_conditions(period, include_flagged))
+    if scope is not None:
+        stmt = stmt.where(SurveyResponse.location_id.in_(
+            select(Location.id).where(Location.region_id.in_(sorted(scope)))
+        ))
+    return _results(db.session.execute(stmt).one())
+
+
+def flagged_counts(period, *, location_ids: Iterable[int]) -> dict[int, int]:
+    """Return {location_id: number of flagged answers in the period} for locations that have any."""
+    start, end = _bounds(period)
+    ids = sorted(set(location_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(SurveyResponse.location_id, func.count())
+        .where(SurveyResponse.flagged.is_(True), SurveyResponse.submitted_at >= start,
+               SurveyResponse.submitted_at < end, SurveyResponse.location_id.in_(ids))
+        .group_by(SurveyResponse.location_id)
+    )
+    return dict(db.session.execute(stmt).all())
+
+
+def audit_scores(period, scope: Iterable[int] | None = None) -> dict[int, float]:
+    """Return {location_id: average audit score} in the period, from the dashboard's league table."""
+    from app.dashboard.queries import location_table
+
+    return {row.location_id: row.score for row in location_table(period, scope=scope, trend_points=2)
+            if row.score is not None}

@@ -1,0 +1,1 @@
+"""The field app: planning, shoppers' visit list, the phone form, its API, photos and submission."""

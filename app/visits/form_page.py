@@ -1,0 +1,105 @@
+"""The phone form: the visit page a shopper fills in a store, and its offline service worker.
+
+The server renders every question as HTML from the exact checklist version of the visit (first
+paint without waiting for JavaScript or the network, and the page is a plain document the service
+worker can cache); fill.js then restores the draft, saves as the shopper goes and syncs.
+"""
+import hashlib
+import json
+from pathlib import Path
+
+from flask import current_app, make_response, render_template, url_for
+from flask_login import current_user
+
+from app.models import Role
+from app.security import public, roles_required
+from app.visits.blueprint import api, bp
+from app.visits.routes import get_visit_or_404
+from app.visits.services import is_editable
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: The form's own modules, in load order; the service worker precaches them.
+FORM_MODULES = ("fill.js", "form.js", "store.js", "sync.js", "photos.js", "stopwatch.js")
+FORM_STYLES = ("fill.css",)
+
+
+def asset_urls() -> list[str]:
+    """Return the URLs of every static file the form needs offline."""
+    urls = [
+        url_for("static", filename="vendor/pico/pico.min.css"),
+        url_for("static", filename="app.css"),
+    ]
+    urls += [url_for("visits.static", filename=name) for name in FORM_STYLES + FORM_MODULES]
+    return urls
+
+
+def asset_version() -> str:
+    """Return a short hash of the form's static files; a new version makes phones re-cache them."""
+    digest = hashlib.sha256()
+    app_static = Path(current_app.static_folder)
+    files = [app_static / "vendor/pico/pico.min.css", app_static / "app.css"]
+    files += [STATIC_DIR / name for name in FORM_STYLES + FORM_MODULES]
+    files.append(Path(current_app.root_path) / "visits/templates/visits/sw.js")
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:12]
+
+
+def question_view(question) -> dict:
+    """Return what the template needs of a question beyond its own attributes."""
+    view = {"show_if": None, "labels": {}}
+    if question.show_if is not None:
+        view["show_if"] = json.dumps(question.show_if.model_dump(), ensure_ascii=False)
+    if question.type == "scale":
+        view["labels"] = {int(k): v for k, v in (question.labels or {}).items()}
+        view["points"] = list(range(question.min, question.max + 1))
+    return view
+
+
+@bp.route("/<int:visit_id>/fill")
+@roles_required(Role.shopper)
+def fill(visit_id: int):
+    """Render the phone form of the shopper's own visit.
+
+    :raise 404: for someone else's visit; :raise 403: for managers and admins.
+    """
+    # Shoppers only (the decorator), and get_visit_or_404 lets a shopper see only their own visits.
+    visit = get_visit_or_404(visit_id, current_user)
+    checklist = visit.checklist
+    views = {q.id: question_view(q) for q in checklist.questions}
+    back_url = url_for("visits.my_visits")
+    detail_url = url_for("visits.detail", visit_id=visit.id)
+    response = make_response(render_template(
+        "visits/fill.html",
+        visit=visit,
+        checklist=checklist,
+        views=views,
+        editable=is_editable(visit),
+        back_url=back_url,
+        detail_url=detail_url,
+        question_count=len(checklist.questions),
+        api_url=f"{api.url_prefix}/visits/{visit.id}",
+        csrf_url=f"{api.url_prefix}/csrf",
+        sw_scope=f"{bp.url_prefix}/",
+    ))
+    # The service worker keeps its own copy for offline use; the browser must always ask again.
+    response.headers["Cache-Control"] = "no-cache, private"
+    return response
+
+
+@bp.route("/sw.js")
+@public
+def service_worker():
+    """Serve the form's service worker (scope /visits/), never cached by the browser."""
+    body = render_template(
+        "visits/sw.js",
+        version=asset_version(),
+        assets=json.dumps(asset_urls()),
+        api_prefix=f"{api.url_prefix}/",
+    )
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = f"{bp.url_prefix}/"
+    return response

@@ -1,0 +1,98 @@
+// Photos on the phone: shrink to 1600 px JPEG before storing/uploading, and show thumbnails.
+
+export const MAX_SIDE = 1600;
+const QUALITY = 0.85;
+
+async function decode(file) {
+  if (self.createImageBitmap) {
+    try {
+      return await createImageBitmap(file, { imageOrientation: 'from-image' });
+    } catch (e) { /* fall back to <img>, which some browsers decode more formats with */ }
+  }
+  const url = URL.createObjectURL(file);
+  try {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    return img;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+/** Return the photo as a JPEG blob whose longest side is at most MAX_SIDE; throw if unreadable. */
+export async function downscale(file) {
+  const image = await decode(file);
+  const w = image.naturalWidth || image.width;
+  const h = image.naturalHeight || image.height;
+  if (!w || !h) throw new Error('empty image');
+  const scale = Math.min(1, MAX_SIDE / Math.max(w, h));
+  const cw = Math.max(1, Math.round(w * scale));
+  const ch = Math.max(1, Math.round(h * scale));
+  let blob;
+  if (self.OffscreenCanvas) {
+    const canvas = new OffscreenCanvas(cw, ch);
+    canvas.getContext('2d').drawImage(image, 0, 0, cw, ch);
+    blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: QUALITY });
+  } else {
+    const canvas = document.createElement('canvas');
+    canvas.width = cw;
+    canvas.height = ch;
+    canvas.getContext('2d').drawImage(image, 0, 0, cw, ch);
+    blob = await new Promise((resolve, reject) => canvas.toBlob(
+      (b) => (b ? resolve(b) : reject(new Error('encode failed'))), 'image/jpeg', QUALITY,
+    ));
+  }
+  if (image.close) image.close();
+  return blob;
+}
+
+const objectUrls = new Map();
+
+function srcOf(photo) {
+  if (photo.blob) {
+    if (!objectUrls.has(photo.client_photo_id)) objectUrls.set(photo.client_photo_id, URL.createObjectURL(photo.blob));
+    return objectUrls.get(photo.client_photo_id);
+  }
+  return photo.thumb_url || photo.url || '';
+}
+
+/** Show the thumbnails of a photo question; `onDelete(photo)` is called by each delete button. */
+export function renderPhotos(q, photos, text, onDelete) {
+  const list = q.el.querySelector('.ph-list');
+  const shown = photos.filter((p) => p.state !== 'deleting' && p.state !== 'deleted');
+  list.replaceChildren(...shown.map((photo, i) => {
+    const li = document.createElement('li');
+    li.className = `ph-item ph-${photo.state}`;
+    li.dataset.clientPhotoId = photo.client_photo_id;
+    const img = document.createElement('img');
+    img.src = srcOf(photo);
+    img.alt = `${q.el.querySelector('.q-text').textContent} ${i + 1}`;
+    img.width = 96;
+    img.height = 96;
+    const del = document.createElement('button');
+    del.type = 'button';
+    del.className = 'ph-del';
+    del.setAttribute('aria-label', text.delete_photo);
+    del.textContent = '×';
+    del.addEventListener('click', () => onDelete(photo));
+    li.append(img, del);
+    if (photo.state === 'pending' || photo.state === 'failed') {
+      const badge = document.createElement('span');
+      badge.className = 'ph-badge';
+      badge.textContent = photo.state === 'failed' ? (photo.error || text.photo_failed) : text.photo_waiting;
+      li.append(badge);
+    }
+    return li;
+  }));
+  const count = shown.filter((p) => p.state !== 'failed').length;
+  q.el.querySelector('.ph-count').textContent = text.photo_count.replace('{n}', count).replace('{max}', q.maxPhotos);
+  q.el.querySelector('.ph-add').classList.toggle('is-full', count >= q.maxPhotos);
+  return count;
+}
+
+export function forgetPhotoUrl(clientPhotoId) {
+  const url = objectUrls.get(clientPhotoId);
+  if (url) URL.revokeObjectURL(url);
+  objectUrls.delete(clientPhotoId);
+}

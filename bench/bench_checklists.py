@@ -1,0 +1,96 @@
+"""Print how fast checklists validate and visits score.
+
+Targets: 200 files of 100 questions validate in < 2 s; 10,000 visits of a 100-question
+checklist score in < 1 s. Run: python bench/bench_checklists.py
+"""
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.checklists.loader import load_checklist_dir, parse_checklist  # noqa: E402
+from app.scoring import score_visit  # noqa: E402
+
+QUESTION_KINDS = ("yes_no", "scale", "choice", "duration", "number", "yes_no_na", "text", "conditional")
+
+
+def question_yaml(index: int) -> list[str]:
+    """Return the YAML lines of question `index`, cycling through every type."""
+    kind = QUESTION_KINDS[index % len(QUESTION_KINDS)]
+    head = [f"      - id: q{index}", f"        text: Question number {index}, as a shopper reads it?"]
+    body = {
+        "yes_no": ["        type: yes_no", "        weight: 2", "        comment: required_on_fail"],
+        "scale": ["        type: scale", "        labels: {1: Poor, 3: Fair, 5: Excellent}"],
+        "choice": ["        type: choice", "        options:", "          - {value: a, label: Full, score: 1}",
+                   "          - {value: b, label: Partly, score: 0.5}", "          - {value: c, label: No, score: 0}"],
+        "duration": ["        type: duration", "        target: 60", "        limit: 300"],
+        "number": ["        type: number", "        unit: people", "        target: 2", "        limit: 6"],
+        "yes_no_na": ["        type: yes_no", "        allow_na: true", "        critical: true"],
+        "text": ["        type: text", "        max_length: 500"],
+        "conditional": ["        type: yes_no", f"        show_if: {{question: q{index - 7}, in: [yes, true]}}"],
+    }[kind]
+    return head + body
+
+
+def checklist_yaml(number: int, questions: int = 100, sections: int = 10) -> str:
+    """Return a checklist of `questions` questions spread over `sections` sections."""
+    lines = [f"id: bench-{number}", "version: 1", f"title: Benchmark checklist {number}", "channel: store",
+             "sections:"]
+    per_section = questions // sections
+    for s in range(sections):
+        lines += [f"  - id: s{s}", f"    title: Section {s}", f"    weight: {1 + s % 3}", "    questions:"]
+        for q in range(s * per_section, (s + 1) * per_section):
+            lines += question_yaml(q)
+    return "\n".join(lines) + "\n"
+
+
+def random_answers(checklist, rng: random.Random) -> dict:
+    """Return a complete, valid set of answers, with comments where points are lost."""
+    answers = {}
+    for question in checklist.questions:
+        kind = question.type
+        if kind == "yes_no" and question.critical:  # critical failures are rare, or every score is 0
+            value = "na" if rng.random() < 0.1 else ("no" if rng.random() < 0.01 else "yes")
+        elif kind == "yes_no":
+            value = rng.choice(["yes", "no"])
+        elif kind == "scale":
+            value = rng.randint(question.min, question.max)
+        elif kind == "choice":
+            value = rng.choice(question.options).value
+        elif kind == "duration":
+            value = rng.randint(0, 400)
+        elif kind == "number":
+            value = rng.randint(0, 8)
+        else:
+            value = "Seen and noted."
+        answers[question.id] = {"value": value, "comment": "Explained."} if kind == "yes_no" else value
+    return answers
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        for number in range(200):
+            Path(folder, f"bench-{number:03d}.yaml").write_text(checklist_yaml(number), encoding="utf-8")
+        started = time.perf_counter()
+        loaded, errors = load_checklist_dir(folder)
+        elapsed = time.perf_counter() - started
+    assert not errors and len(loaded) == 200, errors[:1]
+    print(f"validate: 200 files x 100 questions in {elapsed:.3f} s ({elapsed / 200 * 1000:.2f} ms per file;"
+          f" target < 2 s)")
+
+    checklist = parse_checklist(checklist_yaml(0))
+    rng = random.Random(7)
+    visits = [random_answers(checklist, rng) for _ in range(10_000)]
+    score_visit(checklist, visits[0])  # build the per-checklist scoring plan once, as the app does
+    started = time.perf_counter()
+    scores = [score_visit(checklist, answers).score for answers in visits]
+    elapsed = time.perf_counter() - started
+    print(f"score: 10,000 visits x 100 questions in {elapsed:.3f} s ({elapsed / 10_000 * 1e6:.0f} us per visit;"
+          f" target < 1 s); mean score {sum(s for s in scores if s is not None) / len(scores):.1f}")
+
+
+if __name__ == "__main__":
+    main()

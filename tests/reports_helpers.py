@@ -1,0 +1,84 @@
+"""Shared helpers of the PDF report tests: scored visits with photos, and reading PDFs back."""
+import io
+import random
+import subprocess
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from PIL import Image
+from pypdf import PdfReader
+
+from app.checklists.loader import load_checklist_file
+from app.demo.answers import AnswerMaker
+from app.models import ChecklistVersion, Photo
+from app.visits.photos import photo_path
+from tests.factories_scored import make_scored_visit
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def stored_version(db, path: Path) -> ChecklistVersion:
+    """Store a checklist file of the repository as a version."""
+    loaded = load_checklist_file(path)
+    checklist = loaded.checklist
+    version = ChecklistVersion(
+        checklist_id=checklist.id, version=checklist.version, title=checklist.title, channel=checklist.channel,
+        definition=checklist.model_dump(mode="json"), source_text=loaded.source_text,
+        source_hash=loaded.source_hash, source_path=str(path),
+    )
+    db.session.add(version)
+    db.session.commit()
+    return version
+
+
+def add_photo(db, visit, question_id: str, upload_dir: str, number: int, size=(2400, 1800)) -> Photo:
+    """Write a large JPEG as the field app stores uploads and attach it to the visit."""
+    rng = random.Random(number)
+    image = Image.new("RGB", size, (rng.randint(40, 200), rng.randint(40, 200), rng.randint(40, 200)))
+    for i in range(0, size[0], 120):
+        image.paste((255, 255, 255), (i, 0, i + 20, size[1]))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    stored_name = f"{number:02d}{rng.getrandbits(64):016x}.jpg"
+    path = photo_path(upload_dir, stored_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(out.getvalue())
+    photo = Photo(visit=visit, question_id=question_id, client_photo_id=f"c{number}", stored_name=stored_name,
+                  width=size[0], height=size[1], byte_size=len(out.getvalue()))
+    db.session.add(photo)
+    db.session.commit()
+    return photo
+
+
+def demo_answers(checklist, quality: float, seed: int) -> dict:
+    """Return believable answers for any checklist; photo answers name placeholder ids (add_photo stores files)."""
+    return AnswerMaker(checklist, random.Random(seed)).make(
+        quality, set(), lambda question, count: [f"{question.id}-{i}" for i in range(count)])
+
+
+def visit_on(db, location, version, shopper, answers, day: date, **fields):
+    """Return a scored, approved visit on `day` at 10:30 UTC."""
+    return make_scored_visit(db, location, version, shopper, answers,
+                             datetime.combine(day, time(10, 30), tzinfo=UTC), **fields)
+
+
+def pdf_text(pdf: bytes) -> str:
+    """Return the text of a PDF as pdftotext lays it out."""
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def pdf_reader(pdf: bytes) -> PdfReader:
+    return PdfReader(io.BytesIO(pdf))
+
+
+def pdf_images(pdf: bytes) -> list[tuple[int, int]]:
+    """Return (width, height) of every raster image embedded in the PDF."""
+    sizes = []
+    for page in pdf_reader(pdf).pages:
+        resources = page.get("/Resources") or {}
+        xobjects = resources.get("/XObject") or {}
+        for ref in xobjects.values():
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Image":
+                sizes.append((int(obj["/Width"]), int(obj["/Height"])))
+    return sizes

@@ -1,0 +1,63 @@
+"""The application factory and configuration."""
+import pytest
+from flask import Flask
+
+from app import create_app
+from app.config import database_url, load_config
+
+
+def test_postgres_urls_use_psycopg3():
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("FIELDAUDIT_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_cookies_are_secure(monkeypatch):
+    monkeypatch.setenv("FIELDAUDIT_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["REMEMBER_COOKIE_DURATION"] <= 30 * 24 * 3600
+
+
+def test_development_generates_a_key_instead_of_hard_coding_one(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FIELDAUDIT_ENV", raising=False)
+    keys = []
+    for _ in range(2):
+        app = Flask("fieldaudit_test", instance_path=str(tmp_path))
+        load_config(app)
+        keys.append(app.config["SECRET_KEY"])
+    assert keys[0] != keys[1]
+    assert len(keys[0]) >= 32
+
+
+def test_development_key_file_in_instance_is_used(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    (tmp_path / "secret_key").write_text("k" * 64 + "\n")
+    app = Flask("fieldaudit_test", instance_path=str(tmp_path))
+    load_config(app)
+    assert app.config["SECRET_KEY"] == "k" * 64
+
+
+def test_production_refuses_a_short_secret_key(monkeypatch):
+    monkeypatch.setenv("FIELDAUDIT_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "secret")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_database_url_from_environment(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://someone@db.internal/fieldaudit")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://someone@db.internal/fieldaudit"
