@@ -1,10 +1,22 @@
 """Fieldaudit: mystery-shopper and quality-audit field app."""
-from flask import Flask, g, jsonify, render_template, request, session
+import sqlite3
+
+from flask import Flask, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import get_locale, lazy_gettext as _l
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_unicode_lower(dbapi_connection, _record) -> None:
+    """Make SQLite's lower() fold Cyrillic like PostgreSQL's, so case-insensitive search and checks agree."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("lower", 1, lambda v: v.lower() if isinstance(v, str) else v,
+                                         deterministic=True)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -48,10 +60,16 @@ def register_blueprints(app: Flask) -> None:
     from app.main.routes import bp as main_bp
     from app.planning.routes import bp as planning_bp
     from app.reports.routes import bp as reports_bp
-    from app.visits import api as _visit_api, form_page as _form_page, routes as _visit_pages  # noqa: F401 (attach routes)
-    from app.visits.blueprint import api as api_bp, bp as visits_bp
+    from app.review.routes import bp as review_bp
+    from app.surveys.routes import bp as surveys_bp
+    from app.visits import api as _visit_api  # noqa: F401 (attaches the API routes)
+    from app.visits import form_page as _form_page  # noqa: F401 (attaches the phone form page)
+    from app.visits import routes as _visit_pages  # noqa: F401 (attaches the shopper pages)
+    from app.visits.blueprint import api as api_bp
+    from app.visits.blueprint import bp as visits_bp
 
-    for bp in (auth_bp, main_bp, admin_bp, visits_bp, api_bp, planning_bp, dashboard_bp, reports_bp):
+    for bp in (auth_bp, main_bp, admin_bp, visits_bp, api_bp, planning_bp, dashboard_bp, reports_bp, review_bp,
+               surveys_bp):
         app.register_blueprint(bp)
 
 
@@ -60,8 +78,9 @@ def register_cli(app: Flask) -> None:
     from app.checklists.cli import checklists_cli
     from app.demo.cli import demo_cli
     from app.reports.cli import reports_cli
+    from app.surveys.cli import surveys_cli
 
-    for group in (users_cli, checklists_cli, reports_cli, demo_cli):
+    for group in (users_cli, checklists_cli, reports_cli, demo_cli, surveys_cli):
         app.cli.add_command(group)
 
 
@@ -70,6 +89,8 @@ def select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and background jobs: no session, no browser
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     # Only read a user that is already loaded: loading one here can itself need a translation.
     user = g.get("_login_user")

@@ -45,6 +45,14 @@ def load_config(app, test_config: dict | None = None) -> None:
         COUNT_SUBMITTED_VISITS=False,
         REDIS_URL=None,
         PDF_RENDER_TIMEOUT=60,
+        # Customer surveys: which survey customers get (None = the first by id in SURVEYS_DIR), the
+        # public base URL printed on QR posters (None = this server's), and the abuse guards.
+        SURVEY_ID=None,
+        PUBLIC_BASE_URL=None,
+        SURVEY_MIN_FILL_SECONDS=3,
+        SURVEY_DUPLICATE_HOURS=24,
+        SURVEY_IP_RATE_LIMIT="20 per hour",  # a shop's Wi-Fi carries several customers
+        SURVEY_DEVICE_RATE_LIMIT="5 per hour",
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI"):

@@ -289,7 +289,7 @@ def validate_answers(checklist: Checklist, raw: dict, *, complete: bool = True) 
     """Return every problem with the answers; complete=False (drafts) checks only values."""
     plan = _plan(checklist)
     values, comments, problems = _normalize(plan, raw)
-    if complete:
+    if complete and isinstance(raw, dict):
         _evaluate(plan, values, comments, problems)
     return problems
 
@@ -298,6 +298,8 @@ def score_visit(checklist: Checklist, raw_answers: dict) -> VisitResult:
     """Return the visit's result; raise AnswersInvalid when the answers are not a finished visit."""
     plan = _plan(checklist)
     values, comments, problems = _normalize(plan, raw_answers)
+    if not isinstance(raw_answers, dict):
+        raise AnswersInvalid(problems)
     result = _evaluate(plan, values, comments, problems)
     if problems:
         raise AnswersInvalid(problems)

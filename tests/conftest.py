@@ -91,6 +91,7 @@ def _postgres_schema():
     with app.app_context():
         _db.drop_all()
         _db.create_all()
+        _db.engine.dispose()
     yield
 
 
@@ -137,6 +138,8 @@ def app(app_config, _postgres_schema):
         _db.session.remove()
         if TEST_DATABASE_URL:
             _wipe(_db)
+        # Each test app has its own engine; close its pool so connections do not pile up.
+        _db.engine.dispose()
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """Scored visits for tests: answers are scored by app.scoring and stored like a real submission."""
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
+
 from app.models import Answer, Visit, VisitSectionScore, VisitStatus
 from app.scoring import score_visit
 
@@ -86,3 +88,13 @@ def build_network(db, make_region, make_location, make_checklist_version, make_u
     }
     return {"north": north, "south": south, "a1": a1, "a2": a2, "b1": b1, "version": version,
             "shopper": shopper, "visits": visits}
+
+
+@pytest.fixture(autouse=True)
+def dispose_engine(app):
+    """Close the test app's pooled connections after each test (PostgreSQL runs share max_connections)."""
+    yield
+    from app.extensions import db
+
+    db.session.remove()
+    db.engine.dispose()

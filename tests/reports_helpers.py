@@ -64,7 +64,8 @@ def visit_on(db, location, version, shopper, answers, day: date, **fields):
 
 def pdf_text(pdf: bytes) -> str:
     """Return the text of a PDF as pdftotext lays it out."""
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return result.stdout.decode()
 
 
 def pdf_reader(pdf: bytes) -> PdfReader:
@@ -73,12 +74,26 @@ def pdf_reader(pdf: bytes) -> PdfReader:
 
 def pdf_images(pdf: bytes) -> list[tuple[int, int]]:
     """Return (width, height) of every raster image embedded in the PDF."""
-    sizes = []
+    images = {}
     for page in pdf_reader(pdf).pages:
         resources = page.get("/Resources") or {}
         xobjects = resources.get("/XObject") or {}
-        for ref in xobjects.values():
+        for ref in xobjects.values():  # pages may share one resource dictionary: count each image once
             obj = ref.get_object()
             if obj.get("/Subtype") == "/Image":
-                sizes.append((int(obj["/Width"]), int(obj["/Height"])))
-    return sizes
+                images[getattr(ref, "idnum", id(obj))] = (int(obj["/Width"]), int(obj["/Height"]))
+    return list(images.values())
+
+
+def big_checklist(questions: int = 60, per_section: int = 10) -> str:
+    """Return YAML of a checklist with `questions` yes/no questions and a 10-photo evidence question."""
+    lines = ["id: big-audit", "version: 1", "title: Full store audit", "sections:"]
+    for start in range(0, questions, per_section):
+        lines += [f"  - id: s{start // per_section}", f"    title: Area {start // per_section + 1} of the store",
+                  "    questions:"]
+        for i in range(start, min(start + per_section, questions)):
+            lines += [f"      - id: q{i}", f"        text: \"Check point {i + 1}: is the standard met in full?\"",
+                      "        type: yes_no", f"        weight: {1 + i % 3}"]
+    lines += ["      - id: evidence", "        text: Photos of the sales floor", "        type: photo",
+              "        max_photos: 10"]
+    return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
 """Checklist validation (contract section 2): every broken rule names the file, the line and the problem."""
+import hashlib
 import textwrap
 
 import pytest
@@ -205,6 +206,15 @@ def test_section_that_is_not_a_mapping():
     problem = only_problem(text)
     assert problem.line == line_of(text, "just a title")
     assert problem.message == "section 3 must be a mapping of keys (id, title, questions), not 'just a title'"
+
+
+def test_question_that_is_not_a_mapping():
+    text = BASE + "      - just a question\n"
+    problem = only_problem(text)
+    assert problem.line == line_of(text, "just a question")
+    assert problem.message == (
+        'question 3 of section "service" must be a mapping of keys (id, text, type), not \'just a question\''
+    )
 
 
 def test_section_without_questions():
@@ -513,8 +523,6 @@ def test_loaded_file_keeps_text_and_hash(tmp_path):
     path = tmp_path / "store.yaml"
     path.write_text(BASE, encoding="utf-8")
     loaded = load_checklist_file(path)
-    import hashlib
-
     assert loaded.source_text == BASE
     assert loaded.source_hash == hashlib.sha256(BASE.encode()).hexdigest()
 

@@ -6,7 +6,10 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db as _db
-from tests.factories_scored import build_network
+from tests.factories_scored import (
+    build_network,
+    dispose_engine,  # noqa: F401  (autouse)
+)
 
 Q2 = {"period": "custom", "start": "2024-04-01", "end": "2024-06-30"}
 

@@ -18,7 +18,11 @@ from app.dashboard.queries import (
     visit_scores,
 )
 from app.models import VisitStatus
-from tests.factories_scored import SOME_LOSS, build_network
+from tests.factories_scored import (
+    SOME_LOSS,
+    build_network,
+    dispose_engine,  # noqa: F401  (autouse)
+)
 
 Q2 = Period(date(2024, 4, 1), date(2024, 6, 30))
 
@@ -34,6 +38,8 @@ def test_period_previous_and_presets():
     assert Period(date(2024, 5, 10), date(2024, 5, 19)).previous() == Period(date(2024, 4, 30), date(2024, 5, 9))
     assert Period.quarter(date(2024, 5, 17)) == Q2
     assert Period.last_days(30, date(2024, 5, 30)) == Period(date(2024, 5, 1), date(2024, 5, 30))
+    assert [p.end.day for p in Q2.split(3)] == [30, 31, 30]
+    assert len(Period(date(2024, 5, 1), date(2024, 5, 2)).split(3)) == 2
     with pytest.raises(ValueError):
         Period(date(2024, 5, 2), date(2024, 5, 1))
 
@@ -52,7 +58,9 @@ def test_league_table_averages_counts_and_change(network):
     assert by_name["B1"].visits == 1 and by_name["B1"].score == pytest.approx(100)
     assert [row.name for row in table] == ["B1", "A1", "A2"]
     assert by_name["B1"].grade == "Excellent" and by_name["A2"].grade == "Poor"
-    assert by_name["A1"].trend[-2:] == [pytest.approx(some_loss), pytest.approx((100 + some_loss) / 2)]
+    # Sparkline: thirds of Q1 then thirds of Q2 (Feb 10; Apr 10 and May 10).
+    assert by_name["A1"].trend == [None, pytest.approx(some_loss), None, pytest.approx(100),
+                                   pytest.approx(some_loss), None]
 
 
 def make_expected(answers):

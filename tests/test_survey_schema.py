@@ -138,3 +138,14 @@ def test_same_id_and_version_in_two_files_is_refused(tmp_path):
 def test_single_file_loader_reports_missing_files(tmp_path):
     with pytest.raises(SurveyError, match="cannot read the file"):
         load_survey_file(tmp_path / "missing.yaml")
+
+
+def test_validate_command_checks_files_without_a_server(runner, tmp_path):
+    result = runner.invoke(args=["surveys", "validate"])
+    assert result.exit_code == 0, result.output
+    assert "customer-feedback v1, NPS, CSAT, CES" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("    required: true", "    requird: true"), encoding="utf-8")
+    result = runner.invoke(args=["surveys", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.yaml:12: metric \"nps\": unknown key 'requird' (did you mean 'required'?)" in result.output

@@ -116,7 +116,8 @@ def test_body_that_is_not_json_is_400(client, visit):
 
 def test_draft_save_and_restore(client, visit):
     response = client.put(f"/api/v1/visits/{visit.id}/draft", json={
-        "answers": {"greeted": "yes", "notes": "Кассир был вежлив"}, "answer_times": {"greeted": "2025-05-02T09:01:00Z"}})
+        "answers": {"greeted": "yes", "notes": "Кассир был вежлив"},
+        "answer_times": {"greeted": "2025-05-02T09:01:00Z"}})
     assert response.status_code == 200 and response.json["saved_at"] and response.json["stale"] is False
     draft = client.get(f"/api/v1/visits/{visit.id}").json["draft"]
     assert draft["answers"] == {"greeted": "yes", "notes": "Кассир был вежлив"}

@@ -14,6 +14,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -27,6 +28,7 @@ ROLE_LABELS = {
 }
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PASSWORD_MIN = 10
+PASSWORD_LENGTH = _l("The password needs at least 10 characters (200 at most).")
 
 
 def strip(value):
@@ -66,7 +68,7 @@ class UserForm(FlaskForm):
 
     name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
-    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()],
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
                        default=Role.shopper.value)
     shopper_code = StringField(_l("Shopper code"), filters=[strip], validators=[Length(max=20)])
     regions = MultiCheckboxField(_l("Regions"), coerce=int)
@@ -76,7 +78,7 @@ class UserForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.regions.choices = [
-            (r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
+            SelectChoice(r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
         ]
 
     def validate_email(self, field):
@@ -87,6 +89,8 @@ class UserForm(FlaskForm):
             raise ValidationError(_l("Another account already uses this email."))
 
     def validate_shopper_code(self, field):
+        if self.user is None and self.role.data != Role.shopper.value:
+            return  # a new non-shopper gets no code, whatever the (hidden) field holds
         if not field.data:
             if self.role.data == Role.shopper.value:
                 raise ValidationError(_l("Shoppers need a code: reports show it instead of their name."))
@@ -102,14 +106,18 @@ class UserForm(FlaskForm):
 class NewUserForm(UserForm):
     """Create an account with its first password."""
 
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200)])
+    password = PasswordField(
+        _l("Initial password"), validators=[DataRequired(), Length(PASSWORD_MIN, 200, PASSWORD_LENGTH)]
+    )
     submit = SubmitField(_l("Create account"))
 
 
 class PasswordResetForm(FlaskForm):
     """Set a new password for someone else."""
 
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200)])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(PASSWORD_MIN, 200, PASSWORD_LENGTH)]
+    )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
@@ -163,8 +171,8 @@ class LocationForm(FlaskForm):
     def __init__(self, *args, location: Location | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.location = location
-        self.region_id.choices = [(0, _l("Choose a region"))] + [
-            (r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
+        self.region_id.choices = [SelectChoice(0, _l("Choose a region"))] + [
+            SelectChoice(r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
         ]
 
     def validate_code(self, field):

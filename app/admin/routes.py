@@ -107,6 +107,9 @@ def users():
 def user_new():
     """Create an account with a role, a shopper code or regions, and a first password."""
     form = NewUserForm()
+    suggested_code = services.next_shopper_code()
+    if request.method == "GET":
+        form.shopper_code.data = suggested_code
     if form.validate_on_submit():
         user = services.create_user(
             current_user, email=form.email.data, name=form.name.data, role=Role(form.role.data),
@@ -116,8 +119,7 @@ def user_new():
         flash(_("Account created for %(name)s. Give them the password over a safe channel.", name=user.name),
               "success")
         return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=None,
-                           suggested_code=services.next_shopper_code())
+    return render_template("admin/user_form.html", form=form, user=None, suggested_code=suggested_code)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

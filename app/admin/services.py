@@ -89,9 +89,10 @@ def _regions(region_ids) -> list[Region]:
 
 def create_user(actor: User, *, email: str, name: str, role: Role, password: str,
                 shopper_code: str | None = None, region_ids=()) -> User:
-    """Create an account; only managers keep regions (none = whole network)."""
+    """Create an account; only shoppers keep a shopper code and only managers regions (none = whole network)."""
     user = User(
-        email=email.strip().lower(), name=name, role=role, shopper_code=shopper_code or None,
+        email=email.strip().lower(), name=name, role=role,
+        shopper_code=(shopper_code or None) if role == Role.shopper else None,
     )
     user.set_password(password)
     user.regions = _regions(region_ids) if role == Role.manager else []

@@ -11,7 +11,6 @@ from app.checklists.messages import translate
 from app.checklists.schema import Checklist
 from app.checklists.yamlsource import MAX_BYTES, YamlProblem, read_yaml, too_large
 
-SKIPPED_FOLDERS = ("surveys",)  # documented: subfolders are never read; surveys/ holds survey forms
 EXTENSIONS = (".yaml", ".yml")
 
 
@@ -101,7 +100,7 @@ def load_checklist_file(path: str | os.PathLike) -> LoadedChecklist:
 
 
 def checklist_files(directory: str | os.PathLike) -> list[Path]:
-    """Return the checklist files directly in `directory`, sorted by name."""
+    """Return the checklist files directly in `directory`, sorted by name (subfolders such as surveys/ are skipped)."""
     return sorted(
         entry for entry in Path(directory).iterdir()
         if entry.is_file() and entry.suffix.lower() in EXTENSIONS and not entry.name.startswith(".")

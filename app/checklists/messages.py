@@ -148,6 +148,8 @@ def _message(error: dict, path: tuple, data: Any) -> str | tuple[tuple, str]:
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         model = _model_at(path, data)
         required = [k for k, f in model.model_fields.items() if f.is_required()] if model else []
+        if model is None and _is_question_path(path):  # the type is unknown when the item is no mapping
+            required = ["id", "text", "type"]
         keys = f" ({', '.join(required)})" if required else ""
         what = "" if path and isinstance(path[-1], int) else f"{name} "
         return f"{what}must be a mapping of keys{keys}, not {describe(value)}"

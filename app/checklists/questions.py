@@ -141,7 +141,7 @@ class BaseQuestion(BaseModel):
     allow_na: bool = False
     critical: bool = False
     help: str | None = None
-    comment: Literal["none", "optional", "required", "required_on_fail"] = "optional"
+    comment: Literal[COMMENT_RULES] = "optional"
     show_if: ShowIf | None = None
 
     @property

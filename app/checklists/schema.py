@@ -81,7 +81,7 @@ class Checklist(BaseModel):
     version: Int = Field(gt=0)
     title: Text
     description: str | None = None
-    channel: Literal["store", "phone", "email", "web", "chat", "other"] | None = None
+    channel: Literal[CHANNELS] | None = None
     critical_policy: Literal["fail_visit", "flag"] = "fail_visit"
     shopper_sees_score: bool = False
     grades: list[Grade] = Field(default_factory=lambda: [g.model_copy() for g in DEFAULT_GRADES], min_length=1)

@@ -44,3 +44,20 @@ def filter_args(**overrides) -> dict:
     args = {k: request.args[k] for k in FILTER_KEYS if request.args.get(k)}
     args.update(overrides)
     return args
+
+
+@bp.app_template_global()
+def link_prefixes() -> dict:
+    """Return URL prefixes for big tables: '/dashboard/locations/' + id + query, without url_for per cell."""
+    from urllib.parse import urlencode
+
+    from flask import url_for
+
+    query = urlencode(filter_args())
+    visits = url_for("dashboard.visits") + "?" + (query + "&" if query else "")
+    return {
+        "location": url_for("dashboard.location", location_id=0)[:-1],
+        "region": url_for("dashboard.region", region_id=0)[:-1],
+        "query": "?" + query if query else "",
+        "visits": visits,
+    }

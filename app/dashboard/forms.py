@@ -59,15 +59,22 @@ class FilterForm(Form):
         self.checklist.choices = [SelectChoice("", _l("All checklists"))] + [
             SelectChoice(slug, title) for slug, title in titles.items()]
 
-    def validate_end(self, field):
-        if self.period.data != "custom":
-            return
-        if not self.start.data or not field.data:
-            raise ValidationError(_l("Choose both dates of a custom period."))
-        if field.data < self.start.data:
-            raise ValidationError(_l("The end date is before the start date."))
-        if (field.data - self.start.data).days > MAX_DAYS:
-            raise ValidationError(_l("Choose a period of at most three years."))
+    def validate(self, extra_validators=None) -> bool:
+        # Checked here, not in validate_end: Optional() stops a field's chain when it is empty.
+        valid = super().validate(extra_validators)
+        if self.period.data != "custom" or self.start.errors or self.end.errors:
+            return valid
+        start, end = self.start.data, self.end.data
+        if not start or not end:
+            message = _l("Choose both dates of a custom period.")
+        elif end < start:
+            message = _l("The end date is before the start date.")
+        elif (end - start).days > MAX_DAYS:
+            message = _l("Choose a period of at most three years.")
+        else:
+            return valid
+        self.end.errors = [*self.end.errors, message]
+        return False
 
     def get_period(self) -> Period:
         """Return the chosen period (the default when the filters are invalid)."""

@@ -91,6 +91,12 @@ class Period:
         today = today or date.today()
         return cls(date(today.year, 1, 1), date(today.year, 12, 31))
 
+    def split(self, count: int) -> list[Period]:
+        """Return the period cut into `count` consecutive parts of (nearly) equal length, fewer if too short."""
+        count = max(1, min(count, self.days))
+        bounds = [self.start + timedelta(days=round(i * self.days / count)) for i in range(count + 1)]
+        return [Period(bounds[i], bounds[i + 1] - timedelta(days=1)) for i in range(count)]
+
     def series(self, count: int) -> list[Period]:
         """Return `count` consecutive periods ending with this one, oldest first."""
         periods = [self]
@@ -230,7 +236,7 @@ class LocationRow:
     previous_score: float | None = None
     previous_visits: int = 0
     grade: str | None = None
-    #: Average score in each of the last periods of the same length, oldest first (None = no visits).
+    #: Average score in each third of the previous and of this period, oldest first (None = no visits).
     trend: list[float | None] = field(default_factory=list)
 
     @property
@@ -259,13 +265,22 @@ def location_table(
 ) -> list[LocationRow]:
     """Return the league table: one row per location with visits, best score first.
 
-    `include_empty` adds the active locations in the filter that had no visit in the period.
+    One GROUP BY over the previous and the current period, each cut into trend_points / 2 parts
+    (the sparkline); the period figures are the visit-weighted means of their parts, which is exactly
+    the mean over the visits. `include_empty` adds active locations without visits in the period.
     """
-    periods = period.series(max(trend_points, 2))
+    half = max(trend_points // 2, 1)
+    older, newer = period.previous().split(half), period.split(half)
+    periods = older + newer
     filters = {"scope": scope, "region_id": region_id, "checklist_id": checklist_id, "channel": channel}
-    figures = _bucketed(periods, Visit.location_id, lambda s, e: visit_conditions(s, e, **filters))
-    current, previous = len(periods) - 1, len(periods) - 2
-    location_ids = {k for (k, b) in figures if b == current}
+    buckets = _bucketed(periods, Visit.location_id, lambda s, e: visit_conditions(s, e, **filters))
+    figures: dict = {}
+    for (loc_id, b), (avg, n) in buckets.items():
+        key = (loc_id, "current" if b >= len(older) else "previous")
+        total, count = figures.get(key, (0.0, 0))
+        figures[key] = (total + avg * n, count + n)
+    figures = {key: (total / n, n) for key, (total, n) in figures.items()}
+    location_ids = {k for (k, which) in figures if which == "current"}
 
     stmt = select(Location.id, Location.code, Location.name, Location.region_id, Region.name).join(Region)
     if include_empty:
@@ -279,13 +294,13 @@ def location_table(
     checklist = latest_checklist(checklist_id)
     table = []
     for loc_id, code, name, reg_id, reg_name in db.session.execute(stmt):
-        score, visits = figures.get((loc_id, current), (None, 0))
-        prev_score, prev_visits = figures.get((loc_id, previous), (None, 0))
+        score, visits = figures.get((loc_id, "current"), (None, 0))
+        prev_score, prev_visits = figures.get((loc_id, "previous"), (None, 0))
         table.append(LocationRow(
             location_id=loc_id, code=code, name=name, region_id=reg_id, region_name=reg_name,
             visits=visits, score=score, previous_score=prev_score, previous_visits=prev_visits,
             grade=grade_label(score, checklist),
-            trend=[figures.get((loc_id, i), (None, 0))[0] for i in range(len(periods))][-trend_points:],
+            trend=[buckets.get((loc_id, i), (None, 0))[0] for i in range(len(periods))],
         ))
     table.sort(key=lambda r: (r.score is None, -(r.score or 0), r.code))
     return table

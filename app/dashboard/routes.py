@@ -2,6 +2,7 @@
 from datetime import date
 
 from flask import render_template, request
+from flask_babel import format_date
 from flask_login import current_user
 from sqlalchemy import exists, func, select
 
@@ -90,17 +91,23 @@ def location(location_id: int):
     region = q.section_averages(period, region_id=loc.region_id, checklist_id=checklist_id)
     network = q.section_averages(period, checklist_id=checklist_id)
     visits = q.visit_scores(period, loc.id)
+    trend = q.score_trend(q.monthly_periods(period.end, 12), location_id=loc.id)
     actions = db.session.scalars(actions_query(None, location_id=loc.id).limit(200)).all()
     return render_template(
         "dashboard/location.html", location=loc, form=form, period=period, period_args=period_args(period),
         sections=mine, region_sections=region, network_sections=network, visits=visits,
-        average=_average(visits), trend=q.score_trend(q.monthly_periods(period.end, 12), location_id=loc.id),
+        average=_average(visits), trend=trend, trend_labels=trend_labels(trend),
         region_trend=q.score_trend(q.monthly_periods(period.end, 12), region_id=loc.region_id),
         rank_region=q.location_rank(period, loc.id, within_region=True, checklist_id=checklist_id),
         rank_network=q.location_rank(period, loc.id, within_region=False, checklist_id=checklist_id),
         recurring=q.recurring_failures(period, loc.id), actions=actions, today=date.today(),
         surveys=survey_figures(period, {loc.id}).get(loc.id),
     )
+
+
+def trend_labels(trend) -> list[str]:
+    """Return short month labels (e.g. 'Dec 25') in the page language for a monthly trend."""
+    return [format_date(point.period.start, "LLL yy") for point in trend]
 
 
 def _average(visits) -> float | None:
@@ -117,13 +124,14 @@ def region(region_id: int):
     form, period, filters = read_filters(scope)
     checklist_id, channel = filters["checklist_id"], filters["channel"]
     rows = q.location_table(period, scope=scope, region_id=reg.id, checklist_id=checklist_id, channel=channel)
+    trend = q.score_trend(q.monthly_periods(period.end, 12), region_id=reg.id, checklist_id=checklist_id)
     return render_template(
         "dashboard/region.html", region=reg, form=form, period=period, period_args=period_args(period), rows=rows,
         average=q.network_average(period, scope={reg.id}, checklist_id=checklist_id, channel=channel),
         network=q.network_average(period, checklist_id=checklist_id, channel=channel),
         sections=q.section_averages(period, region_id=reg.id, checklist_id=checklist_id, channel=channel),
         network_sections=q.section_averages(period, checklist_id=checklist_id, channel=channel),
-        trend=q.score_trend(q.monthly_periods(period.end, 12), region_id=reg.id, checklist_id=checklist_id),
+        trend=trend, trend_labels=trend_labels(trend),
         failing=q.failing_questions(period, region_id=reg.id, checklist_id=checklist_id, channel=channel),
         overdue=overdue_counts({reg.id}),
     )

@@ -14,7 +14,7 @@ from app.extensions import db
 def print_logins() -> None:
     """Print the demo accounts and their shared password."""
     click.echo("")
-    click.secho("Demo logins (password for every account: %s)" % content.PASSWORD, bold=True)
+    click.secho(f"Demo logins (password for every account: {content.PASSWORD})", bold=True)
     for role, email, who in logins():
         click.echo(f"  {role:16} {email:32} {who}")
     click.echo("")
@@ -60,7 +60,7 @@ def demo_cli(reset: bool, yes: bool, seed: int, today):
     statuses = count_visits_by_status()
     click.echo(
         f"Loaded {summary.regions} regions, {summary.locations} locations, {summary.users} accounts, "
-        f"{summary.checklists} checklists, {summary.visits} submitted visits "
+        f"{summary.checklists} checklists, {summary.visits} filled-in visits "
         f"({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}), {summary.actions} corrective actions, "
         f"{summary.surveys} survey answers, {summary.photos} photos in {time.perf_counter() - started:.1f} s."
     )

@@ -3,7 +3,8 @@
 Texts of shoppers and reviewers are in the language of the checklist they fill ("en" or "ru").
 """
 DOMAIN = "demo.example.com"
-PASSWORD = "fieldaudit-demo"
+#: Shared by every demo account and printed by the command: demo data is for trying the app only.
+PASSWORD = "fieldaudit-demo"  # noqa: S105
 #: The account whose presence means "the demo data is loaded".
 MARKER_EMAIL = f"admin@{DOMAIN}"
 

@@ -5,8 +5,9 @@ the caller; scores come from app.scoring.score_visit and are stored through visi
 """
 import random
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sqlalchemy import func, or_, select
 
@@ -17,6 +18,7 @@ from app.demo.photos import DemoPhotos, remove_demo_photos
 from app.extensions import db
 from app.models import (
     ActionStatus,
+    Answer,
     AuditLog,
     CorrectiveAction,
     Location,
@@ -81,7 +83,8 @@ def conflicts() -> list[str]:
     codes = [u[4] for u in c.USERS if u[4]]
     found = [f"user {e}" for e in db.session.scalars(
         select(User.email).where(or_(User.email.in_(emails), User.shopper_code.in_(codes))))]
-    found += [f"region {r}" for r in db.session.scalars(select(Region.code).where(Region.code.in_([r[0] for r in c.REGIONS])))]
+    found += [f"region {r}" for r in db.session.scalars(
+        select(Region.code).where(Region.code.in_([r[0] for r in c.REGIONS])))]
     found += [f"location {loc}" for loc in db.session.scalars(
         select(Location.code).where(Location.code.in_([loc[0] for loc in c.LOCATIONS])))]
     return found
@@ -110,7 +113,7 @@ class Generator:
 
     def at(self, day: date, hour: int, minute: int = 0) -> datetime:
         """Return a local wall-clock time on `day` as a UTC datetime."""
-        return datetime.combine(day, time(hour, minute), LOCAL).astimezone(timezone.utc)
+        return datetime.combine(day, time(hour, minute), LOCAL).astimezone(UTC)
 
     def log(self, user, action: str, target, when: datetime, **details) -> None:
         self.audit.append(AuditLog(user_id=user.id, action=action, target_type=type(target).__name__.lower(),
@@ -136,10 +139,12 @@ class Generator:
                 "wander": [self.rng.gauss(0, 0.025) for _ in range(MONTHS + 1)], "weak": {},
             })
         self.users = {}
+        shared = User(password_hash="")
+        shared.set_password(c.PASSWORD)  # hashed once: the password is printed for everyone anyway
         for key, local, name, role, code, regions in c.USERS:
             user = User(email=f"{local}@{c.DOMAIN}", name=name, role=Role(role), shopper_code=code,
-                        locale="ru", created_at=self.at(self.start - timedelta(days=14), 10))
-            user.set_password(c.PASSWORD)
+                        created_at=self.at(self.start - timedelta(days=14), 10),
+                        password_hash=shared.password_hash)
             user.regions = [self.regions[r] for r in regions] if role == "manager" else []
             user.home = regions
             self.users[key] = user
@@ -242,6 +247,7 @@ class Generator:
         times = {qid: (started + step * i + timedelta(seconds=rng.randint(0, 40))).isoformat()
                  for i, qid in enumerate(answers)}
         result = score_visit(version.checklist, answers)
+        db.session.add(visit)  # store_result writes rows that need the visit's id
         store_result(visit, result, answers, times)
         payload = {"answers": answers, "answer_times": times, "started_at": started.isoformat(),
                    "submitted_at": submitted.isoformat(), "geolocation": visit.geolocation, "position": None}
@@ -298,7 +304,7 @@ class Generator:
                 status = S.returned
             elif i in voided:
                 status = S.voided
-            elif age <= 9 and self.rng.random() < 0.65:
+            elif age <= 14 and self.rng.random() < 0.7:
                 status = S.submitted
             else:
                 status = S.approved
@@ -333,7 +339,7 @@ class Generator:
         first_section = {q.id for q in started.checklist.sections[0].questions}
         answers = maker.make(0.85, set(), lambda q, n: [])
         started.status = S.in_progress
-        started.started_at = datetime.now(timezone.utc) - timedelta(minutes=12)
+        started.started_at = datetime.now(UTC) - timedelta(minutes=12)
         started.draft = {"answers": {k: v for k, v in answers.items() if k in first_section and v != []},
                          "answer_times": {}, "client_saved_at": None}
         started.draft_saved_at = started.started_at + timedelta(minutes=8)
@@ -341,14 +347,16 @@ class Generator:
 
     def actions(self, visits: list[Visit]) -> list[CorrectiveAction]:
         """Open corrective actions for the worst failures of reviewed visits in the last four months."""
+        recent = {v.id: v for v in visits
+                  if v.status == S.approved and (self.today - v.visited_at.date()).days <= 120}
+        failed = defaultdict(list)
+        for answer in db.session.scalars(select(Answer).where(
+                Answer.visit_id.in_(recent), Answer.fraction < 1, Answer.max_points >= 1)):
+            failed[answer.visit_id].append(answer)
         candidates = []
-        for visit in visits:
-            if visit.status != S.approved or (self.today - visit.visited_at.date()).days > 120:
-                continue
-            failed = [a for a in visit.answers if a.fraction is not None and a.fraction < 1 and a.max_points >= 1]
-            if failed:
-                worst = max(failed, key=lambda a: (a.critical_failed, a.max_points * (1 - a.fraction)))
-                candidates.append((visit, worst))
+        for visit_id, answers in sorted(failed.items()):
+            worst = max(answers, key=lambda a: (a.critical_failed, a.max_points * (1 - a.fraction), a.question_id))
+            candidates.append((recent[visit_id], worst))
         candidates.sort(key=lambda item: (not item[1].critical_failed, item[0].score or 0))
         chosen = candidates[:18]
         actions = []
@@ -426,7 +434,8 @@ class Generator:
         for visit in history:
             for event in visit.events:
                 if event.snapshot:  # the phone's response names the visit, known only now
-                    event.snapshot = {**event.snapshot, "response": {**event.snapshot["response"], "visit_id": visit.id}}
+                    response = {**event.snapshot["response"], "visit_id": visit.id}
+                    event.snapshot = {**event.snapshot, "response": response}
         for visit in history + upcoming:
             reviewer = db.session.get(User, visit.created_by_id)
             self.log(reviewer, "visit.assign", visit, visit.created_at, location=visit.location.code,
@@ -435,7 +444,8 @@ class Generator:
             if visit.status in (S.approved, S.returned, S.voided):
                 action = {S.approved: "visit.approve", S.returned: "visit.return", S.voided: "visit.void"}
                 details = {"comment": visit.review_comment or visit.void_reason} if visit.status != S.approved else {}
-                self.log(visit.reviewed_by or reviewer, action[visit.status], visit, visit.reviewed_at, **details)
+                self.log(db.session.get(User, visit.reviewed_by_id), action[visit.status], visit, visit.reviewed_at,
+                         **details)
         actions = self.actions(history)
         db.session.add_all(actions)
         db.session.flush()

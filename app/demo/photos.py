@@ -16,7 +16,7 @@ def _shelf(rng: random.Random) -> Image.Image:
     """Draw a store shelf with boxes of products."""
     image = Image.new("RGB", SIZE, (236, 232, 224))
     draw = ImageDraw.Draw(image)
-    for row, top in enumerate(range(60, 560, 125)):
+    for top in range(60, 560, 125):
         draw.rectangle((30, top + 100, 770, top + 112), fill=(120, 96, 70))
         x = 40
         while x < 740:

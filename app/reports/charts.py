@@ -55,7 +55,7 @@ class Point:
 
 def trend_chart(points: Sequence[Point], *, start: datetime, end: datetime,
                 references: Sequence[tuple[str, float | None, str]] = (), width: int = 680,
-                height: int = 230, date_format=lambda d: d.strftime("%d.%m")) -> Markup:
+                height: int = 230, date_format=lambda d: d.strftime("%d.%m"), number=_num) -> Markup:
     """Return an SVG chart of visit scores over [start, end] on coloured score bands.
 
     `references` are horizontal dashed lines: (label, value, colour), e.g. the network average.
@@ -90,7 +90,7 @@ def trend_chart(points: Sequence[Point], *, start: datetime, end: datetime,
         parts.append(f'<line x1="{legend_x}" x2="{legend_x + 18}" y1="{height - 8}" y2="{height - 8}" '
                      f'stroke="{colour}" stroke-width="1.2" stroke-dasharray="5 3"/>'
                      f'<text x="{legend_x + 22}" y="{height - 5}" fill="#3c4043">{escape(label)} '
-                     f'{_num(value)}</text>')
+                     f'{escape(number(value))}</text>')
     ordered = sorted(points, key=lambda p: p.at)
     if len(ordered) > 1:
         path = " ".join(f"{x(p.at):.1f},{y(p.score):.1f}" for p in ordered)
@@ -101,24 +101,25 @@ def trend_chart(points: Sequence[Point], *, start: datetime, end: datetime,
                      f'stroke="#fff" stroke-width="1"/>')
         if len(ordered) <= 16:
             parts.append(f'<text x="{cx:.1f}" y="{cy - 6:.1f}" text-anchor="middle" fill="#202124" '
-                         f'font-size="8">{_num(point.score)}</text>')
+                         f'font-size="8">{escape(number(point.score))}</text>')
     # Date ticks: the period's ends and, when they fit, each visit's day.
     ticks = [start, end] + ([p.at for p in ordered] if len(ordered) <= 12 else [])
     used: list[float] = []
     for at in sorted(ticks):
         tx = x(at)
-        if any(abs(tx - u) < 30 for u in used):
+        if any(abs(tx - u) < 36 for u in used):
             continue
         used.append(tx)
-        parts.append(f'<text x="{tx:.1f}" y="{top + plot_h + 13}" text-anchor="middle" fill="#5f6368">'
+        anchor = "start" if tx < left + 20 else "end" if tx > left + plot_w - 20 else "middle"
+        parts.append(f'<text x="{tx:.1f}" y="{top + plot_h + 13}" text-anchor="{anchor}" fill="#5f6368">'
                      f'{escape(date_format(at))}</text>')
     parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#9aa0a6" '
                  'stroke-width="0.6"/></svg>')
-    return Markup("".join(parts))
+    return Markup("".join(parts))  # noqa: S704 (every text in parts went through escape())
 
 
 def comparison_chart(rows: Sequence[tuple[str, Sequence[float | None]]], series: Sequence[tuple[str, str]],
-                     *, width: int = 680, label_width: int = 210) -> Markup:
+                     *, width: int = 680, label_width: int = 210, number=_num) -> Markup:
     """Return horizontal grouped bars: one group per row (a section), one bar per series.
 
     `rows` are (label, values) with one value per series; `series` are (name, colour).
@@ -149,20 +150,20 @@ def comparison_chart(rows: Sequence[tuple[str, Sequence[float | None]]], series:
             bw = max(plot_w * value / 100, 0.8)
             parts.append(f'<rect x="{label_width}" y="{by}" width="{bw:.1f}" height="{bar_h}" fill="{colour}" '
                          f'rx="1.5"/><text x="{label_width + bw + 3:.1f}" y="{by + bar_h - 1.5}" fill="#202124" '
-                         f'font-size="8">{_num(value)}</text>')
+                         f'font-size="8">{escape(number(value))}</text>')
     lx = label_width
     for name, colour in series:
         parts.append(f'<rect x="{lx}" y="{height - 12}" width="10" height="8" fill="{colour}"/>'
                      f'<text x="{lx + 14}" y="{height - 5}" fill="#3c4043">{escape(name)}</text>')
         lx += 24 + 6.2 * len(str(name))
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return Markup("".join(parts))  # noqa: S704 (every text in parts went through escape())
 
 
 def score_bar(score: float | None, *, width: int = 220, height: int = 12) -> Markup:
     """Return a single horizontal bar of a percent score in its band colour."""
     filled = 0.0 if score is None else max(min(score, 100.0), 0.0) * width / 100
-    return Markup(
+    return Markup(  # noqa: S704 (numbers and colours of our own only)
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bar" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}"><rect width="{width}" height="{height}" rx="3" fill="#eceff1"/>'
         f'<rect width="{filled:.1f}" height="{height}" rx="3" fill="{band_colour(score)}"/></svg>'

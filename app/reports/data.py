@@ -21,7 +21,6 @@ from app.models import (
     ChecklistVersion,
     CorrectiveAction,
     Location,
-    Photo,
     Region,
     SurveyResponse,
     Visit,
@@ -185,9 +184,13 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
             if status == "hidden":
                 continue  # never asked: a report lists what the shopper saw
             scored = bool(answer and answer.max_points)
+            if question.type == "photo" and photos.get(question.id):
+                status, value = "answered", photos[question.id]  # the stored photos are the answer
+            else:
+                value = answer.value if answer else None
             line = QuestionLine(
                 number=f"{s_index}.{q_index}", question_id=question.id, text=question.text,
-                answer=answer_words(question, status, answer.value if answer else None), status=status,
+                answer=answer_words(question, status, value), status=status,
                 points=answer.points if scored else None, max=answer.max_points if scored else None,
                 critical=question.critical, critical_failed=bool(answer and answer.critical_failed),
                 comment=(answer.comment or None) if answer else None, photos=photos.get(question.id, []),

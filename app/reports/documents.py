@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 from babel.numbers import get_decimal_symbol, get_minus_sign_symbol
 from flask import current_app, has_request_context, render_template
-from flask_babel import force_locale, format_date, format_datetime, get_locale
+from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
@@ -111,7 +111,7 @@ class Formatter:
 
     def datetime(self, value) -> str:
         """Return a timestamp in the report's language (the app's time zone)."""
-        return "—" if value is None else format_datetime(value, "medium")
+        return "—" if value is None else f'{format_date(value, "medium")}, {format_time(value, "short")}'
 
     def status(self, status: VisitStatus) -> str:
         """Return a visit state in words."""
@@ -170,11 +170,12 @@ def location_html(location: Location, period: q.Period, *, include_shopper_name:
                       (_("Network average"), report.network_average, "#5f6368")]
         trend = charts.trend_chart(
             [charts.Point(v.visited_at, v.score) for v in report.visits], start=start, end=end,
-            references=references, date_format=lambda d: format_date(d, "d MMM"),
+            references=references, date_format=lambda d: format_date(d, "d MMM"), number=f.score,
         )
         comparison = charts.comparison_chart(
             [(s.title, (s.location, s.region, s.network)) for s in report.sections],
             [(_("This location"), "#1a3d6d"), (_("Region"), "#7b61a8"), (_("Network"), "#9aa0a6")],
+            number=f.score,
         )
         title = _("Location report") + f" · {location.name} · {f.date(period.start)} – {f.date(period.end)}"
         html = _page("reports/pdf/location.html", locale, title, r=report, trend=trend, comparison=comparison)

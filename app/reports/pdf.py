@@ -47,6 +47,10 @@ class RenderTimeout(RenderError):
     """Rendering took longer than the time limit."""
 
 
+class _Deadline(BaseException):
+    """Raised by the alarm; a BaseException so that WeasyPrint's `except Exception` cannot swallow it."""
+
+
 class RefusedURL(ValueError):
     """A URL the report fetcher does not serve."""
 
@@ -167,7 +171,7 @@ def static_url(filename: str) -> str:
 def _alarm(seconds: float):
     """Raise RenderTimeout in this (main) thread after `seconds`; restores any outer timer."""
     def on_alarm(signum, frame):
-        raise RenderTimeout(f"rendering took longer than {seconds:g} s")
+        raise _Deadline()
 
     started = time.monotonic()
     previous_handler = signal.signal(signal.SIGALRM, on_alarm)
@@ -193,8 +197,8 @@ def render_here(html: str, roots: FetchRoots, timeout: float, base_url: str = BA
     try:
         with _alarm(timeout):
             return HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
-    except RenderTimeout:
-        raise
+    except _Deadline:
+        raise RenderTimeout(f"rendering took longer than {timeout:g} s") from None
     except Exception as exc:  # pragma: no cover - WeasyPrint bugs surface as a clear error
         raise RenderError(f"{type(exc).__name__}: {exc}") from None
 

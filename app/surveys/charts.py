@@ -72,8 +72,13 @@ def score_vs_nps(points: list[tuple[str, float | None, object]]) -> Scatter | No
             top, bottom = _y(result.value + result.margin_of_error), _y(result.value - result.margin_of_error)
             parts.append(f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" stroke="#7aa7d8"/>')
         tip = f"{label}: {_('audit')} {score:.1f}, NPS {result.value:.1f} (n={result.n})"
+        # Labels go left of dots near the right edge so they stay inside the chart.
+        left = x > WIDTH - RIGHT - 70
+        anchor = ' text-anchor="end"' if left else ""
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#1f5fa8"><title>{escape(tip)}</title></circle>'
-                     f'<text x="{x + 7:.1f}" y="{y - 6:.1f}" fill="#222">{escape(label)}</text>')
+                     f'<text x="{x - 7 if left else x + 7:.1f}" y="{y - 6:.1f}" fill="#222"'
+                     f'{anchor}>{escape(label)}</text>')
     parts.append("</svg>")
     r = correlation([(score, result.value) for _label, score, result in plotted])
-    return Scatter(Markup("".join(parts)), len(plotted), r)
+    # Every text in `parts` was escaped above; the rest is our own numbers and tags.
+    return Scatter(Markup("".join(parts)), len(plotted), r)  # noqa: S704

@@ -121,9 +121,9 @@ def import_answers(raw: bytes, filename: str, *, scope: set[int] | None, survey_
         report.problem = _("The file has more than %(n)d rows; split it into smaller files.", n=MAX_ROWS)
         return report
     codes = sorted({r[columns["location"]].strip().upper() for r in rows[1:] if len(r) > columns["location"]} - {""})
-    locations = {  # one query for every code in the file; codes match regardless of case
-        loc.code.upper(): loc for loc in db.session.scalars(select(Location).where(func.upper(Location.code).in_(codes)))
-    } if codes else {}
+    # One query for every code in the file; codes match regardless of case.
+    found = db.session.scalars(select(Location).where(func.upper(Location.code).in_(codes))) if codes else []
+    locations = {loc.code.upper(): loc for loc in found}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue

@@ -2,7 +2,6 @@
 import secrets
 
 from babel import Locale, UnknownLocaleError
-
 from flask import (
     Blueprint,
     abort,

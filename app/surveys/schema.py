@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.checklists.questions import Ident, Int, Problem, Text, describe, option_value
+from app.checklists.questions import Ident, Int, Problem, describe, option_value
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")

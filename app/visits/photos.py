@@ -104,6 +104,21 @@ def _jpeg(image: Image.Image, side: int) -> tuple[bytes, int, int]:
     return out.getvalue(), copy.width, copy.height
 
 
+def is_complete(data: bytes, fmt: str) -> bool:
+    """Return True when the file ends as its format requires (a cut-off upload does not).
+
+    Checked on the bytes because Pillow's LOAD_TRUNCATED_IMAGES is a process-wide switch that
+    WeasyPrint turns on at import, after which Pillow silently pads truncated images with grey.
+    """
+    if fmt == "JPEG":
+        return data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+    if fmt == "PNG":
+        return b"IEND" in data[-16:]
+    if fmt == "WEBP":
+        return len(data) >= 12 and int.from_bytes(data[4:8], "little") + 8 <= len(data)
+    return False
+
+
 def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
     """Check an upload is a JPEG/PNG/WebP within the pixel limit and re-encode it; raise PhotoRejected."""
     with warnings.catch_warnings():
@@ -117,6 +132,8 @@ def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
             if width * height > max_pixels:
                 raise PhotoRejected(_l("The photo has too many pixels (%(w)s × %(h)s); take it at a lower resolution.",
                                        w=width, h=height))
+            if not is_complete(data, image.format):
+                raise PhotoRejected(_l("The photo file is damaged or incomplete; take it again."))
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
             lat, lon, taken_at = read_exif(image)

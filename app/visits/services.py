@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import delete, func, insert, inspect, select, update
 
 from app.checklists.schema import Checklist
 from app.extensions import db
@@ -422,23 +422,25 @@ def submit_visit(visit: Visit, payload: Any, *, user: User | None = None, now: d
 def store_result(visit: Visit, result: VisitResult, answers: dict, answer_times: dict | None = None) -> None:
     """Write Answer and VisitSectionScore rows and the visit's score, grade and result (no commit)."""
     checklist = checklist_of(visit.checklist_version)
-    if inspect(visit).persistent and visit.result is not None:
+    if visit.id is None:
+        db.session.flush()  # the rows below need the visit's id
+    elif visit.result is not None:
         # A resubmission replaces the rows; the history snapshot keeps the old ones.
-        visit.answers.clear()
-        visit.section_scores.clear()
-        db.session.flush()
+        db.session.execute(delete(Answer).where(Answer.visit_id == visit.id))
+        db.session.execute(delete(VisitSectionScore).where(VisitSectionScore.visit_id == visit.id))
     times = {qid: parse_time(value, f"answer_times.{qid}") for qid, value in (answer_times or {}).items()}
-    for qid, q in result.questions.items():
-        db.session.add(Answer(
-            visit=visit, question_id=qid, section_id=checklist.section_of(qid).id, value=q.value,
-            comment=q.comment, status=q.status, fraction=q.fraction, points=q.points, max_points=q.max,
-            critical_failed=q.critical_failed, first_answered_at=times.get(qid),
-        ))
-    for sid, section in result.sections.items():
-        db.session.add(VisitSectionScore(
-            visit=visit, section_id=sid, score=section.score, points=section.points,
-            max_points=section.max, weight=section.weight,
-        ))
+    # Bulk INSERTs: a 60-question visit is two statements, not 66 ORM objects.
+    db.session.execute(insert(Answer), [{
+        "visit_id": visit.id, "question_id": qid, "section_id": checklist.section_of(qid).id, "value": q.value,
+        "comment": q.comment, "status": q.status, "fraction": q.fraction, "points": q.points, "max_points": q.max,
+        "critical_failed": q.critical_failed, "first_answered_at": times.get(qid),
+    } for qid, q in result.questions.items()])
+    db.session.execute(insert(VisitSectionScore), [{
+        "visit_id": visit.id, "section_id": sid, "score": section.score, "points": section.points,
+        "max_points": section.max, "weight": section.weight,
+    } for sid, section in result.sections.items()])
+    if inspect(visit).persistent:
+        db.session.expire(visit, ["answers", "section_scores"])
     visit.score = result.score
     visit.grade = result.grade
     visit.critical_failed = bool(result.critical_failures)

@@ -101,7 +101,7 @@ def browser_login(page, live_server):
         page.goto(f"{live_server}/login")
         page.fill("input[name=email]", user.email)
         page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         page.wait_for_load_state("networkidle")
         return page
 

@@ -228,11 +228,12 @@ async function addPhoto(q, input) {
   const start = draft.start || {};
   if (start.position) Object.assign(photo, { latitude: start.position.latitude, longitude: start.position.longitude });
   photos.push(photo);
-  await store.putPhoto(photo);
   noteFirstAnswer(q.id);
   refreshQuestion(q);
   refreshProgress();
+  await store.putPhoto(photo);
   changed();
+  sync.run(); // photos are the slowest part: start uploading at once
 }
 
 async function deletePhoto(photo) {
@@ -240,10 +241,10 @@ async function deletePhoto(photo) {
   // Uploaded photos are deleted on the server by the sync; the others are kept as a tombstone
   // in case an upload did reach the server before its answer was lost.
   Object.assign(photo, { state: photo.id ? 'deleting' : 'deleted', blob: null });
-  await store.putPhoto(photo);
   const q = byId.get(photo.question_id);
   refreshQuestion(q);
   refreshProgress();
+  await store.putPhoto(photo);
   changed();
 }
 
@@ -476,6 +477,7 @@ function syncContext() {
     apiUrl,
     csrfUrl: form.dataset.csrfUrl,
     draft: () => draft,
+    photos: () => photos,
     draftDirty: () => editable && draft.rev > draft.synced_rev && draft.rev !== draft.rejected_rev
       && !(draft.start && !draft.start.geolocation),
     draftPayload: () => ({ rev: draft.rev, body: { ...buildAnswers(), client_saved_at: draft.changed_at } }),

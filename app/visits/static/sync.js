@@ -3,7 +3,7 @@
 // It runs on page load, when the network returns, every 30 s and after each change.
 // Nothing leaves IndexedDB until the server has confirmed it.
 
-import { getOutbox, getPhotos, putOutbox, putPhoto } from './store.js';
+import { getOutbox, putOutbox, putPhoto } from './store.js';
 
 class NetError extends Error {}
 class AuthError extends Error {}
@@ -88,8 +88,10 @@ export function createSync(ctx) {
     const { status, data } = await send('POST', `${base}/photos`, form, UPLOAD_TIMEOUT_MS);
     if (status === 409 || status === 404) throw new Closed('not_editable');
     if (status === 200 || status === 201) {
-      Object.assign(photo, { state: 'uploaded', id: data.id, url: data.url, thumb_url: data.thumb_url, error: null });
-    } else {
+      // Deleted while it was on its way: now that it has a server id, delete it there too.
+      const state = photo.state === 'pending' ? 'uploaded' : 'deleting';
+      Object.assign(photo, { state, id: data.id, url: data.url, thumb_url: data.thumb_url, error: null });
+    } else if (photo.state === 'pending') {
       Object.assign(photo, { state: 'failed', error: data.message || null });
     }
     await putPhoto(photo);
@@ -133,14 +135,14 @@ export function createSync(ctx) {
 
   async function flush() {
     const draft = ctx.draft();
-    const photos = await getPhotos(ctx.visitId);
+    const photos = ctx.photos(); // the page's own records, so both see each change at once
     const outbox = await getOutbox(ctx.visitId);
     const submitting = Boolean(outbox && outbox.state === 'queued');
     const needStart = Boolean(draft && draft.start && draft.start.geolocation && !draft.start.sent);
     const uploads = photos.filter((p) => p.state === 'pending');
-    const deletes = photos.filter((p) => p.state === 'deleting' && p.id);
+    const deleting = () => photos.filter((p) => p.state === 'deleting' && p.id);
     const needDraft = !submitting && ctx.draftDirty();
-    if (!needStart && !uploads.length && !deletes.length && !needDraft && !submitting) {
+    if (!needStart && !uploads.length && !deleting().length && !needDraft && !submitting) {
       ctx.status('idle');
       return;
     }
@@ -151,8 +153,8 @@ export function createSync(ctx) {
     ctx.status('sending');
     await fetchToken();
     if (needStart) await sendStart(draft);
-    for (const photo of uploads) await uploadPhoto(photo);
-    for (const photo of deletes) await deletePhoto(photo);
+    for (const photo of uploads) if (photo.state === 'pending') await uploadPhoto(photo);
+    for (const photo of deleting()) await deletePhoto(photo);
     if (needDraft) await sendDraft();
     if (submitting) await sendSubmission(outbox);
     ctx.status(ctx.draftDirty() ? 'local' : 'idle');

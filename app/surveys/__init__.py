@@ -1,0 +1,1 @@
+"""Customer surveys (NPS, CSAT, CES) beside the audits."""

@@ -1,0 +1,319 @@
+"""Benchmark of the manager workspace: generate a network of scored visits, time the pages and the export.
+
+    python bench/bench_dashboard.py --db sqlite --visits 100000          # generate + measure
+    python bench/bench_dashboard.py --db postgres --visits 100000
+    python bench/bench_dashboard.py --db both --skip-generate             # measure existing data
+
+Data: 500 locations in 10 regions, a 50-question checklist (5 sections), visits spread over the
+last 24 months; each location has its own quality level and each question its own difficulty,
+so scores spread realistically (critical failures included). Rows go in with COPY on PostgreSQL
+and executemany on SQLite, in batches, so memory stays flat.
+Targets (PostgreSQL): dashboard for 3 months < 300 ms, location page < 150 ms,
+XLSX export of one quarter < 30 s and < 300 MB.
+"""
+import argparse
+import hashlib
+import io
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+
+URLS = {
+    "sqlite": "sqlite:////tmp/fa_bench.sqlite",
+    "postgres": "postgresql://postgres@127.0.0.1:5432/fa_bench",
+}
+SECTIONS, PER_SECTION = 5, 10
+SEED = 20240601
+
+
+def checklist_yaml() -> str:
+    """Return a 50-question checklist: yes/no, scales, a choice and a stopwatch per section."""
+    sections = []
+    for s in range(SECTIONS):
+        questions = []
+        for n in range(PER_SECTION):
+            qid = f"s{s}_q{n}"
+            if n < 6:
+                q = {"id": qid, "text": f"Вопрос {s}.{n}: сотрудник выполнил стандарт?", "type": "yes_no",
+                     "weight": 1 + n % 3}
+                if s == 0 and n == 0:
+                    q["critical"] = True
+            elif n < 8:
+                q = {"id": qid, "text": f"Оценка {s}.{n}", "type": "scale", "min": 1, "max": 5}
+            elif n == 8:
+                q = {"id": qid, "text": f"Выбор {s}.{n}", "type": "choice", "options": [
+                    {"value": "full", "label": "Полностью", "score": 1},
+                    {"value": "part", "label": "Частично", "score": 0.5},
+                    {"value": "none", "label": "Нет", "score": 0}]}
+            else:
+                q = {"id": qid, "text": f"Время ожидания {s}", "type": "duration", "target": 60, "limit": 300}
+            questions.append(q)
+        sections.append({"id": f"section_{s}", "title": f"Раздел {s + 1}", "weight": 1 + s % 2,
+                         "questions": questions})
+    return yaml.safe_dump({"id": "bench-visit", "version": 1, "title": "Bench store visit", "channel": "store",
+                           "sections": sections}, allow_unicode=True, sort_keys=False)
+
+
+def answer_for(question, quality: float, difficulty: float, rng: random.Random):
+    """Return a plausible answer: better locations and easier questions fail less."""
+    p_ok = max(0.02, min(0.995, quality - difficulty))
+    kind = question.type
+    if kind == "yes_no":
+        return "yes" if rng.random() < p_ok else "no"
+    if kind == "scale":
+        return max(1, min(5, round(1 + 4 * p_ok + rng.gauss(0, 0.8))))
+    if kind == "choice":
+        r = rng.random()
+        return "full" if r < p_ok else ("part" if r < (1 + p_ok) / 2 else "none")
+    return max(5, int(rng.gauss(35 + (1 - p_ok) * 250, 20)))
+
+
+def generate(app, visits: int, locations: int) -> None:
+    """Fill the database with regions, locations, users, one checklist and scored visits."""
+    from app.checklists.loader import parse_checklist
+    from app.models import ChecklistVersion, Location, Region, Role, User
+    from app.scoring import score_visit
+
+    rng = random.Random(SEED)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        regions = [Region(code=f"R{r:02d}", name=f"Регион {r + 1}") for r in range(10)]
+        db.session.add_all(regions)
+        locs = [Location(code=f"L{n:04d}", name=f"Магазин {n + 1}", region=regions[n % 10],
+                         latitude=55 + rng.random(), longitude=37 + rng.random()) for n in range(locations)]
+        db.session.add_all(locs)
+        shoppers = [User(email=f"ms{n}@bench.test", name=f"Shopper {n}", role=Role.shopper, shopper_code=f"MS-{n:03d}",
+                         password_hash="x") for n in range(50)]
+        admin = User(email="admin@bench.test", name="Admin", role=Role.admin, password_hash="x")
+        manager = User(email="manager@bench.test", name="Manager", role=Role.manager, password_hash="x",
+                       regions=[regions[0]])
+        db.session.add_all([*shoppers, admin, manager])
+        source = checklist_yaml()
+        checklist = parse_checklist(source, "bench.yaml")
+        version = ChecklistVersion(checklist_id=checklist.id, version=1, title=checklist.title, channel="store",
+                                   definition=checklist.model_dump(mode="json"), source_text=source,
+                                   source_hash=hashlib.sha256(source.encode()).hexdigest(), source_path="bench.yaml")
+        db.session.add(version)
+        db.session.commit()
+        loc_ids = [loc.id for loc in locs]
+        shopper_ids = [s.id for s in shoppers]
+        quality = {lid: min(0.99, max(0.4, rng.gauss(0.82, 0.09))) for lid in loc_ids}
+        difficulty = {q.id: abs(rng.gauss(0.05, 0.08)) for q in checklist.questions}
+        section_of = {q.id: checklist.section_of(q.id).id for q in checklist.questions}
+        writer = Writer(db.engine)
+        start_day = datetime.now(UTC) - timedelta(days=730)
+        answer_id = section_id = 0
+        batch_v, batch_a, batch_s = [], [], []
+        started = time.perf_counter()
+        for visit_id in range(1, visits + 1):
+            lid = rng.choice(loc_ids)
+            # Locations drift: some improve over the two years, some get worse.
+            trend = (hash(lid) % 7 - 3) * 0.01
+            when = start_day + timedelta(seconds=rng.randrange(730 * 86400))
+            q_level = quality[lid] + trend * (when - start_day).days / 365
+            # The critical question (greeting) is the one staff are drilled on: it fails rarely.
+            answers = {q.id: answer_for(q, q_level + (0.15 if q.critical else 0), difficulty[q.id], rng)
+                       for q in checklist.questions}
+            result = score_visit(checklist, answers)
+            r = rng.random()
+            status = "approved" if r < 0.9 else ("submitted" if r < 0.95 else "voided")
+            batch_v.append((visit_id, lid, version.id, rng.choice(shopper_ids), status, when.date(), when.date(), "",
+                            when, when, when, when + timedelta(minutes=25), result.score, result.grade,
+                            bool(result.critical_failures)))
+            for offset, (qid, qr) in enumerate(result.questions.items()):
+                answer_id += 1
+                batch_a.append((answer_id, visit_id, qid, section_of[qid], json.dumps(qr.value), qr.status,
+                                qr.fraction, qr.points, qr.max, qr.critical_failed,
+                                when + timedelta(seconds=20 * offset)))
+            for sid, sr in result.sections.items():
+                section_id += 1
+                batch_s.append((section_id, visit_id, sid, sr.score, sr.points, sr.max, sr.weight))
+            if len(batch_v) >= 2000:
+                writer.write(batch_v, batch_a, batch_s)
+                batch_v, batch_a, batch_s = [], [], []
+                print(f"\r  {visit_id:,} visits ({time.perf_counter() - started:.0f} s)", end="", flush=True)
+        writer.write(batch_v, batch_a, batch_s)
+        writer.finish()
+        print(f"\r  {visits:,} visits, {answer_id:,} answers in {time.perf_counter() - started:.0f} s")
+
+
+VISIT_COLS = ("id", "location_id", "checklist_version_id", "shopper_id", "status", "window_start", "window_end",
+              "instructions", "created_at", "started_at", "visited_at", "submitted_at", "score", "grade",
+              "critical_failed")
+ANSWER_COLS = ("id", "visit_id", "question_id", "section_id", "value", "status", "fraction", "points", "max_points",
+               "critical_failed", "first_answered_at")
+SECTION_COLS = ("id", "visit_id", "section_id", "score", "points", "max_points", "weight")
+
+
+class Writer:
+    """Bulk insert: COPY on PostgreSQL, executemany on SQLite (same formats SQLAlchemy writes)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self.conn = engine.raw_connection()
+
+    def write(self, visits, answers, sections) -> None:
+        cur = self.conn.cursor()
+        for table, cols, rows in (("visits", VISIT_COLS, visits), ("answers", ANSWER_COLS, answers),
+                                  ("visit_section_scores", SECTION_COLS, sections)):
+            if not rows:
+                continue
+            if self.postgres:
+                with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                rows = [tuple(_sqlite(v) for v in row) for row in rows]
+                cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                rows)
+        self.conn.commit()
+
+    def finish(self) -> None:
+        cur = self.conn.cursor()
+        if self.postgres:
+            for table in ("visits", "answers", "visit_section_scores"):
+                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            self.conn.commit()
+            self.conn.driver_connection.autocommit = True
+            cur = self.conn.driver_connection.cursor()
+            cur.execute("VACUUM ANALYZE")
+        else:
+            cur.execute("ANALYZE")
+            self.conn.commit()
+        self.conn.close()
+
+
+def _sqlite(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(client, url: str, runs: int = 7) -> tuple[float, float]:
+    """Return (median, best) milliseconds of GET url after one warm-up."""
+    assert client.get(url).status_code == 200, url
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - t) * 1000)
+        assert response.status_code == 200
+    return statistics.median(times), min(times)
+
+
+def make_app(name: str):
+    return create_app({"SQLALCHEMY_DATABASE_URI": URLS[name], "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                       "RATELIMIT_ENABLED": False, "EXPORT_DIR": "/tmp/fa_bench_exports"})
+
+
+def login(app, client, email: str):
+    from sqlalchemy import select
+
+    from app.models import User
+
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == email)).one()
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+
+
+def quarter_args() -> str:
+    end = date.today()
+    return f"period=custom&start={(end - timedelta(days=90)).isoformat()}&end={end.isoformat()}"
+
+
+def measure(name: str) -> None:
+    """Print the page timings for one database, and run the export in a fresh process."""
+    from sqlalchemy import func, select
+
+    from app.models import Answer, Location, Visit
+
+    app = make_app(name)
+    client = app.test_client()
+    login(app, client, "admin@bench.test")
+    with app.app_context():
+        counts = (db.session.scalar(select(func.count(Visit.id))), db.session.scalar(select(func.count(Answer.id))))
+        location_id = db.session.scalar(select(Location.id).order_by(Location.id).limit(1))
+    print(f"[{name}] {counts[0]:,} visits, {counts[1]:,} answers")
+    q = quarter_args()
+    for label, url in (
+        ("dashboard, 3 months, whole network", f"/dashboard/?{q}"),
+        ("dashboard, 1 year, whole network", "/dashboard/?period=year"),
+        ("location page, 3 months", f"/dashboard/locations/{location_id}?{q}"),
+        ("region page, 3 months", f"/dashboard/regions/1?{q}"),
+        ("drill-down visits list", f"/dashboard/visits?{q}&location={location_id}&section=section_1"),
+    ):
+        median, best = timed(client, url)
+        print(f"[{name}] {label:40s} median {median:7.1f} ms   best {best:7.1f} ms")
+    login(app, client, "manager@bench.test")
+    median, best = timed(client, f"/dashboard/?{q}")
+    print(f"[{name}] {'dashboard, 3 months, one-region manager':40s} median {median:7.1f} ms   best {best:7.1f} ms")
+    out = subprocess.run([sys.executable, __file__, "--db", name, "--export-only"], capture_output=True, text=True,
+                         check=True)
+    print(out.stdout.strip())
+
+
+def export_only(name: str) -> None:
+    """Time the XLSX export of one quarter of raw answers; report the process's peak memory."""
+    app = make_app(name)
+    client = app.test_client()
+    login(app, client, "admin@bench.test")
+    before = peak_rss_mb()
+    t = time.perf_counter()
+    with client.get(f"/dashboard/export/answers.xlsx?{quarter_args()}") as response:
+        assert response.status_code == 200
+        size = 0
+        for chunk in response.response:
+            size += len(chunk)
+    elapsed = time.perf_counter() - t
+    print(f"[{name}] XLSX export, one quarter of answers: {elapsed:6.1f} s, {size / 1e6:.1f} MB file, "
+          f"peak RSS {peak_rss_mb():.0f} MB (before the export {before:.0f} MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--visits", type=int, default=100_000)
+    parser.add_argument("--locations", type=int, default=500)
+    parser.add_argument("--skip-generate", action="store_true")
+    parser.add_argument("--export-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    names = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    if args.export_only:
+        export_only(names[0])
+        return
+    for name in names:
+        if not args.skip_generate:
+            print(f"[{name}] generating {args.visits:,} visits x {SECTIONS * PER_SECTION} answers ...")
+            if name == "sqlite" and os.path.exists("/tmp/fa_bench.sqlite"):
+                os.unlink("/tmp/fa_bench.sqlite")
+            generate(make_app(name), args.visits, args.locations)
+        measure(name)
+
+
+if __name__ == "__main__":
+    io.DEFAULT_BUFFER_SIZE = 1 << 16
+    main()
