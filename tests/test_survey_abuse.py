@@ -68,7 +68,7 @@ def test_forms_sent_faster_than_a_person_can_read_are_flagged(client, db, shop):
     DELAY["seconds"] = 1
     answer(client, shop)
     (kept,) = stored(db)
-    assert kept.flag_reason == "too_fast" and kept.fill_seconds <= 1
+    assert kept.flag_reason == "too_fast" and kept.fill_seconds < 3  # signed stamps count whole seconds
 
 
 @pytest.mark.parametrize("started", [None, "", "forged.value.here"])

@@ -169,7 +169,9 @@ def test_overview_is_limited_to_the_managers_regions(client, login, make_user, m
     login(make_user("manager", regions=[north]))
     page = client.get("/surveys/").get_data(as_text=True)
     assert "Northern shop" in page and "Southern shop" not in page
-    assert client.get(f"/surveys/locations/{other.id}/poster.pdf").status_code == 404
+    response = client.get(f"/surveys/locations/{other.id}/poster.pdf")
+    assert response.status_code == 404
+    assert "Not found" in response.get_data(as_text=True) and "nav-links" in response.get_data(as_text=True)
     assert client.get(f"/surveys/locations/{mine.id}/poster.pdf?size=A5").status_code == 400
 
 
@@ -189,6 +191,18 @@ def test_poster_pdf_has_the_qr_link_and_cyrillic(client, login, manager, shop, t
     points = float(re.search(r"Page size:\s+([\d.]+) x", info).group(1))
     assert abs(points / 72 * 25.4 - width_mm) < 1
     assert re.search(r"Pages:\s+1\n", info)
+
+
+@pytest.mark.parametrize("size, dpi", [("A4", 100), ("A6", 200)])
+def test_printed_poster_qr_code_scans_to_the_survey_link(app, client, login, manager, shop, tmp_path, size, dpi):
+    cv2 = pytest.importorskip("cv2", reason="opencv-python-headless (requirements-test.txt) decodes the QR code")
+    app.config["PUBLIC_BASE_URL"] = "https://survey.example.com/"
+    login(manager)
+    (tmp_path / "poster.pdf").write_bytes(client.get(f"/surveys/locations/{shop.id}/poster.pdf?size={size}").data)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", str(tmp_path / "poster.pdf"),
+                    str(tmp_path / "poster")], check=True)
+    decoded, _points, _code = cv2.QRCodeDetector().detectAndDecode(cv2.imread(str(tmp_path / "poster.png")))
+    assert decoded == f"https://survey.example.com/s/{shop.survey_token}"
 
 
 def test_poster_qr_code_is_inline_svg_that_scales(app, shop):

@@ -16,7 +16,6 @@ from sqlalchemy import case, func, select
 from app.extensions import db
 from app.models import Location, SurveyResponse
 from app.surveys import metrics
-from app.surveys.schema import METRIC_RANGES, METRICS
 
 MetricSet = dict[str, "metrics.MetricResult"]
 
@@ -28,14 +27,20 @@ def _bounds(period) -> tuple[datetime, datetime]:
 
 
 def _count_columns() -> list:
-    """Return one SUM(CASE ...) column per metric value, labelled like nps_10, csat_4."""
-    columns = []
-    for name in METRICS:
-        column = getattr(SurveyResponse, name)
-        low, high = METRIC_RANGES[name]
-        for value in range(low, high + 1):
-            columns.append(func.coalesce(func.sum(case((column == value, 1), else_=0)), 0).label(f"{name}_{value}"))
-    return columns
+    """Return the SUM(CASE ...) columns the metrics need, labelled like nps_promoters, ces_4.
+
+    NPS and CSAT only need their groups (promoters/passives/detractors, satisfied/not), so they
+    are counted by group; CES needs the spread of its values, so each of 1..7 is counted.
+    """
+    def count_when(condition, label):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(label)
+
+    nps, csat, ces = SurveyResponse.nps, SurveyResponse.csat, SurveyResponse.ces
+    return [
+        func.count(nps).label("nps_n"), count_when(nps >= 9, "nps_promoters"), count_when(nps <= 6, "nps_detractors"),
+        func.count(csat).label("csat_n"), count_when(csat >= 4, "csat_satisfied"),
+        *(count_when(ces == value, f"ces_{value}") for value in range(1, 8)),
+    ]
 
 
 def _conditions(period, include_flagged: bool) -> list:
@@ -47,14 +52,16 @@ def _conditions(period, include_flagged: bool) -> list:
 
 
 def _results(row) -> MetricSet:
-    """Return {"nps", "csat", "ces"} MetricResults from a row of per-value counts."""
-    mapping = row._mapping if row is not None else {}
-    found = {}
-    for name in METRICS:
-        low, high = METRIC_RANGES[name]
-        counts = {value: int(mapping.get(f"{name}_{value}", 0) or 0) for value in range(low, high + 1)}
-        found[name] = metrics.from_counts(name, counts)
-    return found
+    """Return {"nps", "csat", "ces"} MetricResults from a row of counts (None = no answers)."""
+    get = (lambda key: int(row._mapping[key] or 0)) if row is not None else (lambda key: 0)
+    promoters, detractors = get("nps_promoters"), get("nps_detractors")
+    satisfied = get("csat_satisfied")
+    # Any value of a group stands for the group: NPS and CSAT depend only on the group counts.
+    return {
+        "nps": metrics.from_counts("nps", {10: promoters, 7: get("nps_n") - promoters - detractors, 0: detractors}),
+        "csat": metrics.from_counts("csat", {5: satisfied, 1: get("csat_n") - satisfied}),
+        "ces": metrics.from_counts("ces", {value: get(f"ces_{value}") for value in range(1, 8)}),
+    }
 
 
 def empty_metrics() -> MetricSet:

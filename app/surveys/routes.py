@@ -140,32 +140,32 @@ def _public_error(code: int, message: str):
                                back=request.path if code in (400, 429) else None), code
 
 
+def _app_error(error):
+    """Answer an error of the managers' pages with the application's own handler (staff layout)."""
+    # Blueprint handlers cannot be limited to some endpoints; Flask looks app-level handlers up
+    # with an empty blueprint list.
+    handler = current_app._find_error_handler(error, [])
+    return current_app.ensure_sync(handler)(error) if handler else error
+
+
 @bp.errorhandler(429)
 def too_many(error):
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        return error
-    return _public_error(429, "rate")
+    return _public_error(429, "rate") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
 @bp.errorhandler(CSRFError)
 def form_expired(error):
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        return error
-    return _public_error(400, "expired")
+    return _public_error(400, "expired") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
 @bp.errorhandler(404)
 def unknown_link(error):
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        return error
-    return _public_error(404, "unknown")
+    return _public_error(404, "unknown") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
 @bp.errorhandler(503)
 def no_survey(error):
-    if request.endpoint not in PUBLIC_ENDPOINTS:
-        return error
-    return _public_error(503, "unavailable")
+    return _public_error(503, "unavailable") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
 # -- managers' pages -------------------------------------------------------------------------

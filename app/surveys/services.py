@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -101,8 +102,6 @@ def parse_answers(survey: Survey, form) -> tuple[SurveyAnswers, dict[str, str]]:
     """Return the answers in `form` (a mapping of strings) and {field: problem} for the bad ones."""
     answers = SurveyAnswers()
     problems: dict[str, str] = {}
-    from flask_babel import gettext as _
-
     for name, metric in survey.metrics.items():
         low, high = METRIC_RANGES[name]
         raw = (form.get(name) or "").strip()
