@@ -2,7 +2,8 @@
 import sqlite3
 
 from flask import Flask, g, has_request_context, jsonify, render_template, request, session
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
@@ -107,7 +108,7 @@ def unauthorized():
     from flask import redirect, url_for
 
     if wants_json():
-        return jsonify(error="unauthorized", message="Your session has expired; sign in again."), 401
+        return jsonify(error="unauthorized", message=str(_l("Your session has expired; sign in again."))), 401
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
@@ -116,6 +117,16 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json"
     )
+
+
+GENERIC_ERRORS = {
+    400: _l("The request could not be understood. Check what you entered and try again."),
+    403: _l("You do not have access to this page."),
+    404: _l("This page does not exist, or you cannot see it."),
+    405: _l("This action cannot be done this way."),
+    413: _l("The upload is too large."),
+    429: _l("Too many attempts. Wait a minute and try again."),
+}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -133,9 +144,12 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error):
         if error.code is None or error.code < 400:  # routing redirects pass through
             return error
+        message = error.description
+        if message == type(error).description:  # Werkzeug's English default: say it in the user's language
+            message = GENERIC_ERRORS.get(error.code, message)
         if wants_json():
-            return jsonify(error=error.name.lower().replace(" ", "_"), message=error.description), error.code
-        return render_template("errors/error.html", code=error.code, message=error.description), error.code
+            return jsonify(error=error.name.lower().replace(" ", "_"), message=str(message)), error.code
+        return render_template("errors/error.html", code=error.code, message=message), error.code
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
@@ -143,7 +157,7 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.exception("Unhandled error")
         db.session.rollback()
         if wants_json():
-            return jsonify(error="server_error", message="Something went wrong; nothing was saved."), 500
+            return jsonify(error="server_error", message=str(_l("Something went wrong; nothing was saved."))), 500
         return render_template("errors/error.html", code=500, message=_l(
             "Something went wrong on our side; nothing was saved. Please try again."
         )), 500

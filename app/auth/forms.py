@@ -15,5 +15,7 @@ class LoginForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
-    confirm = PasswordField(_l("Repeat the new password"), validators=[EqualTo("new", message=_l("The passwords differ."))])
+    confirm = PasswordField(
+        _l("Repeat the new password"), validators=[EqualTo("new", message=_l("The passwords differ."))]
+    )
     submit = SubmitField(_l("Change password"))

@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
@@ -42,7 +43,9 @@ def login_rate_limit() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_rate_limit, methods=["POST"], error_message="Too many sign-in attempts. Wait a minute and try again.")
+@limiter.limit(
+    login_rate_limit, methods=["POST"], error_message=_l("Too many sign-in attempts. Wait a minute and try again.")
+)
 @public
 def login():
     """Show the sign-in form; sign the user in on valid credentials."""

@@ -1,6 +1,7 @@
 """Start page: sends each role to where its work is."""
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.models import Role

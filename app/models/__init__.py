@@ -1,12 +1,14 @@
 """Database models, one module per aggregate; import everything here so Alembic sees it."""
 from app.models.audit import AuditLog
 from app.models.checklists import ChecklistVersion
+from app.models.jobs import ExportJob
 from app.models.locations import Location, Region
+from app.models.surveys import SurveyResponse
 from app.models.users import Role, User, manager_regions
 from app.models.visits import (
+    ActionStatus,
     Answer,
     CorrectiveAction,
-    ActionStatus,
     Photo,
     ReviewComment,
     Visit,
@@ -14,8 +16,6 @@ from app.models.visits import (
     VisitSectionScore,
     VisitStatus,
 )
-from app.models.surveys import SurveyResponse
-from app.models.jobs import ExportJob
 
 __all__ = [
     "ActionStatus", "Answer", "AuditLog", "ChecklistVersion", "CorrectiveAction", "ExportJob",

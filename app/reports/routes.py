@@ -14,7 +14,7 @@ from app.dashboard import queries as q
 from app.dashboard.services import get_location_or_404, get_region_or_404, get_visit_or_404
 from app.extensions import db
 from app.models import ExportJob, Region, Role
-from app.models.audit import record
+from app.models.audit import AuditLog
 from app.reports import data, documents, jobs
 from app.reports.pdf import RenderTimeout
 from app.security import region_scope, roles_required
@@ -142,7 +142,9 @@ def batch():
         job = jobs.create_job(current_user, q.Period(form.start.data, form.end.data), region_id=region_id,
                               scope=scope)
         db.session.flush()
-        record(current_user, "reports.batch", job, **job.params)
+        # ExportJob ids are UUIDs and audit target ids are integers: the job id goes into the details.
+        db.session.add(AuditLog(user_id=current_user.id, action="reports.batch", target_type="exportjob",
+                                details={"job_id": job.id, **job.params}))
         db.session.commit()
         jobs.start(job)
         return redirect(url_for("reports.batch_status", job_id=job.id))

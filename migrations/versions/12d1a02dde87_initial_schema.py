@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: bf15b742509b
+Revision ID: 12d1a02dde87
 Revises: 
-Create Date: 2026-11-25 17:37:10.665120
+Create Date: 2026-11-25 17:57:06.254473
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import app.models.types
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = 'bf15b742509b'
+revision = '12d1a02dde87'
 down_revision = None
 branch_labels = None
 depends_on = None
