@@ -139,10 +139,10 @@ def generate(app, visits: int, locations: int) -> None:
                 answer_id += 1
                 batch_a.append((answer_id, visit_id, qid, section_of[qid], json.dumps(qr.value), qr.status,
                                 qr.fraction, qr.points, qr.max, qr.critical_failed,
-                                when + timedelta(seconds=20 * offset)))
+                                when + timedelta(seconds=20 * offset), when))
             for sid, sr in result.sections.items():
                 section_id += 1
-                batch_s.append((section_id, visit_id, sid, sr.score, sr.points, sr.max, sr.weight))
+                batch_s.append((section_id, visit_id, sid, sr.score, sr.points, sr.max, sr.weight, when))
             if len(batch_v) >= 2000:
                 writer.write(batch_v, batch_a, batch_s)
                 batch_v, batch_a, batch_s = [], [], []
@@ -156,8 +156,9 @@ VISIT_COLS = ("id", "location_id", "checklist_version_id", "shopper_id", "status
               "instructions", "created_at", "started_at", "visited_at", "submitted_at", "score", "grade",
               "critical_failed")
 ANSWER_COLS = ("id", "visit_id", "question_id", "section_id", "value", "status", "fraction", "points", "max_points",
-               "critical_failed", "first_answered_at")
-SECTION_COLS = ("id", "visit_id", "section_id", "score", "points", "max_points", "weight")
+               "critical_failed", "first_answered_at", "visited_at")
+# visited_at is copied onto answers and section scores, as store_result does.
+SECTION_COLS = ("id", "visit_id", "section_id", "score", "points", "max_points", "weight", "visited_at")
 
 
 class Writer:

@@ -160,6 +160,16 @@ def _period_conditions(period: Period, **filters) -> list:
     return visit_conditions(*period.bounds(), **filters)
 
 
+def _copied_period(model, period: Period) -> list:
+    """Return the period filter on a fact table's copy of Visit.visited_at (Answer, VisitSectionScore).
+
+    Redundant with the visit conditions, but it lets the database range-scan the covering index
+    of the fact rows instead of looking them up visit by visit (see store_result).
+    """
+    start, end = period.bounds()
+    return [model.visited_at >= start, model.visited_at < end]
+
+
 # -- grades and titles -----------------------------------------------------------------------
 
 
@@ -375,7 +385,8 @@ def section_averages(
                                     checklist_id=checklist_id, channel=channel)
     stmt = (
         select(VisitSectionScore.section_id, func.avg(VisitSectionScore.score), func.count(VisitSectionScore.score))
-        .join(Visit, Visit.id == VisitSectionScore.visit_id).where(*conditions)
+        .join(Visit, Visit.id == VisitSectionScore.visit_id)
+        .where(*conditions, *_copied_period(VisitSectionScore, period))
         .group_by(VisitSectionScore.section_id)
     )
     figures = {sid: (float(avg) if avg is not None else None, n) for sid, avg, n in db.session.execute(stmt)}
@@ -401,7 +412,8 @@ def section_matrix(period: Period, *, scope=None, region_id=None, checklist_id=N
     stmt = (
         select(Visit.location_id, VisitSectionScore.section_id, func.avg(VisitSectionScore.score),
                func.count(VisitSectionScore.score))
-        .join(Visit, Visit.id == VisitSectionScore.visit_id).where(*conditions)
+        .join(Visit, Visit.id == VisitSectionScore.visit_id)
+        .where(*conditions, *_copied_period(VisitSectionScore, period))
         .group_by(Visit.location_id, VisitSectionScore.section_id)
     )
     cells: dict[int, dict[str, SectionAvg]] = {}
@@ -440,7 +452,7 @@ class QuestionFailure:
         return 100.0 * self.failures / self.asked if self.asked else 0.0
 
 
-def _failure_stmt(conditions: list):
+def _failure_stmt(conditions: list, period: Period):
     failed = case((Answer.fraction < 1, 1), else_=0)
     return (
         select(
@@ -450,7 +462,7 @@ def _failure_stmt(conditions: list):
         )
         .join(Visit, Visit.id == Answer.visit_id)
         .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
-        .where(*conditions, Answer.status == "answered", Answer.max_points > 0)
+        .where(*conditions, *_copied_period(Answer, period), Answer.status == "answered", Answer.max_points > 0)
         .group_by(ChecklistVersion.checklist_id, Answer.question_id)
     )
 
@@ -475,7 +487,8 @@ def failing_questions(
     conditions = _period_conditions(period, scope=scope, region_id=region_id, checklist_id=checklist_id,
                                     channel=channel, location_id=location_id)
     failed = func.sum(case((Answer.fraction < 1, 1), else_=0))
-    stmt = _failure_stmt(conditions).having(failed > 0).order_by(failed.desc(), Answer.question_id).limit(limit)
+    stmt = _failure_stmt(conditions, period).having(failed > 0).order_by(failed.desc(), Answer.question_id)
+    stmt = stmt.limit(limit)
     return _failures(conditions, stmt)
 
 
@@ -483,7 +496,7 @@ def recurring_failures(period: Period, location_id: int, min_visits: int = 2) ->
     """Return the questions a location failed in at least `min_visits` visits of the period."""
     conditions = _period_conditions(period, location_id=location_id)
     failed = func.sum(case((Answer.fraction < 1, 1), else_=0))
-    stmt = _failure_stmt(conditions).having(failed >= min_visits).order_by(failed.desc(), Answer.question_id)
+    stmt = _failure_stmt(conditions, period).having(failed >= min_visits).order_by(failed.desc(), Answer.question_id)
     return _failures(conditions, stmt)
 
 

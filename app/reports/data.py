@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.dashboard import queries as q
@@ -22,7 +22,6 @@ from app.models import (
     CorrectiveAction,
     Location,
     Region,
-    SurveyResponse,
     Visit,
 )
 from app.reports.pdf import photo_url
@@ -278,28 +277,17 @@ class LocationReport:
 
 
 def survey_figures(period: q.Period, location_id: int) -> SurveyFigures:
-    """Return the location's NPS/CSAT/CES for the period in one aggregate query (flagged answers left out)."""
-    start, end = period.bounds()
-    nps_n = func.count(SurveyResponse.nps)
-    stmt = select(
-        nps_n,
-        func.sum(case((SurveyResponse.nps >= 9, 1), else_=0)),
-        func.sum(case((SurveyResponse.nps <= 6, 1), else_=0)),
-        func.count(SurveyResponse.csat),
-        func.sum(case((SurveyResponse.csat >= 4, 1), else_=0)),
-        func.count(SurveyResponse.ces),
-        func.avg(SurveyResponse.ces),
-    ).where(
-        SurveyResponse.location_id == location_id, SurveyResponse.flagged.is_(False),
-        SurveyResponse.submitted_at >= start, SurveyResponse.submitted_at < end,
-    )
-    n, promoters, detractors, csat_n, satisfied, ces_n, ces = db.session.execute(stmt).one()
-    # The formulas of the contract (section 6); app/surveys/metrics.py holds the same rules.
-    return SurveyFigures(
-        nps=100.0 * ((promoters or 0) - (detractors or 0)) / n if n else None, nps_n=n,
-        csat=100.0 * (satisfied or 0) / csat_n if csat_n else None, csat_n=csat_n,
-        ces=float(ces) if ces is not None else None, ces_n=ces_n,
-    )
+    """Return the location's NPS/CSAT/CES for the period, as the survey pages compute them (flagged left out)."""
+    from app.surveys.queries import survey_metrics
+
+    metrics = survey_metrics(period, location_ids=[location_id]).get(location_id) or {}
+
+    def pick(key):
+        result = metrics.get(key)
+        return (result.value, result.n) if result is not None else (None, 0)
+
+    (nps, nps_n), (csat, csat_n), (ces, ces_n) = pick("nps"), pick("csat"), pick("ces")
+    return SurveyFigures(nps=nps, nps_n=nps_n, csat=csat, csat_n=csat_n, ces=ces, ces_n=ces_n)
 
 
 def open_actions(location_id: int) -> list[CorrectiveAction]:

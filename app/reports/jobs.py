@@ -72,7 +72,8 @@ def build_zip(locations: Iterable[Location], period: q.Period, target: Path, *,
         if generation != pool.generation:  # its worker was killed with a hung neighbour: start it again
             job, generation = pool.submit(html, roots, timeout), pool.generation
         try:
-            archive.writestr(name, pool.wait(job, timeout))
+            # Up to 2 x workers are queued, so the oldest may wait one document's turn before it starts.
+            archive.writestr(name, pool.wait(job, 2 * timeout))
             result.written += 1
         except RenderError as exc:
             result.failures.append((name, str(exc)))
@@ -90,7 +91,7 @@ def build_zip(locations: Iterable[Location], period: q.Period, target: Path, *,
                     progress(result.written + len(result.failures), location.code)
                     continue
                 pending.append((name, html, pool.submit(html, roots, timeout), pool.generation))
-                while len(pending) >= workers:
+                while len(pending) >= 2 * workers:  # keep every worker fed while this thread builds HTML
                     collect(archive)
             while pending:
                 collect(archive)

@@ -11,6 +11,7 @@ Rendering runs with a time limit: in a process's main thread a SIGALRM timer int
 elsewhere (web request threads) the work goes to a small pool of spawned worker processes, and a
 worker that overruns is killed with its pool.
 """
+import gc
 import io
 import logging
 import mimetypes
@@ -45,6 +46,10 @@ class RenderError(Exception):
 
 class RenderTimeout(RenderError):
     """Rendering took longer than the time limit."""
+
+
+#: Seconds between repeated alarms once the deadline has passed.
+ALARM_REPEAT = 0.05
 
 
 class _Deadline(BaseException):
@@ -169,18 +174,37 @@ def static_url(filename: str) -> str:
 
 @contextmanager
 def _alarm(seconds: float):
-    """Raise RenderTimeout in this (main) thread after `seconds`; restores any outer timer."""
+    """Raise _Deadline in this (main) thread after `seconds`; restores any outer timer.
+
+    A signal handler's exception that lands inside a garbage-collector callback is printed and
+    dropped by Python, so one alarm alone could be lost and the render run forever: the cyclic
+    collector is paused while the timer is armed, and the timer repeats every ALARM_REPEAT seconds
+    after the deadline in case a refcount-triggered callback still swallows one.
+    """
+    armed = [True]
+    collecting = gc.isenabled()
+    gc.disable()
+
     def on_alarm(signum, frame):
-        raise _Deadline()
+        if armed[0]:
+            raise _Deadline()
 
     started = time.monotonic()
     previous_handler = signal.signal(signal.SIGALRM, on_alarm)
-    outer_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds, ALARM_REPEAT)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        while True:  # an alarm may still strike while disarming; keep going until it is off
+            try:
+                armed[0] = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                break
+            except _Deadline:
+                continue
         signal.signal(signal.SIGALRM, previous_handler)
+        if collecting:
+            gc.enable()
         if outer_delay:  # an outer timer (RQ's job timeout) keeps running with what it had left
             remaining = outer_delay - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(remaining, 0.001))

@@ -429,15 +429,16 @@ def store_result(visit: Visit, result: VisitResult, answers: dict, answer_times:
         db.session.execute(delete(Answer).where(Answer.visit_id == visit.id))
         db.session.execute(delete(VisitSectionScore).where(VisitSectionScore.visit_id == visit.id))
     times = {qid: parse_time(value, f"answer_times.{qid}") for qid, value in (answer_times or {}).items()}
+    # visited_at is copied onto the rows: the dashboards' period aggregates range-scan them by date.
     # Bulk INSERTs: a 60-question visit is two statements, not 66 ORM objects.
     db.session.execute(insert(Answer), [{
         "visit_id": visit.id, "question_id": qid, "section_id": checklist.section_of(qid).id, "value": q.value,
         "comment": q.comment, "status": q.status, "fraction": q.fraction, "points": q.points, "max_points": q.max,
-        "critical_failed": q.critical_failed, "first_answered_at": times.get(qid),
+        "critical_failed": q.critical_failed, "first_answered_at": times.get(qid), "visited_at": visit.visited_at,
     } for qid, q in result.questions.items()])
     db.session.execute(insert(VisitSectionScore), [{
         "visit_id": visit.id, "section_id": sid, "score": section.score, "points": section.points,
-        "max_points": section.max, "weight": section.weight,
+        "max_points": section.max, "weight": section.weight, "visited_at": visit.visited_at,
     } for sid, section in result.sections.items()])
     if inspect(visit).persistent:
         db.session.expire(visit, ["answers", "section_scores"])
