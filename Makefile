@@ -45,7 +45,7 @@ $(VENV)/.test-installed: requirements.txt requirements-test.txt
 	touch $(VENV)/.installed $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d app/translations
+	$(BIN)/pybabel compile -d app/translations
 
 instance/secret_key:
 	@mkdir -p instance

@@ -39,6 +39,19 @@ class AnswerProblem:
 
     question_id: str | None
     message: str
+    #: the %-style English template of `message` and its values, for translation by a UI
+    template: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, question_id: str | None, template: str, **params: Any) -> "AnswerProblem":
+        """Return the problem whose message is `template` filled with `params`."""
+        return cls(question_id, template % params if params else template, template, params)
+
+    @classmethod
+    def from_error(cls, question_id: str | None, error: AnswerError) -> "AnswerProblem":
+        """Return the problem an AnswerError describes."""
+        return cls(question_id, str(error), error.template, error.params)
 
     def __str__(self) -> str:
         return f'question "{self.question_id}": {self.message}' if self.question_id else self.message
@@ -213,7 +226,7 @@ _Comments = dict[str, str]
 def _normalize(plan: _Plan, raw: Any) -> tuple[_Values, _Comments, list[AnswerProblem]]:
     """Return canonical values, comments and problems (None values mean not answered)."""
     if not isinstance(raw, dict):
-        return {}, {}, [AnswerProblem(None, "answers must be a mapping of question ids to answers")]
+        return {}, {}, [AnswerProblem.of(None, "answers must be a mapping of question ids to answers")]
     values: _Values = {}
     comments: _Comments = {}
     problems: list[AnswerProblem] = []
@@ -221,23 +234,24 @@ def _normalize(plan: _Plan, raw: Any) -> tuple[_Values, _Comments, list[AnswerPr
     for qid, item in raw.items():
         parse = parsers.get(qid)
         if parse is None:
-            problems.append(AnswerProblem(str(qid), "unknown question id"))
+            problems.append(AnswerProblem.of(str(qid), "unknown question id"))
             continue
         if type(item) is dict:
             if not item.keys() <= _ANSWER_KEYS:
                 extra = ", ".join(sorted(map(str, item.keys() - _ANSWER_KEYS)))
-                problems.append(AnswerProblem(qid, f"unexpected key(s) {extra}:"
-                                                   ' an answer is a value or {"value": ..., "comment": ...}'))
+                problems.append(AnswerProblem.of(qid, "unexpected key(s) %(keys)s:"
+                                                      ' an answer is a value or {"value": ..., "comment": ...}',
+                                                 keys=extra))
                 continue
             comment = item.get("comment")
             if comment is not None:
                 if type(comment) is not str:
-                    problems.append(AnswerProblem(qid, "the comment must be text"))
+                    problems.append(AnswerProblem.of(qid, "the comment must be text"))
                     continue
                 comment = comment.strip()
                 if comment:
                     if plan.by_id[qid].comment == "none":
-                        problems.append(AnswerProblem(qid, "this question takes no comment"))
+                        problems.append(AnswerProblem.of(qid, "this question takes no comment"))
                     comments[qid] = comment
             item = item.get("value")
         if item is None:
@@ -246,7 +260,7 @@ def _normalize(plan: _Plan, raw: Any) -> tuple[_Values, _Comments, list[AnswerPr
         try:
             values[qid] = parse(item)
         except AnswerError as exc:
-            problems.append(AnswerProblem(qid, str(exc)))
+            problems.append(AnswerProblem.from_error(qid, exc))
     return values, comments, problems
 
 
@@ -324,25 +338,25 @@ def _evaluate(plan: _Plan, values: _Values, comments: _Comments, problems: list[
         comment = comments.get(qid)
         if value is None or value == NA:
             if value is None and required and qid not in reported:
-                problems.append(AnswerProblem(qid, "an answer is required"))
+                problems.append(AnswerProblem.of(qid, "an answer is required"))
             elif value == NA and rule == "required" and not comment:
-                problems.append(AnswerProblem(qid, "a comment is required"))
+                problems.append(AnswerProblem.of(qid, "a comment is required"))
             status = "unanswered" if value is None else "na"
             questions[qid] = QuestionResult(qid, status, value, comment, None, 0.0, 0.0, False)
             continue
         if incomplete is not None:
             missing = incomplete(value)
             if missing:
-                problems.append(AnswerProblem(qid, missing))
+                problems.append(AnswerProblem.from_error(qid, missing))
         if fraction_of is None:
             if rule == "required" and not comment:
-                problems.append(AnswerProblem(qid, "a comment is required"))
+                problems.append(AnswerProblem.of(qid, "a comment is required"))
             questions[qid] = QuestionResult(qid, "answered", value, comment, None, 0.0, 0.0, False)
             continue
         fraction = fraction_of(value)
         if rule is not None and not comment and (rule == "required" or fraction < 1):
-            problems.append(AnswerProblem(qid, "a comment is required" if rule == "required"
-                                          else "a comment is required to explain the lost points"))
+            problems.append(AnswerProblem.of(qid, "a comment is required" if rule == "required"
+                                             else "a comment is required to explain the lost points"))
         gained = weight * fraction
         points[section] += gained
         maxima[section] += weight

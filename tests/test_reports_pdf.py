@@ -101,7 +101,7 @@ def test_location_report_figures(app, db, client, network, staff):
     text = pdf_text(pdf)
     average = sum(v.score for v in visits) / 3
     assert one(average) == "87.0" and "87.0" in text
-    assert "Average of 3 visit(s)" in text
+    assert "Average of 3 visits" in text
     # Network over H1: every counted visit of the sample checklist (the submitted and voided ones are left out).
     counted = [v for v in network["visits"].values()
                if v.status == VisitStatus.approved and v.visited_at < datetime(2024, 7, 1, tzinfo=UTC)]

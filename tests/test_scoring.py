@@ -405,7 +405,7 @@ def test_text_and_photo_answers():
     assert problems(checklist, {"note": "too long", "shot": ["a"], "extra": "x", "na_text": " "}) == [
         ("note", "text is 8 characters long; the limit is 5"),
         ("extra", "expected a list of photo ids, got 'x'"),
-        ("shot", "1 photo(s); at least 2 are needed"),
+        ("shot", "photos taken: 1; at least 2 needed"),
         ("na_text", "an answer is required"),
     ]
     too_many = {"shot": ["a", "b", "c", "d"]}

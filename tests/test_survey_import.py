@@ -60,14 +60,14 @@ def test_good_rows_are_stored_and_bad_rows_reported_with_reasons(db, shops, in_r
     assert (report.accepted, report.refused) == (3, 9)
     by_line = {row.line: row for row in report.rows}
     assert [line for line, row in by_line.items() if row.accepted] == [2, 3, 4]
-    assert "bad date '2025-02-30'" in by_line[5].message
-    assert "bad date '2025-04-01'" in by_line[6].message
-    assert "unknown location code 'X99'" in by_line[7].message
-    assert "unknown metric 'nsp'" in by_line[8].message
-    assert "NPS value '11' is out of range: a whole number from 0 to 10" in by_line[9].message
-    assert "CSAT value '0' is out of range: a whole number from 1 to 5" in by_line[10].message
-    assert "CES value '4.5' is out of range" in by_line[11].message
-    assert "NPS value '' is out of range" in by_line[12].message
+    assert 'bad date "2025-02-30"' in by_line[5].message
+    assert 'bad date "2025-04-01"' in by_line[6].message
+    assert 'unknown location code "X99"' in by_line[7].message
+    assert 'unknown metric "nsp"' in by_line[8].message
+    assert 'NPS value "11" is out of range: a whole number from 0 to 10' in by_line[9].message
+    assert 'CSAT value "0" is out of range: a whole number from 1 to 5' in by_line[10].message
+    assert 'CES value "4.5" is out of range' in by_line[11].message
+    assert 'NPS value "" is out of range' in by_line[12].message
     assert 14 in by_line and not by_line[14].accepted
     rows = stored(db)
     north = shops["north"].id
@@ -131,7 +131,7 @@ def test_import_page_shows_a_row_by_row_report(client, login, make_user, db, sho
     page = response.get_data(as_text=True)
     assert "1 line accepted" in page and "2 lines refused" in page
     assert "location S01 is outside your regions" in page
-    assert "NPS value &#39;42&#39; is out of range" in page
+    assert "NPS value &#34;42&#34; is out of range" in page
     assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
     assert db.session.scalar(select(AuditLog.action)) == "surveys.import"
 

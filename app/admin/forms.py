@@ -66,7 +66,7 @@ class CoordinateField(FloatField):
 class UserForm(FlaskForm):
     """Create or edit an account; `user` is the account being edited (None when creating)."""
 
-    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
                        default=Role.shopper.value)

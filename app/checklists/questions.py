@@ -33,7 +33,16 @@ class Problem(ValueError):
 
 
 class AnswerError(ValueError):
-    """An answer value that does not fit its question."""
+    """An answer value that does not fit its question.
+
+    `template` is a %-style English sentence and `params` its values, so that a UI can show the
+    message in the user's language (app/visits/answer_messages.py); str() gives the English text.
+    """
+
+    def __init__(self, template: str, **params: Any):
+        super().__init__(template % params if params else template)
+        self.template = template
+        self.params = params
 
 
 def yes_no_value(value: Any) -> str | None:
@@ -81,10 +90,10 @@ def _number(value: Any) -> float | int:
         try:
             value = float(value.strip().replace(",", "."))
         except ValueError:
-            raise AnswerError(f"expected a number, got {describe(value)}") from None
+            raise AnswerError("expected a number, got %(got)s", got=describe(value)) from None
         value = int(value) if value.is_integer() else value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AnswerError(f"expected a number, got {describe(value)}")
+        raise AnswerError("expected a number, got %(got)s", got=describe(value))
     if not math.isfinite(value):
         raise AnswerError("expected a finite number")
     return value
@@ -179,8 +188,8 @@ class BaseQuestion(BaseModel):
         """Return the share of the points that the (non-"na") answer earns; None when unscored."""
         return None
 
-    def incomplete(self, value: Any) -> str | None:
-        """Return why an answered value is not enough for a finished visit, or None."""
+    def incomplete(self, value: Any) -> AnswerError | None:
+        """Return (not raise) why an answered value is not enough for a finished visit, or None."""
         return None
 
 
@@ -198,7 +207,7 @@ class YesNoQuestion(BaseQuestion):
     def parse(self, raw: Any) -> Any:
         value = yes_no_value(raw)
         if value is None:
-            raise AnswerError(f'expected "yes" or "no", got {describe(raw)}')
+            raise AnswerError('expected "yes" or "no", got %(got)s', got=describe(raw))
         return value
 
     def fraction(self, value: Any) -> float:
@@ -223,10 +232,12 @@ class ScaleQuestion(BaseQuestion):
     def parse(self, raw: Any) -> Any:
         value = _number(raw) if not isinstance(raw, bool) else raw
         if isinstance(value, bool) or value != int(value):
-            raise AnswerError(f"expected a whole number from {self.min} to {self.max}, got {describe(raw)}")
+            raise AnswerError("expected a whole number from %(min)d to %(max)d, got %(got)s",
+                              min=self.min, max=self.max, got=describe(raw))
         value = int(value)
         if not self.min <= value <= self.max:
-            raise AnswerError(f"{value} is outside the scale {self.min}..{self.max}")
+            raise AnswerError("%(value)d is outside the scale %(min)d..%(max)d",
+                              value=value, min=self.min, max=self.max)
         return value
 
     def fraction(self, value: Any) -> float:
@@ -275,7 +286,7 @@ class ChoiceQuestion(BaseQuestion):
         value = option_value(raw) if not isinstance(raw, list | dict) else None
         if value is None or self.option(value) is None:
             allowed = ", ".join(o.value for o in self.options)
-            raise AnswerError(f"{describe(raw)} is not one of the options ({allowed})")
+            raise AnswerError("%(got)s is not one of the options (%(allowed)s)", got=describe(raw), allowed=allowed)
         return value
 
     def fraction(self, value: Any) -> float:
@@ -333,15 +344,15 @@ class DurationQuestion(BaseQuestion):
         if isinstance(raw, str) and ":" in raw:
             match = _DURATION.match(raw.strip())
             if not match:
-                raise AnswerError(f'expected seconds or "m:ss", got {describe(raw)}')
+                raise AnswerError('expected seconds or "m:ss", got %(got)s', got=describe(raw))
             hours, minutes, seconds = (int(part or 0) for part in match.groups())
             return hours * 3600 + minutes * 60 + seconds
         try:
             value = _number(raw)
         except AnswerError:
-            raise AnswerError(f'expected seconds or "m:ss", got {describe(raw)}') from None
+            raise AnswerError('expected seconds or "m:ss", got %(got)s', got=describe(raw)) from None
         if value != int(value) or value < 0:
-            raise AnswerError(f"expected a whole number of seconds (0 or more), got {describe(raw)}")
+            raise AnswerError("expected a whole number of seconds (0 or more), got %(got)s", got=describe(raw))
         return int(value)
 
     def fraction(self, value: Any) -> float:
@@ -355,11 +366,12 @@ class TextQuestion(BaseQuestion):
 
     def parse(self, raw: Any) -> Any:
         if not isinstance(raw, str):
-            raise AnswerError(f"expected text, got {describe(raw)}")
+            raise AnswerError("expected text, got %(got)s", got=describe(raw))
         if not raw.strip():
             return None
         if self.max_length is not None and len(raw) > self.max_length:
-            raise AnswerError(f"text is {len(raw)} characters long; the limit is {self.max_length}")
+            raise AnswerError("text is %(length)d characters long; the limit is %(limit)d",
+                              length=len(raw), limit=self.max_length)
         return raw
 
 
@@ -385,14 +397,15 @@ class PhotoQuestion(BaseQuestion):
         if not isinstance(raw, list) or not all(
             isinstance(item, str | int) and not isinstance(item, bool) for item in raw
         ):
-            raise AnswerError(f"expected a list of photo ids, got {describe(raw)}")
+            raise AnswerError("expected a list of photo ids, got %(got)s", got=describe(raw))
         if len(raw) > self.max_photos:
-            raise AnswerError(f"{len(raw)} photos; at most {self.max_photos} are allowed")
+            raise AnswerError("%(count)d photos; at most %(limit)d are allowed", count=len(raw), limit=self.max_photos)
         return list(raw) or None
 
-    def incomplete(self, value: Any) -> str | None:
+    def incomplete(self, value: Any) -> AnswerError | None:
         if len(value) < self.min_photos:
-            return f"{len(value)} photo(s); at least {self.min_photos} are needed"
+            return AnswerError("photos taken: %(count)d; at least %(needed)d needed",
+                               count=len(value), needed=self.min_photos)
         return None
 
 

@@ -21,7 +21,7 @@ PRESETS = [
     SelectChoice("custom", _l("Custom dates")),
 ]
 CHANNELS = [SelectChoice(value, label) for value, label in (
-    ("", _l("All channels")), ("store", _l("Store")), ("phone", _l("Phone")), ("email", _l("E-mail")),
+    ("", _l("All channels")), ("store", _l("Store")), ("phone", _l("Phone")), ("email", _l("Email")),
     ("web", _l("Web")), ("chat", _l("Chat")), ("other", _l("Other")))]
 #: Longest period a dashboard may ask for; a typo such as 1024 instead of 2024 stays cheap.
 MAX_DAYS = 3 * 366

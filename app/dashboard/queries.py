@@ -452,32 +452,59 @@ class QuestionFailure:
         return 100.0 * self.failures / self.asked if self.asked else 0.0
 
 
-def _failure_stmt(conditions: list, period: Period):
-    failed = case((Answer.fraction < 1, 1), else_=0)
-    return (
+def _failure_counts(conditions: list, period: Period) -> list[tuple]:
+    """Return (checklist id, question id, failures, asked, critical failures, last failure) per question.
+
+    Grouped by checklist version (an integer) in SQL, without joining checklist_versions: this
+    GROUP BY reads every answer of the period (hundreds of thousands), so the cheapest grouping key
+    wins. The versions are few, so merging them per checklist happens here.
+    """
+    lost = Answer.fraction < 1
+    stmt = (
         select(
-            ChecklistVersion.checklist_id, Answer.question_id,
-            func.sum(failed), func.count(), func.sum(case((Answer.critical_failed, 1), else_=0)),
-            func.max(case((Answer.fraction < 1, Visit.visited_at))),
+            Visit.checklist_version_id, Answer.question_id, func.count().filter(lost), func.count(),
+            func.count().filter(Answer.critical_failed), func.max(Answer.visited_at).filter(lost),
         )
         .join(Visit, Visit.id == Answer.visit_id)
-        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
         .where(*conditions, *_copied_period(Answer, period), Answer.status == "answered", Answer.max_points > 0)
-        .group_by(ChecklistVersion.checklist_id, Answer.question_id)
+        .group_by(Visit.checklist_version_id, Answer.question_id)
     )
-
-
-def _failures(conditions: list, stmt) -> list[QuestionFailure]:
     rows = db.session.execute(stmt).all()
-    texts = question_texts(_versions_in(conditions)) if rows else {}
+    if not rows:
+        return []
+    checklist_of = dict(db.session.execute(select(ChecklistVersion.id, ChecklistVersion.checklist_id).where(
+        ChecklistVersion.id.in_({row[0] for row in rows}))).all())
+    merged: dict[tuple[str, str], list] = {}
+    for version_id, qid, failures, asked, critical, last in rows:
+        if isinstance(last, str):  # SQLite may return MAX() of a timestamp as text
+            last = datetime.fromisoformat(last)
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        key = (checklist_of[version_id], qid)
+        if key not in merged:
+            merged[key] = [0, 0, 0, None]
+        figures = merged[key]
+        figures[0] += failures or 0
+        figures[1] += asked
+        figures[2] += critical or 0
+        if last is not None and (figures[3] is None or last > figures[3]):
+            figures[3] = last
+    return [(cid, qid, *figures) for (cid, qid), figures in merged.items()]
+
+
+def _failures(conditions: list, counts: list[tuple]) -> list[QuestionFailure]:
+    texts = question_texts(_versions_in(conditions)) if counts else {}
     result = []
-    for checklist_id, qid, failures, asked, critical, last in rows:
+    for checklist_id, qid, failures, asked, critical, last in counts:
         text, section_id, title = texts.get((checklist_id, qid), (qid, "", checklist_id))
-        if isinstance(last, str):  # SQLite returns MAX() over a CASE as text
-            last = datetime.fromisoformat(last).replace(tzinfo=UTC)
-        result.append(QuestionFailure(checklist_id, qid, text, section_id, title, int(failures or 0), asked,
-                                      int(critical or 0), last))
+        result.append(QuestionFailure(checklist_id, qid, text, section_id, title, failures, asked, critical, last))
     return result
+
+
+def _most_failed(counts: list[tuple], min_failures: int) -> list[tuple]:
+    """Return the counts with at least `min_failures` failures: most failures first, then by question id."""
+    kept = [row for row in counts if row[2] >= min_failures]
+    return sorted(kept, key=lambda row: (-row[2], row[1], row[0]))
 
 
 def failing_questions(
@@ -486,18 +513,14 @@ def failing_questions(
     """Return the questions that lose points most often, most failures first."""
     conditions = _period_conditions(period, scope=scope, region_id=region_id, checklist_id=checklist_id,
                                     channel=channel, location_id=location_id)
-    failed = func.sum(case((Answer.fraction < 1, 1), else_=0))
-    stmt = _failure_stmt(conditions, period).having(failed > 0).order_by(failed.desc(), Answer.question_id)
-    stmt = stmt.limit(limit)
-    return _failures(conditions, stmt)
+    counts = _most_failed(_failure_counts(conditions, period), 1)[:limit]
+    return _failures(conditions, counts)
 
 
 def recurring_failures(period: Period, location_id: int, min_visits: int = 2) -> list[QuestionFailure]:
     """Return the questions a location failed in at least `min_visits` visits of the period."""
     conditions = _period_conditions(period, location_id=location_id)
-    failed = func.sum(case((Answer.fraction < 1, 1), else_=0))
-    stmt = _failure_stmt(conditions, period).having(failed >= min_visits).order_by(failed.desc(), Answer.question_id)
-    return _failures(conditions, stmt)
+    return _failures(conditions, _most_failed(_failure_counts(conditions, period), min_visits))
 
 
 # -- one location ----------------------------------------------------------------------------

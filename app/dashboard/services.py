@@ -2,6 +2,7 @@
 from datetime import date
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
@@ -66,7 +67,7 @@ def create_action(visit: Visit, question_id: str, *, description: str, owner_nam
     :raise ActionError: when the question did not fail in this visit.
     """
     if question_id not in failed_questions(visit):
-        raise ActionError("only a question that lost points in this visit can get a corrective action")
+        raise ActionError(_l("Only a question that lost points in this visit can get a corrective action."))
     action = CorrectiveAction(
         visit=visit, location_id=visit.location_id, question_id=question_id, description=description.strip(),
         owner_name=owner_name.strip(), owner_email=owner_email.strip(), due_date=due_date,

@@ -4,7 +4,7 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.models import Role
+from app.models import Role, VisitStatus
 from app.security import roles_required
 
 bp = Blueprint("main", __name__, template_folder="templates")
@@ -53,6 +53,40 @@ def score_class(value: float | None) -> str:
     if value >= 60:
         return "score-fair"
     return "score-poor"
+
+
+#: The one wording of each visit state, used wherever a status is shown or put into a sentence.
+STATUS_LABELS = {
+    VisitStatus.planned: _l("Planned"),
+    VisitStatus.in_progress: _l("In progress"),
+    VisitStatus.submitted: _l("Submitted"),
+    VisitStatus.returned: _l("Returned for correction"),
+    VisitStatus.approved: _l("Approved"),
+    VisitStatus.voided: _l("Voided"),
+}
+
+
+@bp.app_template_global()
+def status_label(status: VisitStatus | str) -> str:
+    """Return a visit state (enum or its value) in the page language."""
+    return str(STATUS_LABELS[VisitStatus(status)])
+
+
+#: What happened to a visit (VisitEvent.action) in words.
+EVENT_LABELS = {
+    "assigned": _l("Assigned"),
+    "submitted": _l("Submitted"),
+    "resubmitted": _l("Corrected and resubmitted"),
+    "returned": _l("Returned for correction"),
+    "approved": _l("Approved"),
+    "voided": _l("Voided"),
+}
+
+
+@bp.app_template_global()
+def event_label(action: str) -> str:
+    """Return a visit event's action in the page language (unknown actions as stored)."""
+    return str(EVENT_LABELS.get(action, action))
 
 
 @bp.app_template_filter("datetime")

@@ -153,7 +153,7 @@ def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], object | Non
         rows = rows[1:]
     elif len(mapping) >= 2:
         missing = ", ".join(n for n in ORDER[:5] if n not in mapping)
-        return [], _l("The header lacks the column(s): %(names)s.", names=missing)
+        return [], _l("Columns missing from the header: %(names)s.", names=missing)
     else:
         mapping = {name: index for index, name in enumerate(ORDER)}
     if len(rows) > MAX_ROWS:

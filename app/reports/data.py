@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -110,7 +111,7 @@ def answer_words(question, status: str, value) -> str:
         return f"{value:g} {question.unit}" if question.unit and isinstance(value, int | float) else str(value)
     if kind == "photo":
         count = len(value) if isinstance(value, list) else 0
-        return _("%(n)s photo(s)", n=count)
+        return ngettext("%(num)d photo", "%(num)d photos", count)
     return str(value)
 
 

@@ -1,6 +1,7 @@
 """Report documents: collect the data, fill the print templates, render the PDF."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -112,6 +113,19 @@ class Formatter:
     def datetime(self, value) -> str:
         """Return a timestamp in the report's language (the app's time zone)."""
         return "—" if value is None else f'{format_date(value, "medium")}, {format_time(value, "short")}'
+
+    def page_counter_css(self) -> str:
+        """Return the CSS `content` value of "Page X of Y": one translated sentence around two counters."""
+        parts = []
+        for piece in re.split(r"(%\(pages?\)d)", _("Page %(page)d of %(pages)d")):
+            if piece in ("%(page)d", "%(pages)d"):
+                parts.append(f"counter({piece[2:-2]})")
+            elif piece:
+                # A CSS string: escape what could end it and "<" (no closing the <style> element);
+                # spaces become no-break spaces so the line never wraps.
+                text = re.sub(r"\s", "\u00a0", piece)
+                parts.append('"' + text.replace("\\", "\\5c ").replace('"', "\\22 ").replace("<", "\\3c ") + '"')
+        return " ".join(parts)
 
     def status(self, status: VisitStatus) -> str:
         """Return a visit state in words."""

@@ -145,19 +145,19 @@ def _import_row(row, line, columns, locations, scope, survey_id, file_hash, toda
     when = parse_date(_cell(row, columns, "date"), today)
     location = locations.get(code.upper())
     if when is None:
-        result.message = _("bad date %(value)r: use YYYY-MM-DD or DD.MM.YYYY, not in the future",
+        result.message = _('bad date "%(value)s": use YYYY-MM-DD or DD.MM.YYYY, not in the future',
                            value=_cell(row, columns, "date"))
     elif location is None:
-        result.message = _("unknown location code %(code)r", code=code)
+        result.message = _('unknown location code "%(code)s"', code=code)
     elif scope is not None and location.region_id not in scope:
         result.message = _("location %(code)s is outside your regions", code=location.code)
     elif metric not in METRIC_RANGES:
-        result.message = _("unknown metric %(metric)r: use nps, csat or ces", metric=metric)
+        result.message = _('unknown metric "%(metric)s": use nps, csat or ces', metric=metric)
     else:
         low, high = METRIC_RANGES[metric]
         value = value_text.lstrip("+")
         if not value.isdigit() or not low <= int(value) <= high:
-            result.message = _("%(metric)s value %(value)r is out of range: a whole number from %(low)d to %(high)d",
+            result.message = _('%(metric)s value "%(value)s" is out of range: a whole number from %(low)d to %(high)d',
                                metric=metric.upper(), value=value_text, low=low, high=high)
         elif len(comment) > 5000:
             result.message = _("the comment is longer than 5000 characters")

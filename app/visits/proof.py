@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_babel.speaklater import LazyString
 
 EARTH_RADIUS_M = 6_371_008.8
 #: A phone further than this from the location's coordinates gets a warning.
@@ -85,23 +87,30 @@ def assess(*, geolocation: str | None, location: tuple[float, float] | None,
         warnings.append(_l("The shopper did not share the phone's position: the visit cannot be placed."))
     elif not has_coordinates:
         warnings.append(_l("The location has no coordinates, so the distance cannot be checked."))
-    for label, distance, accuracy in ((_l("start"), start_d, start_accuracy), (_l("submission"), submit_d,
-                                                                               submit_accuracy)):
-        if _far(distance, accuracy, far_m):
-            warnings.append(_l("At %(moment)s the phone was %(distance)s m from the location.",
-                               moment=label, distance=f"{distance:,.0f}"))
-        if accuracy is not None and accuracy > POOR_ACCURACY_M:
-            warnings.append(_l("The %(moment)s position is imprecise (± %(accuracy)s m).",
-                               moment=label, accuracy=f"{accuracy:,.0f}"))
-    far_photos = [d for d in photo_d if d > far_m]
+    # Whole sentences per moment: "start"/"submission" cannot be pasted into one sentence in every language.
+    if _far(start_d, start_accuracy, far_m):
+        warnings.append(_l("At the start the phone was %(distance)s m from the location.",
+                           distance=f"{start_d:,.0f}"))
+    if start_accuracy is not None and start_accuracy > POOR_ACCURACY_M:
+        warnings.append(_l("The start position is imprecise (± %(accuracy)s m).", accuracy=f"{start_accuracy:,.0f}"))
+    if _far(submit_d, submit_accuracy, far_m):
+        warnings.append(_l("At submission the phone was %(distance)s m from the location.",
+                           distance=f"{submit_d:,.0f}"))
+    if submit_accuracy is not None and submit_accuracy > POOR_ACCURACY_M:
+        warnings.append(_l("The submission position is imprecise (± %(accuracy)s m).",
+                           accuracy=f"{submit_accuracy:,.0f}"))
+    far_photos = len([d for d in photo_d if d > far_m])
     if far_photos:
-        warnings.append(_l("%(n)s photo(s) were taken more than %(limit)s m from the location.",
-                           n=len(far_photos), limit=int(far_m)))
+        warnings.append(LazyString(lambda: ngettext(
+            "%(num)d photo was taken more than %(limit)s m from the location.",
+            "%(num)d photos were taken more than %(limit)s m from the location.", far_photos, limit=int(far_m))))
     if duration is not None and duration < 0:
         warnings.append(_l("The visit was submitted before it was started: the phone's clock is wrong."))
     elif duration is not None and answered and (per_answer < min_seconds_per_answer or duration < min_total_s):
-        warnings.append(_l("%(n)s questions were answered in %(time)s: too fast for a real visit.",
-                           n=answered, time=_clock(duration)))
+        warnings.append(LazyString(lambda: ngettext(
+            "%(num)d question was answered in %(time)s: too fast for a real visit.",
+            "%(num)d questions were answered in %(time)s: too fast for a real visit.", answered,
+            time=_clock(duration))))
     if span is not None and answered >= 10 and span < answered * min_seconds_per_answer / 2:
         warnings.append(_l("All answers were given within %(time)s.", time=_clock(span)))
     if started_at and times and times[0] < started_at and (started_at - times[0]).total_seconds() > 60:

@@ -48,16 +48,20 @@ class NotEditable(VisitError):
     status, code = 409, "not_editable"
 
     def __init__(self, visit: Visit):
-        super().__init__(_l("This visit is %(status)s and can no longer be changed.", status=visit.status.value),
-                         visit_status=visit.status.value)
+        from app.main.routes import status_label
+
+        super().__init__(_l("This visit can no longer be changed (status: %(status)s).",
+                            status=status_label(visit.status)), visit_status=visit.status.value)
 
 
 class InvalidAnswers(VisitError):
     code = "invalid_answers"
 
     def __init__(self, problems):
+        from app.visits.answer_messages import answer_message
+
         super().__init__(_l("Some answers need attention."), problems=[
-            {"question_id": p.question_id, "message": p.message} for p in problems
+            {"question_id": p.question_id, "message": answer_message(p)} for p in problems
         ])
 
 
@@ -307,7 +311,8 @@ def _resolve_photos(visit: Visit, checklist: Checklist, answers: dict) -> tuple[
         for ref in value:
             photo = by_token.get(str(ref)) or by_client.get(str(ref))
             if photo is None or photo.question_id != question.id:
-                problems.append(AnswerProblem(question.id, f"photo {ref} was not uploaded for this question"))
+                problems.append(AnswerProblem.of(question.id, "photo %(ref)s was not uploaded for this question",
+                                                 ref=ref))
             elif photo.token not in tokens:
                 tokens.append(photo.token)
         resolved[question.id] = {**item, "value": tokens} if isinstance(item, dict) else tokens

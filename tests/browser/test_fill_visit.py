@@ -108,7 +108,7 @@ def test_fill_every_question_type_and_submit(page, context, live_server, shopper
     bar(page, "menu").click()
     page.locator("#sections-dialog [data-goto=evidence]").click()
     bar(page, "submit").click()
-    page.locator("#submit-dialog").get_by_text("10 of 10 questions answered, 1 photo(s).").wait_for()
+    page.locator("#submit-dialog").get_by_text("10 of 10 questions answered, 1 photo.").wait_for()
     page.locator("#submit-dialog .submit-confirm").click()
     page.locator(".done-title", has_text="Visit submitted").wait_for(timeout=15_000)
     wait_status(page, "Sent ✓ received by the server at")

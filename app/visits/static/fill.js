@@ -13,6 +13,15 @@ import { createSync } from './sync.js';
 const form = document.getElementById('fill');
 const T = JSON.parse(document.getElementById('fill-text').textContent);
 const fmt = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? vars[k] : m));
+const PLURAL_RULES = new Intl.PluralRules(document.documentElement.lang || 'en');
+const PLURAL_SAMPLES = [1, 2, 5]; // the counts fill.html rendered each counted text for
+// A counted text is [form for 1, for 2, for 5]: use the form whose count has the same plural category.
+function plural(forms, count, vars) {
+  const category = PLURAL_RULES.select(count);
+  const index = PLURAL_SAMPLES.findIndex((sample) => PLURAL_RULES.select(sample) === category);
+  return fmt(forms[index < 0 ? forms.length - 1 : index], vars);
+}
+const counted = (text, count, vars) => (Array.isArray(text) ? plural(text, count, vars) : fmt(text, vars));
 const $ = (sel, root = form) => root.querySelector(sel);
 const visitId = Number(form.dataset.visitId);
 const apiUrl = form.dataset.api;
@@ -144,7 +153,7 @@ function clearError(q) {
 }
 
 function problemText(p) {
-  return fmt(T[p.kind], { n: p.n });
+  return counted(T[p.kind], p.n, { n: p.n });
 }
 
 function refreshQuestion(q) {
@@ -211,7 +220,7 @@ async function addPhoto(q, input) {
   input.value = '';
   if (!file) return;
   if (activePhotos(q.id).length >= q.maxPhotos) {
-    showError(q, fmt(T.too_many_photos, { n: q.maxPhotos }));
+    showError(q, counted(T.too_many_photos, q.maxPhotos, { n: q.maxPhotos }));
     return;
   }
   let blob;
@@ -400,7 +409,7 @@ function pressSubmit() {
   }
   const { answered, total } = refreshProgress();
   const photoCount = photos.filter((p) => p.state === 'pending' || p.state === 'uploaded').length;
-  $('.submit-summary', submitDialog).textContent = fmt(T.summary, { n: answered, total, photos: photoCount });
+  $('.submit-summary', submitDialog).textContent = counted(T.summary, photoCount, { n: answered, total, photos: photoCount });
   submitDialog.showModal();
 }
 
