@@ -40,11 +40,13 @@ def empty_database_url(tmp_path):
 def test_upgrade_creates_the_models_schema(empty_database_url):
     app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "x"})
     with app.app_context():
-        upgrade()
-        with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            differences = compare_metadata(context, db.metadata)
-        assert differences == [], f"models and migrations differ: {differences}"
-        downgrade(revision="base")
-        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
-        db.engine.dispose()
+        try:
+            upgrade()
+            with db.engine.connect() as conn:
+                context = MigrationContext.configure(conn, opts={"compare_type": True})
+                differences = compare_metadata(context, db.metadata)
+            assert differences == [], f"models and migrations differ: {differences}"
+            downgrade(revision="base")
+            assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        finally:
+            db.engine.dispose()
