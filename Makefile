@@ -15,6 +15,7 @@ run: setup instance/secret_key
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-installed syscheck translations
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed syscheck translations

@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.checklists.messages import translate
 from app.checklists.schema import Checklist
@@ -58,45 +58,59 @@ def display_path(path: str | os.PathLike) -> str:
         return str(path)
 
 
-def parse_checklist(text: str, path: str = "<string>") -> Checklist:
-    """Return the checklist defined by YAML `text`; raise ChecklistError naming file and line."""
+def parse_document(text: str, path: str, model: type[BaseModel], error: type[ChecklistError], keys: str,
+                   explain=translate):
+    """Return `model` validated from YAML `text`; raise `error` naming the file, line and problem.
+
+    `keys` names the main keys, for the message when the document is not a mapping; `explain`
+    turns pydantic's errors into (line, message) pairs in the author's words.
+    """
     try:
         data, lines = read_yaml(text)
     except YamlProblem as exc:
-        raise ChecklistError([ChecklistProblem(path, line, message) for line, message in exc.problems]) from None
+        raise error([ChecklistProblem(path, line, message) for line, message in exc.problems]) from None
     if data is None:
-        raise ChecklistError.single(path, 1, "the file is empty")
+        raise error.single(path, 1, "the file is empty")
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a single value"
-        raise ChecklistError.single(
-            path, 1, f"a checklist must be a mapping of keys (id, version, title, sections), not {kind}"
-        )
+        noun = model.__name__.lower()
+        raise error.single(path, 1, f"a {noun} must be a mapping of keys ({keys}), not {kind}")
     try:
-        return Checklist.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        found = translate(exc.errors(include_url=False), data, lines)
-        raise ChecklistError([ChecklistProblem(path, line, message) for line, message in found]) from None
+        found = explain(exc.errors(include_url=False), data, lines)
+        raise error([ChecklistProblem(path, line, message) for line, message in found]) from None
 
 
-def load_checklist_file(path: str | os.PathLike) -> LoadedChecklist:
-    """Return the loaded checklist at `path`; raise ChecklistError when it is unreadable or invalid."""
+def read_document(path: str | os.PathLike, error: type[ChecklistError]) -> tuple[str, str, bytes]:
+    """Return (path as shown, text, raw bytes) of a YAML file; raise `error` when unreadable, too large or not UTF-8."""
     shown = display_path(path)
     try:
         size = os.path.getsize(path)
         if size > MAX_BYTES:
-            raise ChecklistError.single(shown, None, too_large(size))
+            raise error.single(shown, None, too_large(size))
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise ChecklistError.single(shown, None, f"cannot read the file: {exc.strerror or exc}") from None
+        raise error.single(shown, None, f"cannot read the file: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ChecklistError.single(
+        raise error.single(
             shown, line, f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
         ) from None
-    checklist = parse_checklist(text, shown)
-    return LoadedChecklist(shown, checklist, text, hashlib.sha256(raw).hexdigest())
+    return shown, text, raw
+
+
+def parse_checklist(text: str, path: str = "<string>") -> Checklist:
+    """Return the checklist defined by YAML `text`; raise ChecklistError naming file and line."""
+    return parse_document(text, path, Checklist, ChecklistError, "id, version, title, sections")
+
+
+def load_checklist_file(path: str | os.PathLike) -> LoadedChecklist:
+    """Return the loaded checklist at `path`; raise ChecklistError when it is unreadable or invalid."""
+    shown, text, raw = read_document(path, ChecklistError)
+    return LoadedChecklist(shown, parse_checklist(text, shown), text, hashlib.sha256(raw).hexdigest())
 
 
 def checklist_files(directory: str | os.PathLike) -> list[Path]:

@@ -1,20 +1,19 @@
 """Load survey YAML files, with the checklist engine's safe reader and its style of messages."""
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from app.checklists.loader import (
     ChecklistError,
-    ChecklistProblem,
     checklist_files,
     display_path,
+    parse_document,
+    read_document,
 )
 from app.checklists.messages import _line, _message, _suggest
 from app.checklists.questions import Problem, describe
-from app.checklists.yamlsource import MAX_BYTES, YamlProblem, read_yaml
 from app.surveys.schema import TEXT_KEYS, ExtraQuestion, Metric, Metrics, Option, Survey, Why
 
 
@@ -33,38 +32,16 @@ class LoadedSurvey:
 
 def parse_survey(text: str, path: str = "<string>") -> Survey:
     """Return the survey defined by YAML `text`; raise SurveyError naming file and line."""
-    try:
-        data, lines = read_yaml(text)
-    except YamlProblem as exc:
-        raise SurveyError([ChecklistProblem(path, line, message) for line, message in exc.problems]) from None
-    if not isinstance(data, dict):
-        kind = "nothing" if data is None else "a list" if isinstance(data, list) else "a single value"
-        raise SurveyError.single(
-            path, 1, f"a survey must be a mapping of keys (id, version, title, metrics, thank_you), not {kind}"
-        )
-    try:
-        return Survey.model_validate(data)
-    except ValidationError as exc:
-        found = translate(exc.errors(include_url=False), data, lines)
-        raise SurveyError([ChecklistProblem(path, line, message) for line, message in found]) from None
+    return parse_document(text, path, Survey, SurveyError, "id, version, title, metrics, thank_you", translate)
 
 
 def load_survey_file(path: str | os.PathLike) -> LoadedSurvey:
     """Return the survey at `path`; raise SurveyError when it is unreadable or invalid."""
-    shown = display_path(path)
+    shown, text, _raw = read_document(path, SurveyError)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise SurveyError.single(shown, None, f"the file is too large ({size:,} bytes; the limit is {MAX_BYTES:,})")
-        raw = Path(path).read_bytes()
         mtime = os.path.getmtime(path)
     except OSError as exc:
         raise SurveyError.single(shown, None, f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SurveyError.single(shown, line, "the file is not UTF-8 text; save it as UTF-8") from None
     return LoadedSurvey(shown, parse_survey(text, shown), mtime)
 
 
