@@ -74,12 +74,27 @@ def timed(label: str, function, runs: int = 5):
     return result
 
 
+def ensure_postgres_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database when it does not exist yet."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url.replace("postgresql://", "postgresql+psycopg://"))
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--answers", type=int, default=300_000)
     parser.add_argument("--skip-generate", action="store_true")
     args = parser.parse_args()
+    if args.db == "postgres":
+        ensure_postgres_database(URLS["postgres"])
     app = create_app({"SQLALCHEMY_DATABASE_URI": URLS[args.db], "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                       "RATELIMIT_ENABLED": False, "SURVEY_MIN_FILL_SECONDS": 0})
     with app.app_context():

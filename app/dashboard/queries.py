@@ -37,13 +37,6 @@ class Period:
         """Return the number of days in the period."""
         return (self.end - self.start).days + 1
 
-    @property
-    def label(self) -> str:
-        """Return the period as text: '2024-01-01 – 2024-03-31' (or a single day)."""
-        if self.start == self.end:
-            return self.start.isoformat()
-        return f"{self.start.isoformat()} – {self.end.isoformat()}"
-
     def bounds(self) -> tuple[datetime, datetime]:
         """Return [start, end) as UTC datetimes for filtering timestamps."""
         return (

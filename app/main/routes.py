@@ -89,6 +89,15 @@ def event_label(action: str) -> str:
     return str(EVENT_LABELS.get(action, action))
 
 
+@bp.app_template_filter("period")
+def period_filter(period) -> str:
+    """Format a date range (anything with .start and .end dates) in the page language."""
+    from babel.dates import format_interval
+    from flask_babel import get_locale
+
+    return format_interval(period.start, period.end, "yMMMd", locale=get_locale())
+
+
 @bp.app_template_filter("datetime")
 def datetime_filter(value, fmt="medium"):
     """Format a timestamp in the page language, or an em dash when missing."""
