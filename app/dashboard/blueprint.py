@@ -1,25 +1,10 @@
 """The dashboard blueprint and the template helpers shared with the review pages."""
-from flask import Blueprint, current_app
+from flask import Blueprint
 
 bp = Blueprint(
     "dashboard", __name__, url_prefix="/dashboard",
     template_folder="templates", static_folder="static", static_url_path="/static",
 )
-
-
-@bp.app_template_global()
-def has_endpoint(endpoint: str) -> bool:
-    """Return True when a view is installed (e.g. the PDF reports), so links never break."""
-    return endpoint in current_app.view_functions
-
-
-def survey_metrics_function():
-    """Return app.surveys.queries.survey_metrics when the surveys feature is installed, else None."""
-    try:
-        from app.surveys.queries import survey_metrics
-    except ImportError:
-        return None
-    return survey_metrics
 
 
 @bp.app_template_global()

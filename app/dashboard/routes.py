@@ -8,13 +8,14 @@ from markupsafe import Markup, escape
 from sqlalchemy import exists, func, select
 
 from app.dashboard import queries as q
-from app.dashboard.blueprint import bp, survey_metrics_function
+from app.dashboard.blueprint import bp
 from app.dashboard.forms import FilterForm, period_args
 from app.dashboard.services import actions_query, get_location_or_404, get_region_or_404, overdue_counts
 from app.extensions import db
 from app.main.routes import score_class
 from app.models import Answer, ChecklistVersion, Role, Visit, VisitSectionScore
 from app.security import region_scope, roles_required
+from app.surveys.queries import survey_metrics
 
 MANAGERS = (Role.manager, Role.admin)
 SORT_KEYS = {
@@ -39,11 +40,10 @@ def read_filters(scope):
 
 
 def survey_figures(period, location_ids) -> dict:
-    """Return survey metrics per location when the surveys feature is installed, else {}."""
-    metrics = survey_metrics_function()
-    if metrics is None or not location_ids:
+    """Return survey metrics per location ({} when there are no locations)."""
+    if not location_ids:
         return {}
-    return metrics(period, location_ids=sorted(location_ids))
+    return survey_metrics(period, location_ids=sorted(location_ids))
 
 
 def sort_rows(rows, key: str, descending: bool, surveys: dict) -> list:
