@@ -18,8 +18,16 @@ def _sample_value(converter):
     return "x"
 
 
+def _methods(endpoint: str) -> set[str]:
+    """Return every HTTP method the endpoint's rules accept."""
+    return {m for rule in _APP.url_map.iter_rules(endpoint) for m in rule.methods}
+
+
+_APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+
+
 def _routes():
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+    app = _APP
     rules = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
@@ -78,3 +86,21 @@ def test_there_are_routes_for_every_role():
         if access and access != PUBLIC:
             roles |= access
     assert roles == set(Role)
+
+
+UNSAFE = [
+    pytest.param(p.values[0], method, p.values[2], id=f"{method} {p.id.split(' ', 1)[1]}")
+    for p in ROUTES
+    for method in sorted(_methods(p.values[0]) & {"POST", "PUT", "PATCH", "DELETE"})
+]
+
+
+@pytest.mark.parametrize(("endpoint", "method", "args"), UNSAFE)
+def test_every_change_needs_a_csrf_token(app, client, endpoint, method, args):
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.open(_url(app, endpoint, args), method=method)
+    assert response.status_code == 400
+    if endpoint.startswith("api."):
+        assert response.json["error"] == "csrf"
+    else:
+        assert b"expired" in response.data
