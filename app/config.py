@@ -44,6 +44,8 @@ def load_config(app, test_config: dict | None = None) -> None:
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
         COUNT_SUBMITTED_VISITS=False,
         REDIS_URL=None,
+        #: Number of reverse proxies in front of the app (0: clients connect directly).
+        PROXY_COUNT=0,
         PDF_RENDER_TIMEOUT=60,
         PDF_RENDER_WORKERS=2,  # render processes for PDFs requested from web threads
         REPORT_BATCH_WORKERS=2,  # render processes of one batch export (one per core)
@@ -59,7 +61,7 @@ def load_config(app, test_config: dict | None = None) -> None:
         SURVEY_DEVICE_RATE_LIMIT="5 per hour",
     )
     app.config.from_pyfile("config.py", silent=True)
-    for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI"):
+    for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI", "PROXY_COUNT"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     if os.environ.get("DATABASE_URL"):

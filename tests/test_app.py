@@ -61,3 +61,21 @@ def test_database_url_from_environment(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://someone@db.internal/fieldaudit")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://someone@db.internal/fieldaudit"
+
+
+def test_behind_a_proxy_the_client_address_comes_from_the_proxy(app_config):
+    app_config["PROXY_COUNT"] = 1
+    proxied = create_app(app_config)
+    seen = {}
+
+    @proxied.get("/whoami")
+    def whoami():
+        from flask import request
+
+        seen["addr"] = request.remote_addr
+        return ""
+
+    whoami.access = "public"
+    proxied.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"},
+                              environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert seen["addr"] == "203.0.113.7"
