@@ -47,6 +47,8 @@ def load_config(app, test_config: dict | None = None) -> None:
         #: Number of reverse proxies in front of the app (0: clients connect directly).
         PROXY_COUNT=0,
         PDF_RENDER_TIMEOUT=60,
+        #: A running batch export with no progress for this long was interrupted.
+        REPORT_JOB_STALLED_SECONDS=600,
         PDF_RENDER_WORKERS=2,  # render processes for PDFs requested from web threads
         REPORT_BATCH_WORKERS=2,  # render processes of one batch export (one per core)
         REPORT_BATCH_TIMEOUT=3600,  # RQ job timeout of a batch export, seconds

@@ -170,3 +170,164 @@ def test_detail_of_someone_elses_visit_is_404(client, make_visit, make_user, log
     visit = make_visit()
     login(make_user("shopper"))
     assert client.get(f"/visits/{visit.id}").status_code == 404
+
+
+# -- editing and cancelling a planned visit --------------------------------------------------------
+
+@pytest.fixture
+def planned(world, make_visit):
+    return make_visit(location=world["msk"], checklist_version=world["version"], shopper=world["shopper"],
+                      window_start=TODAY, window_end=TODAY + timedelta(days=3), instructions="Купить кофе")
+
+
+def edit_data(visit, **changes):
+    data = {"shopper": visit.shopper_id, "window_start": visit.window_start.isoformat(),
+            "window_end": visit.window_end.isoformat(), "instructions": visit.instructions}
+    return {**data, **changes}
+
+
+def audit(action):
+    """Return the audit entries of `action`, as stored by the requests."""
+    from app.extensions import db
+
+    db.session.expire_all()
+    return list(db.session.scalars(select(AuditLog).where(AuditLog.action == action)))
+
+
+def test_planning_list_links_edit_and_cancel_for_open_visits_only(client, world, planned, make_visit):
+    done = make_visit(location=world["msk"], checklist_version=world["version"], shopper=world["shopper"],
+                      status=VisitStatus.submitted)
+    page = client.get("/planning/?status=all").get_data(as_text=True)
+    assert f'href="/planning/visits/{planned.id}/edit"' in page
+    assert f'href="/planning/visits/{planned.id}/cancel"' in page
+    assert f"/planning/visits/{done.id}/edit" not in page and f"/planning/visits/{done.id}/cancel" not in page
+
+
+def test_edit_changes_shopper_window_and_instructions_and_is_audited(client, db, world, planned, make_user, login):
+    boris = make_user("shopper", email="boris@example.com", name="Борис")
+    form = client.get(f"/planning/visits/{planned.id}/edit").get_data(as_text=True)
+    assert "Купить кофе" in form and "MSK-01" in form and "saved on their phone" in form
+    new_end = TODAY + timedelta(days=10)
+    response = client.post(f"/planning/visits/{planned.id}/edit", data=edit_data(
+        planned, shopper=boris.id, window_end=new_end.isoformat(), instructions="Спросить про доставку"))
+    assert response.status_code == 302
+    assert "Visit changed." in client.get(response.location).get_data(as_text=True)
+    db.session.expire_all()
+    assert (planned.shopper_id, planned.window_end, planned.instructions) == (boris.id, new_end,
+                                                                              "Спросить про доставку")
+    assert (planned.location_id, planned.checklist_version_id) == (world["msk"].id, world["version"].id)
+    (entry,) = audit("visit.edit")
+    assert entry.user_id == world["manager"].id and entry.target_id == planned.id
+    assert entry.details["shopper"] == ["anna@example.com", "boris@example.com"]
+    assert entry.details["window"][1] == [TODAY.isoformat(), new_end.isoformat()]
+    assert entry.details["instructions"] == ["Купить кофе", "Спросить про доставку"]
+    # The new shopper has the visit; the old one no longer sees it at all.
+    login(boris)
+    assert f'data-visit-id="{planned.id}"' in client.get("/visits/").get_data(as_text=True)
+    login(world["shopper"])
+    assert client.get(f"/visits/{planned.id}/fill").status_code == 404
+
+
+def test_edit_of_a_started_visit_keeps_its_shopper(client, db, world, planned, make_user):
+    planned.status = VisitStatus.in_progress
+    db.session.commit()
+    boris = make_user("shopper", email="boris@example.com")
+    page = client.get(f"/planning/visits/{planned.id}/edit").get_data(as_text=True)
+    assert 'name="shopper"' not in page and "cannot go to someone else" in page
+    # A crafted request naming another shopper changes only the window.
+    response = client.post(f"/planning/visits/{planned.id}/edit", data=edit_data(
+        planned, shopper=boris.id, window_end=(TODAY + timedelta(days=5)).isoformat()))
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert planned.shopper_id == world["shopper"].id and planned.window_end == TODAY + timedelta(days=5)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"window_end": (TODAY - timedelta(days=1)).isoformat()}, "The window must end on or after its first day."),
+    ({"window_start": (TODAY - timedelta(days=9)).isoformat(), "window_end": (TODAY - timedelta(days=2)).isoformat()},
+     "The window cannot end in the past."),
+    ({"window_end": "31.02.2025"}, "Not a valid date value."),
+])
+def test_bad_window_shows_an_error_and_changes_nothing(client, db, world, planned, changes, message):
+    response = client.post(f"/planning/visits/{planned.id}/edit", data=edit_data(
+        planned, instructions="Другое", **changes))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page and 'aria-invalid="true"' in page
+    db.session.expire_all()
+    assert (planned.window_start, planned.window_end, planned.instructions) == (
+        TODAY, TODAY + timedelta(days=3), "Купить кофе")
+    assert audit("visit.edit") == []
+
+
+@pytest.mark.parametrize("status", [VisitStatus.submitted, VisitStatus.approved])
+def test_handed_in_visits_cannot_be_edited_or_cancelled(client, db, world, planned, status):
+    planned.status = status
+    db.session.commit()
+    page = client.get(f"/planning/visits/{planned.id}/edit").get_data(as_text=True)
+    assert "can no longer be changed from planning" in page and 'name="window_end"' not in page
+    response = client.post(f"/planning/visits/{planned.id}/edit", data=edit_data(planned, instructions="Другое"))
+    assert response.status_code == 409 and "can no longer be changed from planning" in response.get_data(as_text=True)
+    response = client.post(f"/planning/visits/{planned.id}/cancel", data={"reason": "Магазин закрыт"})
+    assert response.status_code == 409
+    db.session.expire_all()
+    assert (planned.status, planned.instructions, planned.void_reason) == (status, "Купить кофе", None)
+    assert audit("visit.edit") == [] and audit("visit.void") == []
+
+
+def test_cancel_voids_the_visit_and_the_shopper_no_longer_sees_it(client, db, world, planned, login):
+    from app.models import VisitEvent
+
+    page = client.get(f"/planning/visits/{planned.id}/cancel").get_data(as_text=True)
+    assert "Тверская" in page and 'name="reason"' in page
+    response = client.post(f"/planning/visits/{planned.id}/cancel", data={"reason": "Магазин закрыт на ремонт"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert planned.status == VisitStatus.voided and planned.void_reason == "Магазин закрыт на ремонт"
+    (event,) = [e for e in planned.events if e.action == "voided"]
+    assert isinstance(event, VisitEvent) and event.user_id == world["manager"].id
+    assert event.comment == "Магазин закрыт на ремонт"
+    (entry,) = audit("visit.void")
+    assert entry.target_id == planned.id and entry.details["reason"] == "Магазин закрыт на ремонт"
+    assert entry.details["previous"] == "planned"
+    assert f'id="visit-{planned.id}"' not in client.get("/planning/").get_data(as_text=True)
+
+    login(world["shopper"])
+    assert f'data-visit-id="{planned.id}"' not in client.get("/visits/").get_data(as_text=True)
+    assert client.get("/api/v1/visits").get_json()["visits"] == []
+    fill = client.get(f"/visits/{planned.id}/fill").get_data(as_text=True)
+    assert "This visit can no longer be changed (status: Voided)." in fill
+    definition = client.get(f"/api/v1/visits/{planned.id}").get_json()
+    assert definition["editable"] is False and definition["visit"]["status"] == "voided"
+    draft = client.put(f"/api/v1/visits/{planned.id}/draft", json={"answers": {}})
+    assert draft.status_code == 409 and draft.get_json()["visit_status"] == "voided"
+
+
+def test_cancel_needs_a_reason(client, db, world, planned):
+    response = client.post(f"/planning/visits/{planned.id}/cancel", data={"reason": "   "})
+    assert response.status_code == 400 and "Say why the visit is cancelled." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert planned.status == VisitStatus.planned and audit("visit.void") == []
+
+
+def test_other_regions_visits_are_404(client, db, world, make_visit, make_user, login):
+    foreign = make_visit(location=world["spb"], checklist_version=world["version"], shopper=world["shopper"])
+    for url in (f"/planning/visits/{foreign.id}/edit", f"/planning/visits/{foreign.id}/cancel"):
+        assert client.get(url).status_code == 404
+    assert client.post(f"/planning/visits/{foreign.id}/edit", data=edit_data(
+        foreign, instructions="Чужой")).status_code == 404
+    assert client.post(f"/planning/visits/{foreign.id}/cancel", data={"reason": "Чужой"}).status_code == 404
+    assert client.get("/planning/visits/999999/edit").status_code == 404
+    db.session.expire_all()
+    assert foreign.status == VisitStatus.planned and foreign.instructions == ""
+    # The south region's manager (and an admin) may.
+    login(make_user("manager", regions=[world["south"]]))
+    assert client.post(f"/planning/visits/{foreign.id}/cancel", data={"reason": "Закрыто"}).status_code == 302
+
+
+def test_edit_and_cancel_need_a_csrf_token(app, client, world, planned):
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.post(f"/planning/visits/{planned.id}/edit", data=edit_data(planned, instructions="X")).status_code \
+        == 400
+    assert client.post(f"/planning/visits/{planned.id}/cancel", data={"reason": "X"}).status_code == 400
+    assert audit("visit.edit") == [] and audit("visit.void") == []

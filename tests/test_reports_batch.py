@@ -2,6 +2,7 @@
 import io
 import time
 import zipfile
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -120,3 +121,19 @@ def test_export_through_rq(app, db, client, login, make_user, network):
     state = client.get(f"/reports/batch/{job_id}.json").get_json()
     assert state["status"] == "done" and state["total"] == 3
     assert len(download(client, state["download_url"])) == 3
+
+
+def test_an_interrupted_export_is_reported_as_failed(app, db, client, login, make_user):
+    """A job whose worker died (server restart) must not spin forever on the progress page."""
+    manager = login(make_user("manager"))
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    stuck = ExportJob(user_id=manager.id, kind="location_reports", status="running", progress=3, total=10,
+                      params={}, created_at=long_ago, updated_at=long_ago)
+    moving = ExportJob(user_id=manager.id, kind="location_reports", status="running", progress=3, total=10,
+                       params={})
+    db.session.add_all([stuck, moving])
+    db.session.commit()
+
+    state = client.get(f"/reports/batch/{stuck.id}.json").json
+    assert state["status"] == "failed" and "interrupted" in state["error"]
+    assert client.get(f"/reports/batch/{moving.id}.json").json["status"] == "running"

@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 
 class AssignForm(FlaskForm):
@@ -19,6 +19,27 @@ class AssignForm(FlaskForm):
     def validate_window_end(self, field):
         if self.window_start.data and field.data and field.data < self.window_start.data:
             raise ValidationError(_l("The window must end on or after its first day."))
+
+
+class EditVisitForm(FlaskForm):
+    """Change a planned visit: who goes (until it is started), when, and what to do."""
+
+    shopper = SelectField(_l("Shopper"), coerce=int, validators=[DataRequired()])
+    # InputRequired, not DataRequired: a mistyped date then says "not a valid date", not "required".
+    window_start = DateField(_l("From"), validators=[InputRequired()])
+    window_end = DateField(_l("To"), validators=[InputRequired()])
+    instructions = TextAreaField(_l("Instructions (what to buy or ask, the scenario)"), validators=[Length(max=5000)])
+
+    def validate_window_end(self, field):
+        if self.window_start.data and field.data and field.data < self.window_start.data:
+            raise ValidationError(_l("The window must end on or after its first day."))
+
+
+class CancelVisitForm(FlaskForm):
+    """Cancel a visit that was not handed in: the reason is kept with the visit."""
+
+    reason = TextAreaField(_l("Why is the visit cancelled?"), validators=[
+        DataRequired(_l("Say why the visit is cancelled.")), Length(max=2000)])
 
 
 class ImportForm(FlaskForm):

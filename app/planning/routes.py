@@ -1,17 +1,27 @@
-"""Planning pages: the list of open and planned visits, assigning one visit, assigning from a CSV file."""
+"""Planning pages: the list of open and planned visits, assigning, changing or cancelling one, CSV import."""
 from datetime import date
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
 from app.models import Location, Region, Role, User, VisitStatus
-from app.planning.forms import AssignForm, ImportForm
-from app.planning.services import filter_visits, import_assignments, latest_versions_by_id, status_counts
+from app.planning.forms import AssignForm, CancelVisitForm, EditVisitForm, ImportForm
+from app.planning.services import (
+    NotOpen,
+    cancel_visit,
+    edit_visit,
+    filter_visits,
+    import_assignments,
+    latest_versions_by_id,
+    status_counts,
+)
 from app.security import region_scope, roles_required
-from app.visits.services import VisitError, assign_visit
+from app.visits.routes import get_visit_or_404
+from app.visits.services import EDITABLE, VisitError, assign_visit
 
 bp = Blueprint("planning", __name__, url_prefix="/planning", template_folder="templates")
 PER_PAGE = 50
@@ -63,7 +73,7 @@ def index():
         "planning/index.html", visits=visits, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
         filters=filters, counts=status_counts(scope, today), today=today,
         regions=db.session.scalars(regions_query).all(), shoppers=_active_shoppers(), statuses=list(VisitStatus),
-        page_args={k: v for k, v in request.args.items() if k != "page"},
+        page_args={k: v for k, v in request.args.items() if k != "page"}, open_statuses=EDITABLE,
     )
 
 
@@ -97,6 +107,71 @@ def assign():
                   "success")
             return redirect(url_for("planning.index", status="open", _anchor=f"visit-{visit.id}"))
     return render_template("planning/assign.html", form=form, has_choices=bool(locations and versions and shoppers))
+
+
+def _refuse(form, error: VisitError) -> None:
+    """Show a refused change next to its field, or at the top of the page."""
+    field = getattr(form, error.extra.get("field") or "", None)
+    if field is not None:
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        flash(str(error.message), "error")
+
+
+@bp.route("/visits/<int:visit_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.manager, Role.admin)
+def edit(visit_id: int):
+    """Change the shopper (until the visit is started), the window and the instructions of an open visit."""
+    visit = get_visit_or_404(visit_id, current_user)
+    if visit.status not in EDITABLE:
+        return render_template("planning/closed.html", visit=visit, message=NotOpen(visit).message,
+                               title=_("Edit the visit")), 409 if request.method == "POST" else 200
+    form = EditVisitForm(data={"shopper": visit.shopper_id, "window_start": visit.window_start,
+                               "window_end": visit.window_end, "instructions": visit.instructions})
+    if visit.status == VisitStatus.planned:
+        shoppers = _active_shoppers()
+        if visit.shopper not in shoppers:
+            shoppers.append(visit.shopper)  # a deactivated shopper stays shown until someone else is chosen
+        form.shopper.choices = [SelectChoice(u.id, f"{u.name} ({u.shopper_code or u.email})") for u in shoppers]
+    else:
+        del form.shopper  # started: the answers, photos and position so far are this shopper's
+        shoppers = [visit.shopper]
+    if form.validate_on_submit():
+        shopper = next(u for u in shoppers if u.id == (form.shopper.data if "shopper" in form else visit.shopper_id))
+        try:
+            changes = edit_visit(visit, current_user, shopper=shopper, window_start=form.window_start.data,
+                                 window_end=form.window_end.data, instructions=form.instructions.data or "")
+        except VisitError as exc:
+            db.session.rollback()
+            _refuse(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Visit changed.") if changes else _("Nothing changed."), "success" if changes else "info")
+            return redirect(url_for("planning.index", _anchor=f"visit-{visit.id}"))
+    return render_template("planning/edit.html", form=form, visit=visit), 400 if form.errors else 200
+
+
+@bp.route("/visits/<int:visit_id>/cancel", methods=["GET", "POST"])
+@roles_required(Role.manager, Role.admin)
+def cancel(visit_id: int):
+    """Cancel an open visit with a reason: it is voided and leaves the shopper's list."""
+    visit = get_visit_or_404(visit_id, current_user)
+    if visit.status not in EDITABLE:
+        return render_template("planning/closed.html", visit=visit, message=NotOpen(visit).message,
+                               title=_("Cancel the visit")), 409 if request.method == "POST" else 200
+    form = CancelVisitForm()
+    if form.validate_on_submit():
+        try:
+            cancel_visit(visit, current_user, form.reason.data)
+        except VisitError as exc:
+            db.session.rollback()
+            _refuse(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Visit cancelled: %(location)s, %(name)s.", location=visit.location.name,
+                    name=visit.shopper.name), "success")
+            return redirect(url_for("planning.index"))
+    return render_template("planning/cancel.html", form=form, visit=visit), 400 if form.errors else 200
 
 
 @bp.route("/import", methods=["GET", "POST"])

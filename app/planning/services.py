@@ -1,4 +1,4 @@
-"""Planning: which visits a manager sees, and bulk assignment from a CSV file with a row-by-row report."""
+"""Planning: which visits a manager sees, changing or cancelling a planned visit, and bulk assignment from CSV."""
 import csv
 import io
 from dataclasses import dataclass, field
@@ -8,8 +8,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import ChecklistVersion, Location, Role, User, Visit
+from app.models import ChecklistVersion, Location, Role, User, Visit, VisitEvent
 from app.models import VisitStatus as S
+from app.models.audit import record
+from app.models.types import utcnow
 from app.visits.services import EDITABLE, VisitError, assign_visit
 
 MAX_ROWS = 2000
@@ -82,6 +84,75 @@ def latest_versions_by_id(checklist_ids=None) -> dict[str, ChecklistVersion]:
     rows = db.session.scalars(select(ChecklistVersion).join(
         newest, (ChecklistVersion.checklist_id == newest.c.checklist_id) & (ChecklistVersion.version == newest.c.v)))
     return {v.checklist_id: v for v in rows}
+
+
+# -- changing and cancelling a planned visit ---------------------------------------------------
+
+class NotOpen(VisitError):
+    status, code = 409, "not_open"
+
+    def __init__(self, visit: Visit):
+        from app.main.routes import status_label
+
+        if visit.status == S.voided:
+            message = _l("This visit was cancelled or voided: it can no longer be changed.")
+        else:
+            message = _l("This visit was already handed in (status: %(status)s), so it can no longer be changed "
+                         "from planning. Return it for correction or void it from its review page.",
+                         status=status_label(visit.status))
+        super().__init__(message, visit_status=visit.status.value)
+
+
+def edit_visit(visit: Visit, manager: User, *, shopper: User, window_start: date, window_end: date,
+               instructions: str, today: date | None = None) -> dict:
+    """Change the shopper, window and instructions of an open visit (no commit); return {field: [old, new]}.
+
+    Raise NotOpen once it was handed in, VisitError (with `field`) for a change the rules refuse.
+    """
+    today = today or date.today()
+    if visit.status not in EDITABLE:
+        raise NotOpen(visit)
+    instructions = (instructions or "").strip()
+    if shopper.id != visit.shopper_id:
+        # Answers, photos and the proof of visit recorded so far belong to the shopper who started it.
+        if visit.status != S.planned:
+            raise VisitError(_l("The visit was started by %(name)s: it cannot go to another shopper.",
+                                name=visit.shopper.name), field="shopper")
+        if shopper.role != Role.shopper or not shopper.active:
+            raise VisitError(_l("%(email)s is not an active shopper.", email=shopper.email), field="shopper")
+    if window_start > window_end:
+        raise VisitError(_l("The window must end on or after its first day."), field="window_end")
+    if window_end != visit.window_end and window_end < today:
+        raise VisitError(_l("The window cannot end in the past."), field="window_end")
+    changes = {}
+    if shopper.id != visit.shopper_id:
+        changes["shopper"] = [visit.shopper.email, shopper.email]
+        visit.shopper = shopper
+    if (window_start, window_end) != (visit.window_start, visit.window_end):
+        changes["window"] = [[visit.window_start.isoformat(), visit.window_end.isoformat()],
+                             [window_start.isoformat(), window_end.isoformat()]]
+        visit.window_start, visit.window_end = window_start, window_end
+    if instructions != (visit.instructions or ""):
+        changes["instructions"] = [visit.instructions or "", instructions]
+        visit.instructions = instructions
+    if changes:
+        record(manager, "visit.edit", visit, **changes)
+    return changes
+
+
+def cancel_visit(visit: Visit, manager: User, reason: str) -> Visit:
+    """Void an open visit with a reason (no commit): it leaves the shopper's list and never counts."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise VisitError(_l("Say why the visit is cancelled."), field="reason")
+    if visit.status not in EDITABLE:
+        raise NotOpen(visit)
+    previous = visit.status
+    visit.status = S.voided
+    visit.void_reason = reason
+    db.session.add(VisitEvent(visit=visit, user_id=manager.id, at=utcnow(), action="voided", comment=reason))
+    record(manager, "visit.void", visit, reason=reason, previous=previous.value, source="planning")
+    return visit
 
 
 # -- CSV import ---------------------------------------------------------------------------------

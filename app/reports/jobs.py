@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.dashboard import queries as q
@@ -149,6 +150,28 @@ def run_batch_job(job_id: str) -> None:
 
     with create_app().app_context():
         run_batch(job_id)
+
+
+def fail_if_interrupted(job: ExportJob) -> bool:
+    """Mark a job failed when its worker stopped (restart, crash); return True if it changed.
+
+    A running job reports progress after every document, each bounded by the render time limit;
+    a queued one that no worker picked up within the batch time limit will not run either.
+    """
+    now = utcnow()
+    config = current_app.config
+    stalled = (
+        job.status == "running"
+        and (now - job.updated_at).total_seconds() > config["REPORT_JOB_STALLED_SECONDS"]
+    ) or (
+        job.status == "queued"
+        and (now - job.created_at).total_seconds() > config.get("REPORT_BATCH_TIMEOUT", 3600)
+    )
+    if stalled:
+        job.status = "failed"
+        job.error = _("The export was interrupted (the server restarted or the worker stopped). Start it again.")
+        job.finished_at = now
+    return stalled
 
 
 def export_path(job: ExportJob) -> Path:

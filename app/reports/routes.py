@@ -126,6 +126,8 @@ def get_job_or_404(job_id: str, user) -> ExportJob:
     job = db.session.get(ExportJob, job_id)
     if job is None or job.kind != jobs.KIND or (job.user_id != user.id and user.role != Role.admin):
         abort(404)
+    if jobs.fail_if_interrupted(job):
+        db.session.commit()
     return job
 
 

@@ -137,6 +137,33 @@ def test_fill_every_question_type_and_submit(page, context, live_server, shopper
     assert stored.started_at is not None
 
 
+#: Where the shopper walked to between starting the visit and taking the photo (about 1 km away).
+SHELF = {"latitude": 55.7647, "longitude": 37.6055, "accuracy": 8}
+
+
+def test_photo_gets_the_position_where_it_was_taken(page, context, live_server, shopper, visit, tmp_path):
+    allow_position(context, live_server)
+    sign_in(page, live_server, shopper)
+    open_form(page, live_server, visit)
+    bar(page, "start").click()
+    page.get_by_text("Position recorded").wait_for()
+    choose(page, "greeted", "Yes")
+    wait_status(page, "Saved")  # the start (with its position) went first
+    assert reload_visit(visit.id).start_latitude == pytest.approx(MOSCOW["latitude"])
+
+    # The shopper walks to the shelf and comes back to the form. (Within one page the browser reuses a
+    # fix younger than maximumAge, 30 s, for the photo: fine on foot, too long to wait for in a test.)
+    context.set_geolocation(SHELF)
+    open_form(page, live_server, visit)
+    bar(page, "next").click()
+    bar(page, "next").click()
+    page.locator("#q-shelf .ph-input").set_input_files(make_jpeg(tmp_path / "shelf.jpg"))
+    page.locator("#q-shelf .ph-item:not(.ph-pending)").wait_for(timeout=15_000)
+    (photo,) = photos_of(visit.id)
+    assert (photo.latitude, photo.longitude) == (pytest.approx(SHELF["latitude"]), pytest.approx(SHELF["longitude"]))
+    assert reload_visit(visit.id).start_longitude == pytest.approx(MOSCOW["longitude"])
+
+
 def test_without_location_permission_the_visit_still_works(page, context, live_server, shopper, visit):
     sign_in(page, live_server, shopper)
     open_form(page, live_server, visit)

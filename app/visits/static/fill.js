@@ -5,7 +5,9 @@ import {
   NA, commentRequired, formatDuration, hiddenQuestions, problemOf, readControl, readQuestions, setDisabled,
   writeControl,
 } from './form.js';
-import { downscale, forgetPhotoUrl, renderPhotos } from './photos.js';
+import {
+  LOCATE_WAIT_MS, downscale, forgetPhotoUrl, photoPosition, renderPhotos,
+} from './photos.js';
 import { mountStopwatch } from './stopwatch.js';
 import * as store from './store.js';
 import { createSync } from './sync.js';
@@ -223,6 +225,11 @@ async function addPhoto(q, input) {
     showError(q, counted(T.too_many_photos, q.maxPhotos, { n: q.maxPhotos }));
     return;
   }
+  // The downscale strips EXIF, so ask the phone where it is now (in parallel with the downscale);
+  // without an answer the photo keeps the start position, else none.
+  const start = draft.start || {};
+  const fallback = start.position ? { latitude: start.position.latitude, longitude: start.position.longitude } : null;
+  const located = photoPosition(start.geolocation === 'granted', fallback);
   let blob;
   try {
     blob = await downscale(file);
@@ -233,9 +240,14 @@ async function addPhoto(q, input) {
   const photo = {
     client_photo_id: store.uuid(), visit_id: visitId, question_id: q.id, blob, state: 'pending',
     created_at: now(), taken_at: now(), id: null, url: null, thumb_url: null,
+    ...(fallback || {}), locating_until: Date.now() + LOCATE_WAIT_MS,
   };
-  const start = draft.start || {};
-  if (start.position) Object.assign(photo, { latitude: start.position.latitude, longitude: start.position.longitude });
+  located.then(async (position) => {
+    Object.assign(photo, position || {}, { locating_until: null });
+    if (photo.state !== 'pending') return; // deleted (or sent with the fallback) meanwhile
+    await store.putPhoto(photo);
+    sync.run();
+  });
   photos.push(photo);
   noteFirstAnswer(q.id);
   refreshQuestion(q);

@@ -1,4 +1,4 @@
-// Photos on the phone: shrink to 1600 px JPEG before storing/uploading, and show thumbnails.
+// Photos on the phone: shrink to 1600 px JPEG before storing/uploading, where each was taken, thumbnails.
 
 export const MAX_SIDE = 1600;
 const QUALITY = 0.85;
@@ -45,6 +45,39 @@ export async function downscale(file) {
   }
   if (image.close) image.close();
   return blob;
+}
+
+/** How long an upload waits for the photo's own position before it goes with the fallback. */
+export const LOCATE_WAIT_MS = 6000;
+
+async function permissionGranted() {
+  // Never prompt in the middle of a visit: ask only if the browser still has the permission.
+  try {
+    if (navigator.permissions) return (await navigator.permissions.query({ name: 'geolocation' })).state === 'granted';
+  } catch (e) { /* Permissions API without "geolocation": rely on the answer given at the start */ }
+  return true;
+}
+
+/**
+ * Resolve the phone's position when a photo is taken, as {latitude, longitude}, else `fallback`
+ * (the start position, or null). Asks only when the shopper allowed it at the start (`allowed`).
+ */
+export async function photoPosition(allowed, fallback = null, { maximumAge = 30000, timeout = 5000 } = {}) {
+  if (!allowed || !navigator.geolocation || !(await permissionGranted())) return fallback;
+  return new Promise((resolve) => {
+    const guard = setTimeout(() => resolve(fallback), timeout + 1000);
+    navigator.geolocation.getCurrentPosition(
+      (p) => {
+        clearTimeout(guard);
+        resolve({ latitude: p.coords.latitude, longitude: p.coords.longitude });
+      },
+      () => {
+        clearTimeout(guard);
+        resolve(fallback);
+      },
+      { enableHighAccuracy: true, maximumAge, timeout },
+    );
+  });
 }
 
 const objectUrls = new Map();

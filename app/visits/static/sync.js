@@ -139,11 +139,13 @@ export function createSync(ctx) {
     const outbox = await getOutbox(ctx.visitId);
     const submitting = Boolean(outbox && outbox.state === 'queued');
     const needStart = Boolean(draft && draft.start && draft.start.geolocation && !draft.start.sent);
-    const uploads = photos.filter((p) => p.state === 'pending');
+    // A photo still waiting for its own position goes later, unless the visit is being submitted.
+    const uploads = photos.filter((p) => p.state === 'pending' && (submitting || !(p.locating_until > Date.now())));
     const deleting = () => photos.filter((p) => p.state === 'deleting' && p.id);
     const needDraft = !submitting && ctx.draftDirty();
+    const waiting = () => photos.some((p) => p.state === 'pending'); // kept on the phone, not sent yet
     if (!needStart && !uploads.length && !deleting().length && !needDraft && !submitting) {
-      ctx.status('idle');
+      ctx.status(waiting() ? 'local' : 'idle');
       return;
     }
     if (!navigator.onLine) {
@@ -157,7 +159,7 @@ export function createSync(ctx) {
     for (const photo of deleting()) await deletePhoto(photo);
     if (needDraft) await sendDraft();
     if (submitting) await sendSubmission(outbox);
-    ctx.status(ctx.draftDirty() ? 'local' : 'idle');
+    ctx.status(ctx.draftDirty() || waiting() ? 'local' : 'idle');
   }
 
   async function runOnce() {

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6248a68e240b
+Revision ID: 99aca4bbbba3
 Revises: 
-Create Date: 2026-11-25 18:23:02.053365
+Create Date: 2026-11-25 18:34:24.917573
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import app.models.types
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '6248a68e240b'
+revision = '99aca4bbbba3'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -89,6 +89,7 @@ def upgrade():
     sa.Column('result_path', sa.String(length=500), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('created_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', app.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('finished_at', app.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_export_jobs_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_export_jobs'))
