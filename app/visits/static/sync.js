@@ -20,6 +20,8 @@ export function createSync(ctx) {
   let token = null;
   let running = null;
   let again = false;
+  // After a 401 the line keeps saying "sign in again" while retries run, instead of flickering.
+  let signedOut = false;
 
   async function send(method, url, body, timeout = TIMEOUT_MS) {
     for (let attempt = 0; attempt < 2; attempt += 1) {
@@ -62,6 +64,7 @@ export function createSync(ctx) {
     const { status, data } = await send('GET', ctx.csrfUrl);
     if (status !== 200 || !data.csrf_token) throw new ServerError();
     token = data.csrf_token;
+    signedOut = false;
   }
 
   async function sendStart(draft) {
@@ -152,7 +155,7 @@ export function createSync(ctx) {
       ctx.status('offline');
       return;
     }
-    ctx.status('sending');
+    if (!signedOut) ctx.status('sending');
     await fetchToken();
     if (needStart) await sendStart(draft);
     for (const photo of uploads) if (photo.state === 'pending') await uploadPhoto(photo);
@@ -166,7 +169,10 @@ export function createSync(ctx) {
     try {
       await flush();
     } catch (e) {
-      if (e instanceof AuthError) ctx.status('signin');
+      if (e instanceof AuthError) {
+        signedOut = true;
+        ctx.status('signin');
+      }
       else if (e instanceof NetError) ctx.status('offline');
       else if (e instanceof ServerError) ctx.status('server_error');
       else if (e instanceof Closed) ctx.closed(e.kind);
