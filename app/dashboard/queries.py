@@ -7,107 +7,16 @@ Functions know nothing of requests: callers pass the region scope (region_scope(
 """
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 
 from flask import current_app, has_app_context
 from sqlalchemy import case, func, literal, select
 
+from app.dashboard.periods import Period, monthly_periods  # noqa: F401  (part of this module's API)
 from app.extensions import db
 from app.models import Answer, ChecklistVersion, Location, Region, Visit, VisitSectionScore, VisitStatus
-
-# -- periods ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """A range of whole days, both ends inclusive, compared on Visit.visited_at (UTC)."""
-
-    start: date
-    end: date
-
-    def __post_init__(self):
-        if self.end < self.start:
-            raise ValueError("a period cannot end before it starts")
-
-    @property
-    def days(self) -> int:
-        """Return the number of days in the period."""
-        return (self.end - self.start).days + 1
-
-    def bounds(self) -> tuple[datetime, datetime]:
-        """Return [start, end) as UTC datetimes for filtering timestamps."""
-        return (
-            datetime.combine(self.start, time.min, tzinfo=UTC),
-            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC),
-        )
-
-    def previous(self) -> Period:
-        """Return the period of the same length just before; whole months/quarters/years step by one."""
-        months = self._whole_months()
-        if months:
-            start = _add_months(self.start, -months)
-            return Period(start, self.start - timedelta(days=1))
-        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
-
-    def _whole_months(self) -> int:
-        """Return n when the period is exactly n calendar months (1, 3, 6, 12), else 0."""
-        if self.start.day != 1 or self.end.day != calendar.monthrange(self.end.year, self.end.month)[1]:
-            return 0
-        months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
-        return months if months in (1, 3, 6, 12) else 0
-
-    @classmethod
-    def last_days(cls, days: int, today: date | None = None) -> Period:
-        """Return the `days` days up to and including today."""
-        today = today or date.today()
-        return cls(today - timedelta(days=days - 1), today)
-
-    @classmethod
-    def month(cls, today: date | None = None) -> Period:
-        """Return the calendar month containing today."""
-        today = today or date.today()
-        return cls(today.replace(day=1), today.replace(day=calendar.monthrange(today.year, today.month)[1]))
-
-    @classmethod
-    def quarter(cls, today: date | None = None) -> Period:
-        """Return the calendar quarter containing today."""
-        today = today or date.today()
-        first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-        return cls(first, _add_months(first, 3) - timedelta(days=1))
-
-    @classmethod
-    def year(cls, today: date | None = None) -> Period:
-        """Return the calendar year containing today."""
-        today = today or date.today()
-        return cls(date(today.year, 1, 1), date(today.year, 12, 31))
-
-    def split(self, count: int) -> list[Period]:
-        """Return the period cut into `count` consecutive parts of (nearly) equal length, fewer if too short."""
-        count = max(1, min(count, self.days))
-        bounds = [self.start + timedelta(days=round(i * self.days / count)) for i in range(count + 1)]
-        return [Period(bounds[i], bounds[i + 1] - timedelta(days=1)) for i in range(count)]
-
-    def series(self, count: int) -> list[Period]:
-        """Return `count` consecutive periods ending with this one, oldest first."""
-        periods = [self]
-        while len(periods) < count:
-            periods.insert(0, periods[0].previous())
-        return periods
-
-
-def _add_months(day: date, months: int) -> date:
-    """Return the first-of-month date `months` months from `day`'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def monthly_periods(end: date, count: int = 12) -> list[Period]:
-    """Return the `count` calendar months ending with the one that contains `end`, oldest first."""
-    return Period.month(end).series(count)
-
 
 # -- filters ---------------------------------------------------------------------------------
 
