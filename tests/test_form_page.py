@@ -1,10 +1,12 @@
 """The phone form page and its service worker: who gets them, what they contain, how they are cached."""
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from app.models import VisitStatus
+from app.visits import form_page
 
 
 @pytest.fixture
@@ -106,3 +108,13 @@ def test_form_page_loads_only_precached_assets(client, login, shopper, own_visit
     assets = set(json.loads(re.search(r"const ASSETS = (\[.*?\]);", sw).group(1)))
     used = set(re.findall(r'(?:href|src)="(/[^"]+\.(?:css|js))"', html))
     assert used and used <= assets  # otherwise the form would miss a file offline
+
+
+def test_every_module_the_form_imports_is_precached():
+    """A module missing from the service worker's list would only break the form offline."""
+    static = Path(form_page.__file__).parent / "static"
+    imported = {"fill.js"}
+    for script in static.glob("*.js"):
+        imported |= set(re.findall(r"""from\s+['"]\./([\w-]+\.js)['"]""", script.read_text()))
+    assert imported <= set(form_page.FORM_MODULES)
+    assert set(form_page.FORM_MODULES) <= {p.name for p in static.glob("*.js")}

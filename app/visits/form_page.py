@@ -19,7 +19,10 @@ from app.visits.services import is_editable
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: The form's own modules, in load order; the service worker precaches them.
-FORM_MODULES = ("fill.js", "form.js", "store.js", "sync.js", "photos.js", "stopwatch.js")
+FORM_MODULES = (
+    "fill.js", "text.js", "state.js", "status.js", "answers.js", "nav.js", "geo.js",
+    "form.js", "store.js", "sync.js", "photos.js", "stopwatch.js",
+)
 FORM_STYLES = ("fill.css",)
 
 
