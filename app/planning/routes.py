@@ -109,6 +109,12 @@ def assign():
     return render_template("planning/assign.html", form=form, has_choices=bool(locations and versions and shoppers))
 
 
+def _closed(visit, title: str):
+    """Explain that a handed-in or voided visit can no longer be changed (409 to a POST)."""
+    page = render_template("planning/closed.html", visit=visit, message=NotOpen(visit).message, title=title)
+    return page, 409 if request.method == "POST" else 200
+
+
 def _refuse(form, error: VisitError) -> None:
     """Show a refused change next to its field, or at the top of the page."""
     field = getattr(form, error.extra.get("field") or "", None)
@@ -124,8 +130,7 @@ def edit(visit_id: int):
     """Change the shopper (until the visit is started), the window and the instructions of an open visit."""
     visit = get_visit_or_404(visit_id, current_user)
     if visit.status not in EDITABLE:
-        return render_template("planning/closed.html", visit=visit, message=NotOpen(visit).message,
-                               title=_("Edit the visit")), 409 if request.method == "POST" else 200
+        return _closed(visit, _("Edit the visit"))
     form = EditVisitForm(data={"shopper": visit.shopper_id, "window_start": visit.window_start,
                                "window_end": visit.window_end, "instructions": visit.instructions})
     if visit.status == VisitStatus.planned:
@@ -157,8 +162,7 @@ def cancel(visit_id: int):
     """Cancel an open visit with a reason: it is voided and leaves the shopper's list."""
     visit = get_visit_or_404(visit_id, current_user)
     if visit.status not in EDITABLE:
-        return render_template("planning/closed.html", visit=visit, message=NotOpen(visit).message,
-                               title=_("Cancel the visit")), 409 if request.method == "POST" else 200
+        return _closed(visit, _("Cancel the visit"))
     form = CancelVisitForm()
     if form.validate_on_submit():
         try:
