@@ -1,6 +1,4 @@
 """Scoring: a checklist and a visit's answers in, a result out. Pure: no Flask, no database."""
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -8,14 +6,7 @@ from app.checklists.questions import (
     NA,
     AnswerError,
     BaseQuestion,
-    ChoiceQuestion,
-    DurationQuestion,
-    NumberQuestion,
     PhotoQuestion,
-    ScaleQuestion,
-    TextQuestion,
-    YesNoQuestion,
-    target_fraction,
 )
 from app.checklists.schema import Checklist
 
@@ -122,93 +113,27 @@ class VisitResult:
         }
 
 
-class _Step:
-    """What scoring needs to know about one question, worked out once per checklist."""
-
-    __slots__ = ("id", "question", "section", "weight", "critical", "required", "comment", "parent", "shown_by",
-                 "parse", "fraction", "incomplete")
-
-    def __init__(self, question: BaseQuestion, section: int):
-        self.id = question.id
-        self.question = question
-        self.section = section
-        self.weight = question.weight if question.is_scored else 0.0
-        self.critical = question.critical
-        self.required = question.required
-        self.comment = question.comment
-        self.parent = question.show_if.question if question.show_if else None
-        self.shown_by = question.show_if.values if question.show_if else ()
-        self.parse = _fast_parse(question)
-        self.fraction = _fast_fraction(question)
-        self.incomplete = question.incomplete if isinstance(question, PhotoQuestion) else None
-
-
-def _fast_parse(question: BaseQuestion) -> Callable[[Any], Any]:
-    """Return a parser of raw answers, with a shortcut for values already in canonical form."""
-    parse = question.parse
-    na_is_text = isinstance(question, TextQuestion) and not question.allow_na  # "na" is then just text
-
-    def slow(raw: Any) -> Any:
-        if type(raw) is str and len(raw) < 8 and raw.strip().lower() == NA and not na_is_text:
-            if not question.allow_na:
-                raise AnswerError('"na" (not applicable) is not allowed for this question')
-            return NA
-        return parse(raw)
-
-    if isinstance(question, YesNoQuestion):
-        return lambda raw: raw if raw == "yes" or raw == "no" else slow(raw)
-    if isinstance(question, ScaleQuestion):
-        low, high = question.min, question.max
-        return lambda raw: raw if type(raw) is int and low <= raw <= high else slow(raw)
-    if isinstance(question, ChoiceQuestion):
-        values = {option.value for option in question.options}
-        return lambda raw: raw if type(raw) is str and raw in values else slow(raw)
-    if isinstance(question, DurationQuestion):
-        return lambda raw: raw if type(raw) is int and raw >= 0 else slow(raw)
-    if isinstance(question, NumberQuestion):
-        return lambda raw: raw if type(raw) is int or (type(raw) is float and math.isfinite(raw)) else slow(raw)
-    return slow
-
-
-def _fast_fraction(question: BaseQuestion) -> Callable[[Any], float] | None:
-    """Return the fraction function of a scored question (same results as question.fraction)."""
-    if not question.is_scored:
-        return None
-    if isinstance(question, YesNoQuestion):
-        expected = question.expected
-        return lambda value: 1.0 if value == expected else 0.0
-    if isinstance(question, ChoiceQuestion):
-        return {option.value: option.score for option in question.options}.__getitem__
-    if isinstance(question, ScaleQuestion):
-        low, span = question.min, question.max - question.min
-        return lambda value: (value - low) / span
-    if isinstance(question, NumberQuestion | DurationQuestion):
-        target, limit = question.target, question.limit
-        return lambda value: target_fraction(value, target, limit)
-    return question.fraction
-
-
 class _Plan:
-    """A checklist's questions in order, with per-question facts and lookups."""
+    """A checklist's questions in scoring order, worked out once per checklist."""
 
-    __slots__ = ("checklist", "steps", "rows", "by_id", "parsers", "section_ids", "section_weights", "fail_visit")
+    __slots__ = ("checklist", "rows", "by_id", "section_ids", "section_weights", "fail_visit")
 
     def __init__(self, checklist: Checklist):
         self.checklist = checklist
-        self.steps = [
-            _Step(question, index)
-            for index, section in enumerate(checklist.sections)
-            for question in section.questions
-        ]
-        self.by_id = {step.id: step for step in self.steps}
-        self.parsers = {step.id: step.parse for step in self.steps}
+        self.by_id: dict[str, BaseQuestion] = {}
         # Plain tuples unpack faster than attribute lookups in the scoring loop.
-        self.rows = [
-            (step.id, step.section, step.weight, step.critical, step.required,
-             step.comment if step.comment in ("required", "required_on_fail") else None,
-             step.fraction, step.incomplete, step.parent, step.shown_by)
-            for step in self.steps
-        ]
+        self.rows = []
+        for index, section in enumerate(checklist.sections):
+            for question in section.questions:
+                self.by_id[question.id] = question
+                condition = question.show_if
+                self.rows.append((
+                    question.id, index, question.weight if question.is_scored else 0.0, question.critical,
+                    question.required, question.needs_comment if question.comment in ("required", "required_on_fail")
+                    else None, question.fraction if question.is_scored else None,
+                    question.incomplete if isinstance(question, PhotoQuestion) else None,
+                    condition.question if condition else None, condition.values if condition else (),
+                ))
         self.section_ids = [section.id for section in checklist.sections]
         self.section_weights = [section.weight for section in checklist.sections]
         self.fail_visit = checklist.critical_policy == "fail_visit"
@@ -230,10 +155,10 @@ def _normalize(plan: _Plan, raw: Any) -> tuple[_Values, _Comments, list[AnswerPr
     values: _Values = {}
     comments: _Comments = {}
     problems: list[AnswerProblem] = []
-    parsers = plan.parsers
+    questions = plan.by_id
     for qid, item in raw.items():
-        parse = parsers.get(qid)
-        if parse is None:
+        question = questions.get(qid)
+        if question is None:
             problems.append(AnswerProblem.of(str(qid), "unknown question id"))
             continue
         if type(item) is dict:
@@ -250,7 +175,7 @@ def _normalize(plan: _Plan, raw: Any) -> tuple[_Values, _Comments, list[AnswerPr
                     continue
                 comment = comment.strip()
                 if comment:
-                    if plan.by_id[qid].comment == "none":
+                    if question.comment == "none":
                         problems.append(AnswerProblem.of(qid, "this question takes no comment"))
                     comments[qid] = comment
             item = item.get("value")
@@ -258,7 +183,7 @@ def _normalize(plan: _Plan, raw: Any) -> tuple[_Values, _Comments, list[AnswerPr
             values[qid] = None
             continue
         try:
-            values[qid] = parse(item)
+            values[qid] = question.read(item)
         except AnswerError as exc:
             problems.append(AnswerProblem.from_error(qid, exc))
     return values, comments, problems
@@ -274,19 +199,20 @@ def normalize_answers(checklist: Checklist, raw: dict) -> dict[str, Answer]:
 
 def _visible(plan: _Plan, values: _Values) -> set[str]:
     visible: set[str] = set()
-    for step in plan.steps:
-        if step.parent is None or (step.parent in visible and values.get(step.parent) in step.shown_by):
-            visible.add(step.id)
+    for row in plan.rows:
+        qid, parent, shown_by = row[0], row[8], row[9]
+        if parent is None or (parent in visible and values.get(parent) in shown_by):
+            visible.add(qid)
     return visible  # _evaluate applies the same rule inline, for speed
 
 
-def _lenient_value(step: _Step, item: Any) -> Any:
+def _lenient_value(question: BaseQuestion, item: Any) -> Any:
     if isinstance(item, Answer):
         return item.value
     if isinstance(item, dict):
         item = item.get("value")
     try:
-        return None if item is None else step.parse(item)
+        return None if item is None else question.read(item)
     except AnswerError:
         return None
 
@@ -329,7 +255,7 @@ def _evaluate(plan: _Plan, values: _Values, comments: _Comments, problems: list[
     failures: list[str] = []
     hidden: set[str] = set()
     # One pass in question order: a condition's question always comes earlier, so it is settled.
-    for qid, section, weight, critical, required, rule, fraction_of, incomplete, parent, shown_by in plan.rows:
+    for qid, section, weight, critical, required, needs_comment, fraction_of, incomplete, parent, shown_by in plan.rows:
         if parent is not None and (parent in hidden or values.get(parent) not in shown_by):
             hidden.add(qid)
             questions[qid] = QuestionResult(qid, "hidden", None, None, None, 0.0, 0.0, False)
@@ -339,7 +265,7 @@ def _evaluate(plan: _Plan, values: _Values, comments: _Comments, problems: list[
         if value is None or value == NA:
             if value is None and required and qid not in reported:
                 problems.append(AnswerProblem.of(qid, "an answer is required"))
-            elif value == NA and rule == "required" and not comment:
+            elif value == NA and needs_comment is not None and not comment and needs_comment(value):
                 problems.append(AnswerProblem.of(qid, "a comment is required"))
             status = "unanswered" if value is None else "na"
             questions[qid] = QuestionResult(qid, status, value, comment, None, 0.0, 0.0, False)
@@ -348,15 +274,14 @@ def _evaluate(plan: _Plan, values: _Values, comments: _Comments, problems: list[
             missing = incomplete(value)
             if missing:
                 problems.append(AnswerProblem.from_error(qid, missing))
+        if needs_comment is not None and not comment and needs_comment(value):
+            lost = fraction_of is not None and plan.by_id[qid].comment == "required_on_fail"
+            problems.append(AnswerProblem.of(qid, "a comment is required to explain the lost points" if lost
+                                             else "a comment is required"))
         if fraction_of is None:
-            if rule == "required" and not comment:
-                problems.append(AnswerProblem.of(qid, "a comment is required"))
             questions[qid] = QuestionResult(qid, "answered", value, comment, None, 0.0, 0.0, False)
             continue
         fraction = fraction_of(value)
-        if rule is not None and not comment and (rule == "required" or fraction < 1):
-            problems.append(AnswerProblem.of(qid, "a comment is required" if rule == "required"
-                                             else "a comment is required to explain the lost points"))
         gained = weight * fraction
         points[section] += gained
         maxima[section] += weight

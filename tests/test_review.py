@@ -48,7 +48,7 @@ def test_review_page_shows_the_whole_visit(client, login, manager, submitted):
     login(manager)
     newest = submitted[0]
     page = text_of(client.get(f"/review/visits/{newest.id}"))
-    assert "Friendly tone" in page and "3 / 5" in page          # the answer as read
+    assert "Friendly tone" in page and "3 of 5" in page         # the answer as read
     assert "0:30" in page and "stopwatch" in page               # duration as m:ss with the raw seconds
     assert "Only when asked" in page                            # choice label, not its value
     assert "Proof of visit" in page and "Distance at start" in page

@@ -1,9 +1,21 @@
-"""Question types: one pydantic model per `type`, each knowing its answers and their fraction."""
+"""Question types: one class per `type` that parses, scores, says and draws its answers (see BaseQuestion)."""
 import math
+import random
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from functools import cached_property
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_serializer, model_validator
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 from pydantic.types import Strict
 
 
@@ -137,8 +149,44 @@ class ShowIf(BaseModel):
         return {"question": self.question, "in": self.in_}
 
 
+class DemoDraw(Protocol):
+    """What the demo data decides for one question; the question type draws a value of its kind from it."""
+
+    rng: random.Random
+    #: Chance of an answer that earns full points.
+    good: float
+    #: Chance of "yes" for an unscored yes/no question that only steers show_if.
+    yes_rate: float
+    #: Range of an unscored number.
+    number_range: tuple[int, int]
+
+    def text(self, question: "BaseQuestion") -> str:
+        """Return a believable text answer."""
+
+    def photos(self, question: "PhotoQuestion", count: int) -> list[str]:
+        """Return the ids of `count` stored photos."""
+
+
+def clock(seconds: float) -> str:
+    """Return seconds as m:ss (h:mm:ss past an hour), as the stopwatch shows them."""
+    seconds = max(0, int(round(float(seconds))))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def number_text(value: float | int) -> str:
+    """Return a number as people write it: 3, 2.5 (no trailing zeros, no exponent for everyday sizes)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 class BaseQuestion(BaseModel):
-    """Keys shared by every question type."""
+    """Keys shared by every question type, and what every type must say about its answers.
+
+    A question type is one class: it parses answers, gives their fraction of the points, says them
+    in words, draws a demo answer, names the phone form's control and the data the phone's script
+    reads. Scoring, the review page, PDFs, exports and the demo all ask the class.
+    """
 
     model_config = ConfigDict(extra="forbid")
     scored_type: ClassVar[bool] = True
@@ -157,6 +205,11 @@ class BaseQuestion(BaseModel):
     def is_scored(self) -> bool:
         """Return True when answers to this question have a fraction of points."""
         return self.scored_type
+
+    @property
+    def template(self) -> str:
+        """Return the template of the phone form's control for this type."""
+        return f"questions/{self.type}.html"
 
     @model_validator(mode="after")
     def _defaults_and_rules(self):
@@ -180,17 +233,64 @@ class BaseQuestion(BaseModel):
     def _kind(self) -> str:
         return f"{self.type} question"
 
+    # -- answers ------------------------------------------------------------------------------
+
+    def read(self, raw: Any) -> Any:
+        """Return the answer in canonical form, "na", or None when empty; raise AnswerError."""
+        if type(raw) is str and len(raw) < 8 and raw.strip().lower() == NA:
+            if not self.allow_na:
+                raise AnswerError('"na" (not applicable) is not allowed for this question')
+            return NA
+        return self.parse(raw)
+
     def parse(self, raw: Any) -> Any:
-        """Return the answer in canonical form, or None when it is empty; raise AnswerError."""
+        """Return a (non-"na") answer in canonical form, or None when it is empty; raise AnswerError."""
         raise NotImplementedError
 
     def fraction(self, value: Any) -> float | None:
         """Return the share of the points that the (non-"na") answer earns; None when unscored."""
         return None
 
-    def incomplete(self, value: Any) -> AnswerError | None:
+    def needs_comment(self, value: Any) -> bool:
+        """Return True when this answer (canonical, "na" included) must carry the shopper's comment."""
+        if value is None:
+            return False
+        if self.comment == "required":
+            return True
+        if self.comment == "required_on_fail" and value != NA:
+            fraction = self.fraction(value)
+            return fraction is not None and fraction < 1
+        return False
+
+    def incomplete(self, value: Any) -> "AnswerError | None":
         """Return (not raise) why an answered value is not enough for a finished visit, or None."""
         return None
+
+    # -- words --------------------------------------------------------------------------------
+
+    def answer_text(self, status: str, value: Any) -> str:
+        """Return a stored answer as people read it, in the current language, whatever its status."""
+        if status == "hidden":
+            return _("Not asked")
+        if status == "na" or value == NA:
+            return _("Not applicable")
+        if value is None or status == "unanswered":
+            return _("Not answered")
+        return self.words(value)
+
+    def words(self, value: Any) -> str:
+        """Return an answered value in words ("Yes", "4 of 5 (Friendly)", "2:35", "3 photos")."""
+        return str(value)
+
+    # -- the phone form and the demo ----------------------------------------------------------
+
+    def form_data(self) -> dict[str, Any]:
+        """Return the data-* attributes the phone's script reads from this question's fieldset."""
+        return {}
+
+    def demo_value(self, draw: DemoDraw) -> Any:
+        """Return a believable answer for demo data (None = left empty)."""
+        raise NotImplementedError
 
 
 class YesNoQuestion(BaseQuestion):
@@ -205,6 +305,8 @@ class YesNoQuestion(BaseQuestion):
         return data
 
     def parse(self, raw: Any) -> Any:
+        if raw == "yes" or raw == "no":
+            return raw
         value = yes_no_value(raw)
         if value is None:
             raise AnswerError('expected "yes" or "no", got %(got)s', got=describe(raw))
@@ -212,6 +314,18 @@ class YesNoQuestion(BaseQuestion):
 
     def fraction(self, value: Any) -> float:
         return 1.0 if value == self.expected else 0.0
+
+    def words(self, value: Any) -> str:
+        return _("Yes") if value == "yes" else _("No")
+
+    def form_data(self) -> dict[str, Any]:
+        return {"expected": self.expected}
+
+    def demo_value(self, draw: DemoDraw) -> Any:
+        if not self.weight:
+            return "yes" if draw.rng.random() < draw.yes_rate else "no"
+        other = "no" if self.expected == "yes" else "yes"
+        return self.expected if draw.rng.random() < draw.good else other
 
 
 class ScaleQuestion(BaseQuestion):
@@ -229,7 +343,18 @@ class ScaleQuestion(BaseQuestion):
                 raise Problem(f"label {key} is outside the scale {self.min}..{self.max}", "labels", key)
         return self
 
+    @property
+    def points(self) -> list[int]:
+        """Return every value of the scale, lowest first."""
+        return list(range(self.min, self.max + 1))
+
+    def label(self, value: int) -> str | None:
+        """Return the label of a scale value, or None."""
+        return (self.labels or {}).get(value)
+
     def parse(self, raw: Any) -> Any:
+        if type(raw) is int and self.min <= raw <= self.max:
+            return raw
         value = _number(raw) if not isinstance(raw, bool) else raw
         if isinstance(value, bool) or value != int(value):
             raise AnswerError("expected a whole number from %(min)d to %(max)d, got %(got)s",
@@ -242,6 +367,18 @@ class ScaleQuestion(BaseQuestion):
 
     def fraction(self, value: Any) -> float:
         return (value - self.min) / (self.max - self.min)
+
+    def words(self, value: Any) -> str:
+        text = _("%(value)s of %(max)s", value=value, max=self.max)
+        label = self.label(int(value))
+        return f"{text} ({label})" if label else text
+
+    def form_data(self) -> dict[str, Any]:
+        return {"min": self.min, "max": self.max}
+
+    def demo_value(self, draw: DemoDraw) -> Any:
+        share = min(1.0, max(0.0, draw.rng.gauss(draw.good, 0.18)))
+        return self.min + round(share * (self.max - self.min))
 
 
 class Option(BaseModel):
@@ -278,19 +415,43 @@ class ChoiceQuestion(BaseQuestion):
             seen.add(option.value)
         return self
 
+    @cached_property
+    def by_value(self) -> dict[str, Option]:
+        """Return the options by value."""
+        return {option.value: option for option in self.options}
+
     def option(self, value: str) -> Option | None:
         """Return the option with this value, or None."""
-        return next((o for o in self.options if o.value == value), None)
+        return self.by_value.get(value)
 
     def parse(self, raw: Any) -> Any:
+        if type(raw) is str and raw in self.by_value:
+            return raw
         value = option_value(raw) if not isinstance(raw, list | dict) else None
-        if value is None or self.option(value) is None:
+        if value is None or value not in self.by_value:
             allowed = ", ".join(o.value for o in self.options)
             raise AnswerError("%(got)s is not one of the options (%(allowed)s)", got=describe(raw), allowed=allowed)
         return value
 
     def fraction(self, value: Any) -> float:
-        return self.option(value).score
+        return self.by_value[value].score
+
+    def words(self, value: Any) -> str:
+        option = self.option(str(value))
+        return option.label if option else str(value)
+
+    def demo_value(self, draw: DemoDraw) -> Any:
+        share = min(1.0, max(0.0, draw.rng.gauss(draw.good, 0.2)))
+        return min(self.options, key=lambda o: abs(o.score - share) + draw.rng.random() * 0.05).value
+
+
+def _demo_target_value(draw: DemoDraw, target: float, limit: float) -> int:
+    """Return a measured value that meets the target with the draw's chance of a good answer."""
+    if draw.rng.random() < draw.good:
+        value = target * draw.rng.uniform(0.25, 1.0)
+    else:
+        value = target + (limit - target) * draw.rng.uniform(0.05, 1.15)
+    return max(0, round(value))
 
 
 class NumberQuestion(BaseQuestion):
@@ -321,12 +482,27 @@ class NumberQuestion(BaseQuestion):
         return "number question without target and limit"
 
     def parse(self, raw: Any) -> Any:
+        if type(raw) is int or (type(raw) is float and math.isfinite(raw)):
+            return raw
         return _number(raw)
 
     def fraction(self, value: Any) -> float | None:
         if self.target is None:
             return None
         return target_fraction(value, self.target, self.limit)
+
+    def words(self, value: Any) -> str:
+        if not isinstance(value, int | float):
+            return str(value)
+        return f"{number_text(value)} {self.unit}" if self.unit else number_text(value)
+
+    def form_data(self) -> dict[str, Any]:
+        return {"target": self.target, "limit": self.limit} if self.target is not None else {}
+
+    def demo_value(self, draw: DemoDraw) -> Any:
+        if self.target is None:
+            return draw.rng.randint(*draw.number_range)
+        return _demo_target_value(draw, self.target, self.limit)
 
 
 class DurationQuestion(BaseQuestion):
@@ -341,6 +517,8 @@ class DurationQuestion(BaseQuestion):
         return self
 
     def parse(self, raw: Any) -> Any:
+        if type(raw) is int and raw >= 0:
+            return raw
         if isinstance(raw, str) and ":" in raw:
             match = _DURATION.match(raw.strip())
             if not match:
@@ -358,11 +536,24 @@ class DurationQuestion(BaseQuestion):
     def fraction(self, value: Any) -> float:
         return target_fraction(value, self.target, self.limit)
 
+    def words(self, value: Any) -> str:
+        return clock(value)
+
+    def form_data(self) -> dict[str, Any]:
+        return {"target": self.target, "limit": self.limit}
+
+    def demo_value(self, draw: DemoDraw) -> Any:
+        return _demo_target_value(draw, self.target, self.limit)
+
 
 class TextQuestion(BaseQuestion):
     scored_type: ClassVar[bool] = False
     type: Literal["text"]
     max_length: Int | None = Field(default=None, ge=1)
+
+    def read(self, raw: Any) -> Any:
+        # Without allow_na, "na" is just what the shopper wrote.
+        return super().read(raw) if self.allow_na else self.parse(raw)
 
     def parse(self, raw: Any) -> Any:
         if not isinstance(raw, str):
@@ -373,6 +564,12 @@ class TextQuestion(BaseQuestion):
             raise AnswerError("text is %(length)d characters long; the limit is %(limit)d",
                               length=len(raw), limit=self.max_length)
         return raw
+
+    def demo_value(self, draw: DemoDraw) -> Any:
+        if not self.required and draw.rng.random() >= 0.3:
+            return None
+        text = draw.text(self)
+        return text[:self.max_length] if self.max_length else text
 
 
 class PhotoQuestion(BaseQuestion):
@@ -407,6 +604,17 @@ class PhotoQuestion(BaseQuestion):
             return AnswerError("photos taken: %(count)d; at least %(needed)d needed",
                                count=len(value), needed=self.min_photos)
         return None
+
+    def words(self, value: Any) -> str:
+        count = len(value) if isinstance(value, list) else 0
+        return ngettext("%(num)d photo", "%(num)d photos", count)
+
+    def form_data(self) -> dict[str, Any]:
+        return {"min-photos": self.min_photos, "max-photos": self.max_photos}
+
+    def demo_value(self, draw: DemoDraw) -> Any:
+        count = max(self.min_photos or 0, 1 if self.required or draw.rng.random() < 0.5 else 0)
+        return draw.photos(self, min(count, self.max_photos)) if count else None
 
 
 QUESTION_CLASSES: dict[str, type[BaseQuestion]] = {

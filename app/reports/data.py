@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -84,35 +83,6 @@ class VisitDetail:
     critical: list[QuestionLine]
     sections: list[SectionBlock]
     photo_count: int
-
-
-def answer_words(question, status: str, value) -> str:
-    """Return the answer as a reader says it: "Yes", "4 of 5 (Friendly)", "2:35", "3 photos"."""
-    if status == "na":
-        return _("Not applicable")
-    if status == "hidden":
-        return _("Not asked")
-    if value is None or status == "unanswered":
-        return _("Not answered")
-    kind = getattr(question, "type", None)
-    if kind == "yes_no":
-        return _("Yes") if value == "yes" else _("No")
-    if kind == "scale":
-        label = (question.labels or {}).get(int(value))
-        text = _("%(value)s of %(max)s", value=value, max=question.max)
-        return f"{text} ({label})" if label else text
-    if kind == "choice":
-        option = question.option(str(value))
-        return option.label if option else str(value)
-    if kind == "duration":
-        minutes, seconds = divmod(int(value), 60)
-        return f"{minutes}:{seconds:02d}"
-    if kind == "number":
-        return f"{value:g} {question.unit}" if question.unit and isinstance(value, int | float) else str(value)
-    if kind == "photo":
-        count = len(value) if isinstance(value, list) else 0
-        return ngettext("%(num)d photo", "%(num)d photos", count)
-    return str(value)
 
 
 def stored_photo_path(stored_name: str) -> str:
@@ -190,7 +160,7 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
                 value = answer.value if answer else None
             line = QuestionLine(
                 number=f"{s_index}.{q_index}", question_id=question.id, text=question.text,
-                answer=answer_words(question, status, value), status=status,
+                answer=question.answer_text(status, value), status=status,
                 points=answer.points if scored else None, max=answer.max_points if scored else None,
                 critical=question.critical, critical_failed=bool(answer and answer.critical_failed),
                 comment=(answer.comment or None) if answer else None, photos=photos.get(question.id, []),

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.checklists.questions import clock
 from app.dashboard.services import failed_questions, get_visit_or_404
 from app.extensions import db
 from app.models import CorrectiveAction, Role, VisitStatus
@@ -49,7 +50,7 @@ def render_visit(item, form, status=200):
         proof=proof_of_visit(item) if item.submitted_at else None, library=services.library(current_user),
         library_form=LibraryForm(), actions=actions, failed=failed_questions(item), next_id=next_id,
         decidable=item.status == VisitStatus.submitted, voidable=item.status in services.VOIDABLE,
-        returnable=item.status in (VisitStatus.submitted, VisitStatus.approved), clock=services.clock,
+        returnable=item.status in (VisitStatus.submitted, VisitStatus.approved), clock=clock,
     ), status
 
 

@@ -129,38 +129,6 @@ class SectionView:
     answers: list[AnswerView]
 
 
-def clock(seconds) -> str:
-    """Return seconds as m:ss (h:mm:ss past an hour), as the stopwatch shows them."""
-    seconds = max(0, int(round(float(seconds))))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def display_value(question, value) -> str:
-    """Return an answer as people read it: option labels, m:ss durations, units."""
-    if value is None:
-        return "—"
-    if value == "na":
-        return str(_l("Not applicable"))
-    kind = question.type
-    if kind == "yes_no":
-        return str(_l("Yes")) if value == "yes" else str(_l("No"))
-    if kind == "duration":
-        return clock(value)
-    if kind == "choice":
-        option = question.option(str(value))
-        return option.label if option else str(value)
-    if kind == "scale":
-        label = (question.labels or {}).get(value) or (question.labels or {}).get(str(value))
-        return f"{value} / {question.max}" + (f" ({label})" if label else "")
-    if kind == "number":
-        return f"{value:g} {question.unit or ''}".strip() if isinstance(value, int | float) else str(value)
-    if kind == "photo":
-        return ""
-    return str(value)
-
-
 def visit_sections(visit: Visit) -> list[SectionView]:
     """Return the visit's sections with every question, its stored answer and its photos."""
     checklist = visit.checklist
@@ -174,7 +142,8 @@ def visit_sections(visit: Visit) -> list[SectionView]:
         rows = []
         for question in section.questions:
             answer = answers.get(question.id)
-            rows.append(AnswerView(question, answer, display_value(question, answer.value if answer else None),
-                                   photos.get(question.id, [])))
+            words = question.answer_text(answer.status, answer.value) if answer else question.answer_text(
+                "unanswered", None)
+            rows.append(AnswerView(question, answer, words, photos.get(question.id, [])))
         sections.append(SectionView(section, scores.get(section.id), rows))
     return sections

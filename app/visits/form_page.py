@@ -49,17 +49,6 @@ def asset_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def question_view(question) -> dict:
-    """Return what the template needs of a question beyond its own attributes."""
-    view = {"show_if": None, "labels": {}}
-    if question.show_if is not None:
-        view["show_if"] = json.dumps(question.show_if.model_dump(), ensure_ascii=False)
-    if question.type == "scale":
-        view["labels"] = {int(k): v for k, v in (question.labels or {}).items()}
-        view["points"] = list(range(question.min, question.max + 1))
-    return view
-
-
 @bp.route("/<int:visit_id>/fill")
 @roles_required(Role.shopper)
 def fill(visit_id: int):
@@ -70,18 +59,17 @@ def fill(visit_id: int):
     # Shoppers only (the decorator), and get_visit_or_404 lets a shopper see only their own visits.
     visit = get_visit_or_404(visit_id, current_user)
     checklist = visit.checklist
-    views = {q.id: question_view(q) for q in checklist.questions}
     back_url = url_for("visits.my_visits")
     detail_url = url_for("visits.detail", visit_id=visit.id)
     response = make_response(render_template(
         "visits/fill.html",
         visit=visit,
         checklist=checklist,
-        views=views,
         editable=is_editable(visit),
         back_url=back_url,
         detail_url=detail_url,
         question_count=len(checklist.questions),
+        preloaded=FORM_MODULES[1:],  # fill.js, the entry point, is loaded by its own script tag
         api_url=f"{api.url_prefix}/visits/{visit.id}",
         csrf_url=f"{api.url_prefix}/csrf",
         sw_scope=f"{bp.url_prefix}/",

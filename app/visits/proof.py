@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 
+from app.checklists.questions import clock
+
 EARTH_RADIUS_M = 6_371_008.8
 #: A phone further than this from the location's coordinates gets a warning.
 FAR_METRES = 300
@@ -110,9 +112,9 @@ def assess(*, geolocation: str | None, location: tuple[float, float] | None,
         warnings.append(LazyString(lambda: ngettext(
             "%(num)d question was answered in %(time)s: too fast for a real visit.",
             "%(num)d questions were answered in %(time)s: too fast for a real visit.", answered,
-            time=_clock(duration))))
+            time=clock(duration))))
     if span is not None and answered >= 10 and span < answered * min_seconds_per_answer / 2:
-        warnings.append(_l("All answers were given within %(time)s.", time=_clock(span)))
+        warnings.append(_l("All answers were given within %(time)s.", time=clock(span)))
     if started_at and times and times[0] < started_at and (started_at - times[0]).total_seconds() > 60:
         warnings.append(_l("Some answers were given before the visit started."))
 
@@ -122,13 +124,6 @@ def assess(*, geolocation: str | None, location: tuple[float, float] | None,
         answered=answered, seconds_per_answer=per_answer, answering_span_s=span,
         photo_distances_m=photo_d, location_has_coordinates=has_coordinates, warnings=warnings,
     )
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def proof_of_visit(visit) -> ProofReport:
