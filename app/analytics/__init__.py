@@ -1,0 +1,1 @@
+"""The analytics core: every figure managers act on, computed once."""
