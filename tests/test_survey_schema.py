@@ -149,3 +149,31 @@ def test_validate_command_checks_files_without_a_server(runner, tmp_path):
     result = runner.invoke(args=["surveys", "validate", str(bad)])
     assert result.exit_code == 1
     assert "bad.yaml:12: metric \"nps\": unknown key 'requird' (did you mean 'required'?)" in result.output
+
+
+def test_an_extra_question_that_is_not_a_mapping_names_its_keys():
+    text = GOOD.replace("  - id: again", "  - 5\n  - id: again")
+    assert problems(text) == [
+        "checklists/surveys/bad.yaml:22: question 2 must be a mapping of keys (id, text, type), not 5"
+    ]
+
+
+def test_validate_command_reports_a_folder_like_checklists_validate(runner, tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(GOOD.replace("id: shop-feedback", "id: other").replace("version: 2", "version: x"),
+                                     encoding="utf-8")
+    result = runner.invoke(args=["surveys", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert ("a.yaml: ok — shop-feedback v2, CSAT, NPS, 2 extra question(s), languages en, ru"
+            in result.stdout)
+    assert "b.yaml:2: version must be a whole number, not 'x'" in result.stderr
+    assert "b.yaml" not in result.stdout
+
+
+def test_validate_command_missing_file_and_empty_folder(runner, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(args=["surveys", "validate", str(tmp_path / "nope.yaml"), str(empty)])
+    assert result.exit_code == 1
+    assert "nope.yaml: cannot read the file" in result.stderr
+    assert "empty: no survey files (*.yaml, *.yml)" in result.stderr

@@ -6,55 +6,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.checklists.loader import (
-    ChecklistError,
-    LoadedChecklist,
-    display_path,
-    load_checklist_dir,
-    load_checklist_file,
-)
+from app.checklists.loader import CHECKLISTS, ChecklistError, load_checklist_file
+from app.yamldoc.cli import echo_problems, validate_command
 
 checklists_cli = AppGroup("checklists", help="Validate, score and load the checklist YAML files.")
-
-
-def _summary(item: LoadedChecklist) -> str:
-    checklist = item.checklist
-    sections = len(checklist.sections)
-    return (
-        f"{item.path}: ok — {checklist.id} v{checklist.version}, {sections} section{'s' * (sections != 1)},"
-        f" {checklist.question_count} questions"
-    )
-
-
-def _report(errors: list[ChecklistError]) -> None:
-    for error in errors:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-
-
-@checklists_cli.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path())
-def validate_command(paths: tuple[str, ...]) -> None:
-    """Check checklist files or folders (default: the checklists folder); exit 1 on any problem."""
-    targets = paths or (current_app.config["CHECKLISTS_DIR"],)
-    failed = False
-    for target in targets:
-        if Path(target).is_dir():
-            loaded, errors = load_checklist_dir(target)
-            if not loaded and not errors:
-                click.echo(f"{display_path(target)}: no checklist files (*.yaml, *.yml)", err=True)
-                failed = True
-        else:
-            try:
-                loaded, errors = [load_checklist_file(target)], []
-            except ChecklistError as exc:
-                loaded, errors = [], [exc]
-        for item in loaded:
-            click.echo(_summary(item))
-        _report(errors)
-        failed = failed or bool(errors)
-    if failed:
-        raise SystemExit(1)
+checklists_cli.add_command(validate_command(CHECKLISTS, "CHECKLISTS_DIR"))
 
 
 @checklists_cli.command("score")
@@ -67,7 +23,7 @@ def score_command(checklist_file: str, answers_file: str) -> None:
     try:
         checklist = load_checklist_file(checklist_file).checklist
     except ChecklistError as exc:
-        _report([exc])
+        echo_problems([exc])
         raise SystemExit(1) from None
     try:
         answers = json.loads(Path(answers_file).read_text(encoding="utf-8-sig"))

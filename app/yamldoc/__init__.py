@@ -1,0 +1,1 @@
+"""YAML documents (checklists, surveys): safe reading, validation, messages in the author's words, folders."""
