@@ -9,16 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.yamldoc.cli import validate_command
 from app.yamldoc.loader import DocumentError, DocumentKind, LoadedDocument
-from app.yamldoc.messages import Wording
-
-
-class Below(ValueError):
-    """Shaped like the schemas' Problem: a message and the keys below the model it is about."""
-
-    def __init__(self, message: str, *loc):
-        super().__init__(message)
-        self.message = message
-        self.loc = loc
+from app.yamldoc.messages import Problem, Wording
 
 
 class Note(BaseModel):
@@ -34,7 +25,7 @@ class Note(BaseModel):
         if self.body == "crash":
             raise RuntimeError("a bug in a validator")
         if "x" in self.tags:
-            raise Below("tag 'x' is reserved", "tags", self.tags.index("x"))
+            raise Problem("tag 'x' is reserved", "tags", self.tags.index("x"))
         return self
 
 

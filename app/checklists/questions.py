@@ -18,6 +18,8 @@ from pydantic import (
 )
 from pydantic.types import Strict
 
+from app.yamldoc.messages import Problem, describe
+
 
 def number_as_text(value: Any) -> Any:
     """Return an unquoted number where text is expected (`id: 42`, `label: 3`) as its text."""
@@ -33,15 +35,6 @@ Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 NA = "na"
 COMMENT_RULES = ("none", "optional", "required", "required_on_fail")
 _DURATION = re.compile(r"^(?:(\d+):)?(\d+):([0-5]\d)$")
-
-
-class Problem(ValueError):
-    """A broken rule, with the keys (below the model being validated) that it points at."""
-
-    def __init__(self, message: str, *loc: str | int):
-        super().__init__(message)
-        self.message = message
-        self.loc = loc
 
 
 class AnswerError(ValueError):
@@ -77,23 +70,6 @@ def option_value(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
-
-
-def describe(value: Any) -> str:
-    """Describe a value for a message: 'abc', 12, a list, nothing."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
 
 
 def _number(value: Any) -> float | int:

@@ -1,6 +1,6 @@
 """Turn pydantic's validation errors into (line, message) pairs in a document author's words."""
 import difflib
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -10,12 +10,13 @@ _BOUNDS = {"greater_than": ("more than", "gt"), "greater_than_equal": ("at least
            "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}
 
 
-@runtime_checkable
-class PointsBelow(Protocol):
-    """A validator's error that points at keys below the model that raised it."""
+class Problem(ValueError):
+    """A broken rule raised by a model's validator, with the keys (below that model) it points at."""
 
-    message: str
-    loc: tuple
+    def __init__(self, message: str, *loc: str | int):
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
 
 
 def describe(value: Any) -> str:
@@ -71,7 +72,7 @@ class Wording:
         for error in errors:
             path = self.clean(error["loc"], data)
             cause = (error.get("ctx") or {}).get("error")
-            if error["type"] == "value_error" and isinstance(cause, PointsBelow):
+            if error["type"] == "value_error" and isinstance(cause, Problem):
                 path = (*path, *cause.loc)
                 message = self.below(path, cause.message)
             else:
