@@ -1,15 +1,31 @@
 """Fieldaudit: mystery-shopper and quality-audit field app."""
 import sqlite3
 
-from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import labels, models, web  # noqa: F401  (models: every table registered with SQLAlchemy)
+from app.access import refuse_undeclared_routes
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.web import wants_json
 
 
 @event.listens_for(Engine, "connect")
@@ -28,8 +44,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["PROXY_COUNT"]:
         # Behind nginx or a load balancer: take the client's address and scheme from the proxy's
         # headers, or every customer would share one IP for the rate limits.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
@@ -47,10 +61,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "basic"
     login_manager.unauthorized_handler(unauthorized)
 
-    from app import models  # noqa: F401  (register the models with SQLAlchemy)
-    from app.security import refuse_undeclared_routes
-
     app.before_request(refuse_undeclared_routes)
+    labels.register(app)
+    web.register(app)
     register_blueprints(app)
     register_cli(app)
     register_error_handlers(app)
@@ -63,22 +76,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.admin.routes import bp as admin_bp
-    from app.auth.routes import bp as auth_bp
-    from app.dashboard.views import bp as dashboard_bp
-    from app.main.routes import bp as main_bp
-    from app.planning.routes import bp as planning_bp
-    from app.reports.routes import bp as reports_bp
-    from app.review.routes import bp as review_bp
-    from app.surveys.routes import bp as surveys_bp
-    from app.visits import api as _visit_api  # noqa: F401 (attaches the API routes)
-    from app.visits import form_page as _form_page  # noqa: F401 (attaches the phone form page)
-    from app.visits import routes as _visit_pages  # noqa: F401 (attaches the shopper pages)
-    from app.visits.blueprint import api as api_bp
-    from app.visits.blueprint import bp as visits_bp
+    from app.admin.blueprint import bp as admin
+    from app.auth.blueprint import bp as auth
+    from app.dashboard.blueprint import bp as dashboard
+    from app.field.blueprint import api as phone_api
+    from app.field.blueprint import bp as field
+    from app.main.blueprint import bp as main
+    from app.planning.blueprint import bp as planning
+    from app.reports.blueprint import bp as reports
+    from app.review.blueprint import bp as review
+    from app.surveys.blueprint import bp as surveys
 
-    for bp in (auth_bp, main_bp, admin_bp, visits_bp, api_bp, planning_bp, dashboard_bp, reports_bp, review_bp,
-               surveys_bp):
+    for bp in (auth, main, admin, field, phone_api, planning, dashboard, reports, review, surveys):
         app.register_blueprint(bp)
 
 
@@ -95,8 +104,6 @@ def register_cli(app: Flask) -> None:
 
 def select_locale() -> str:
     """Pick the page language: the user's choice, else the browser's, else English."""
-    from flask import current_app
-
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI commands and background jobs: no session, no browser
         return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -113,18 +120,9 @@ def select_locale() -> str:
 
 def unauthorized():
     """Send anonymous page requests to the login form; API calls get a JSON 401."""
-    from flask import redirect, url_for
-
     if wants_json():
         return jsonify(error="unauthorized", message=str(_l("Your session has expired; sign in again."))), 401
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-
-def wants_json() -> bool:
-    """Return True when the client should get errors as JSON (the phone's API calls)."""
-    return request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
 
 
 GENERIC_ERRORS = {
@@ -138,7 +136,6 @@ GENERIC_ERRORS = {
 
 
 def register_error_handlers(app: Flask) -> None:
-    from flask_wtf.csrf import CSRFError
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -3,40 +3,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from app.models import Answer, Visit, VisitSectionScore, VisitStatus
+from app.models import Visit, VisitStatus
 from app.scoring import score_visit
+from app.visits.lifecycle import store_result
 
 #: Answers to SAMPLE_CHECKLIST (tests/conftest.py) that score 100.
 PERFECT = {"greeted": "yes", "tone": 5, "wait": 30, "offer": "full", "purchased": "no", "notes": "", "shelf": []}
-
-
-def _store_result_fallback(visit, result, answers, answer_times=None):
-    """Write Answer and VisitSectionScore rows and the visit's score, as store_result does."""
-    visit.answers.clear()
-    visit.section_scores.clear()
-    checklist = visit.checklist
-    for qid, q in result.questions.items():
-        visit.answers.append(Answer(
-            question_id=qid, section_id=checklist.section_of(qid).id, value=q.value, comment=q.comment,
-            status=q.status, fraction=q.fraction, points=q.points, max_points=q.max,
-            critical_failed=q.critical_failed, first_answered_at=(answer_times or {}).get(qid),
-        ))
-    for sid, s in result.sections.items():
-        visit.section_scores.append(VisitSectionScore(
-            section_id=sid, score=s.score, points=s.points, max_points=s.max, weight=s.weight))
-    visit.score = result.score
-    visit.grade = result.grade
-    visit.critical_failed = bool(result.critical_failures)
-    visit.result = result.to_json()
-
-
-def store(visit, result, answers, answer_times=None):
-    """Store a result through the field app's store_result when it exists."""
-    try:
-        from app.visits.services import store_result
-    except ImportError:
-        store_result = _store_result_fallback
-    store_result(visit, result, answers, answer_times)
 
 
 def make_scored_visit(db, location, checklist_version, shopper, answers=None, visited_at=None,
@@ -53,7 +25,7 @@ def make_scored_visit(db, location, checklist_version, shopper, answers=None, vi
     )
     db.session.add(visit)
     result = score_visit(checklist_version.checklist, answers)
-    store(visit, result, answers)
+    store_result(visit, result)
     db.session.commit()
     return visit
 

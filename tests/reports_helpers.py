@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from app.checklists.loader import load_checklist_file
 from app.demo.answers import AnswerMaker
 from app.models import ChecklistVersion, Photo
-from app.visits.photos import photo_path
+from app.storage import photo_path
 from tests.factories_scored import make_scored_visit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

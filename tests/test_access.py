@@ -2,8 +2,8 @@
 import pytest
 
 from app import create_app
+from app.access import PUBLIC
 from app.models import Role
-from app.security import PUBLIC
 
 
 def _sample_value(converter):

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.pool import NullPool
 
+from app.access import scope_of
 from app.admin import services
 from app.models import AuditLog, Location, Region, Role, User
 from tests.conftest import PASSWORD, TEST_DATABASE_URL
@@ -110,8 +111,8 @@ def test_create_manager_limited_to_regions(client, admin, login, db, make_region
         "password": NEW_PASSWORD,
     })
     user = db.session.scalar(select(User).where(User.email == "max@example.com"))
-    assert user.region_ids == {moscow.id}
-    assert kazan.id not in user.region_ids
+    assert scope_of(user).regions == {moscow.id}
+    assert not scope_of(user).sees_region(kazan.id)
 
 
 @pytest.mark.parametrize("data, message", [
@@ -161,7 +162,7 @@ def test_edit_manager_regions_and_clear_them(client, admin, login, db, make_user
     form = {"name": "Renamed", "email": manager.email, "role": "manager", "regions": [str(spb.id)]}
     assert client.post(f"/admin/users/{manager.id}", data=form).status_code == 302
     db.session.refresh(manager)
-    assert manager.name == "Renamed" and manager.region_ids == {spb.id}
+    assert manager.name == "Renamed" and scope_of(manager).regions == {spb.id}
     [entry] = audit_actions(db, "user.update")
     assert entry.details["changes"]["name"][1] == "Renamed"
     assert entry.details["changes"]["regions"] == [[moscow.code], [spb.code]]
@@ -169,7 +170,7 @@ def test_edit_manager_regions_and_clear_them(client, admin, login, db, make_user
     form.pop("regions")  # nothing ticked: the whole network
     client.post(f"/admin/users/{manager.id}", data=form)
     db.session.refresh(manager)
-    assert manager.regions == [] and manager.region_ids is None
+    assert manager.regions == [] and scope_of(manager).whole_network
 
 
 def test_edit_form_explains_empty_regions(client, admin, login, make_user, make_region):

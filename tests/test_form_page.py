@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from app.field import form_page
 from app.models import VisitStatus
-from app.visits import form_page
 
 
 @pytest.fixture

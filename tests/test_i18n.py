@@ -87,7 +87,7 @@ def _strings(node) -> set[str]:
 def test_every_answer_problem_the_engine_can_report_has_a_translation():
     produced = (_templates(ROOT / "app/checklists/questions.py", {"AnswerError"})
                 | _templates(ROOT / "app/scoring.py", {"AnswerError", "of"})
-                | _templates(ROOT / "app/visits/services.py", {"of"}))
+                | _templates(ROOT / "app/visits/lifecycle.py", {"of"}))
     assert len(produced) > 15
     assert produced - set(MESSAGES) == set()
 
@@ -121,7 +121,7 @@ def test_shopper_pages_are_in_russian(app, client, login, field):
     assert leftovers(text, ["My visits", "Window", "Overdue", "Submitted", "Upcoming"]) == []
 
     with app.test_request_context():
-        fill = url_for("visits.fill", visit_id=field["planned"].id)
+        fill = url_for("field.fill", visit_id=field["planned"].id)
     response = client.get(fill, headers=RU)
     text = visible_text(response)
     assert "Разделы" in text and "Вопросы" in text

@@ -145,7 +145,7 @@ def test_csrf_protects_the_forms(app, client, world):
 # -- shopper pages ---------------------------------------------------------------------------------
 
 def test_my_visits_sections(client, db, make_visit, make_checklist_version, shopper, login, manager):
-    from app.visits import services
+    from app.visits import lifecycle as services
 
     login(shopper)
     version = make_checklist_version()

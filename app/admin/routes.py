@@ -1,8 +1,9 @@
 """Admin pages: accounts, regions, locations and the audit log (administrators only)."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
+from app.access import roles_required
 from app.admin import services
 from app.admin.forms import (
     ROLE_LABELS,
@@ -13,25 +14,18 @@ from app.admin.forms import (
     RegionForm,
     UserForm,
 )
-from app.auth.routes import safe_next
 from app.extensions import db
 from app.models import Location, Region, Role, User
-from app.security import roles_required
+from app.web import safe_next
 
-bp = Blueprint(
-    "admin", __name__, url_prefix="/admin",
-    template_folder="templates", static_folder="static", static_url_path="/static",
-)
 PER_PAGE = 50
 
 
-@bp.app_template_global()
 def role_label(role) -> str:
     """Return the human name of a role."""
     return str(ROLE_LABELS.get(Role(role), role))
 
 
-@bp.app_template_filter("admin_value")
 def admin_value(value) -> str:
     """Format a value of an audit entry: lists joined, yes/no for booleans, a dash for nothing."""
     if value is None or value == []:
@@ -78,7 +72,6 @@ def paginate(query):
                        max_per_page=PER_PAGE, error_out=False)
 
 
-@bp.route("/")
 @roles_required(Role.admin)
 def index():
     """Show the counts of accounts, regions and locations with links to manage them."""
@@ -88,7 +81,6 @@ def index():
 
 # --- users -----------------------------------------------------------------------------------
 
-@bp.route("/users")
 @roles_required(Role.admin)
 def users():
     """List accounts, filtered by role, region, status and a search text."""
@@ -102,7 +94,6 @@ def users():
                            region_id=region_id, search=search, roles=ROLE_LABELS)
 
 
-@bp.route("/users/new", methods=["GET", "POST"])
 @roles_required(Role.admin)
 def user_new():
     """Create an account with a role, a shopper code or regions, and a first password."""
@@ -122,7 +113,6 @@ def user_new():
     return render_template("admin/user_form.html", form=form, user=None, suggested_code=suggested_code)
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required(Role.admin)
 def user_edit(user_id: int):
     """Edit an account's name, email, role, shopper code and regions."""
@@ -148,7 +138,6 @@ def user_edit(user_id: int):
                            open_visits=services.open_visit_count(user), suggested_code=services.next_shopper_code())
 
 
-@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 @roles_required(Role.admin)
 def user_deactivate(user_id: int):
     """Block an account; all its sessions end at once."""
@@ -170,7 +159,6 @@ def user_deactivate(user_id: int):
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
-@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
 @roles_required(Role.admin)
 def user_reactivate(user_id: int):
     """Let a deactivated account sign in again."""
@@ -182,7 +170,6 @@ def user_reactivate(user_id: int):
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
-@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
 @roles_required(Role.admin)
 def user_password(user_id: int):
     """Set a new password for an account; its sessions end."""
@@ -200,15 +187,12 @@ def user_password(user_id: int):
 
 # --- regions ---------------------------------------------------------------------------------
 
-@bp.route("/regions")
 @roles_required(Role.admin)
 def regions():
     """List regions with their location and manager counts."""
     return render_template("admin/regions.html", rows=services.region_rows())
 
 
-@bp.route("/regions/new", methods=["GET", "POST"])
-@bp.route("/regions/<int:region_id>", methods=["GET", "POST"])
 @roles_required(Role.admin)
 def region_edit(region_id: int | None = None):
     """Create a region, or rename one."""
@@ -228,7 +212,6 @@ def region_edit(region_id: int | None = None):
 
 # --- locations -------------------------------------------------------------------------------
 
-@bp.route("/locations")
 @roles_required(Role.admin)
 def locations():
     """List locations, filtered by region, status and a search text."""
@@ -240,8 +223,6 @@ def locations():
                            search=search, confirm=ConfirmForm())
 
 
-@bp.route("/locations/new", methods=["GET", "POST"])
-@bp.route("/locations/<int:location_id>", methods=["GET", "POST"])
 @roles_required(Role.admin)
 def location_edit(location_id: int | None = None):
     """Create or edit a location."""
@@ -262,8 +243,6 @@ def location_edit(location_id: int | None = None):
     return render_template("admin/location_form.html", form=form, location=location, confirm=ConfirmForm())
 
 
-@bp.route("/locations/<int:location_id>/deactivate", methods=["POST"])
-@bp.route("/locations/<int:location_id>/reactivate", methods=["POST"], endpoint="location_reactivate")
 @roles_required(Role.admin)
 def location_deactivate(location_id: int):
     """Take a location out of planning (its history stays), or bring it back."""
@@ -278,7 +257,6 @@ def location_deactivate(location_id: int):
 
 # --- audit log -------------------------------------------------------------------------------
 
-@bp.route("/audit")
 @roles_required(Role.admin)
 def audit_log():
     """Show who changed what, newest first, filtered by action and user."""

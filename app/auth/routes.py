@@ -1,19 +1,16 @@
 """Sign-in and sign-out, language choice, password change."""
-from urllib.parse import urlsplit
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
+from app.access import public, roles_required
 from app.auth.forms import LoginForm, PasswordForm
 from app.extensions import db, limiter, login_manager
 from app.models import Role, User
 from app.models.audit import record
-from app.security import public, roles_required
-
-bp = Blueprint("auth", __name__, template_folder="templates")
+from app.web import safe_next
 
 
 @login_manager.user_loader
@@ -28,21 +25,10 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def safe_next(target: str | None) -> str | None:
-    """Return `target` if it is a local path, else None (no open redirects)."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 def login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-@bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     login_rate_limit, methods=["POST"], error_message=_l("Too many sign-in attempts. Wait a minute and try again.")
 )
@@ -66,7 +52,6 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-@bp.route("/logout", methods=["POST"])
 @roles_required(*Role)
 def logout():
     """Sign out everywhere: this revokes every session and remember cookie of the user."""
@@ -77,7 +62,6 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
 @roles_required(*Role)
 def change_password():
     """Change one's own password; other devices are signed out."""
@@ -95,7 +79,6 @@ def change_password():
     return render_template("auth/password.html", form=form)
 
 
-@bp.route("/language/<code>", methods=["POST"])
 @public
 def set_language(code: str):
     """Remember the chosen page language."""

@@ -190,6 +190,10 @@ class Checklist(BaseModel):
         """Return the question with this id; raise KeyError when there is none."""
         return self._lookup()["by_id"][question_id]
 
+    def has_question(self, question_id: str) -> bool:
+        """Return True when the checklist asks a question with this id."""
+        return question_id in self._lookup()["by_id"]
+
     def section_of(self, question_id: str) -> Section:
         """Return the section holding this question; raise KeyError when there is none."""
         return self._lookup()["section_of"][question_id]

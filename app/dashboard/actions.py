@@ -6,37 +6,27 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from app.access import get_action_or_404, get_staff_visit_or_404, region_scope, roles_required
 from app.dashboard import exports
-from app.dashboard.blueprint import bp
 from app.dashboard.forms import ActionForm, ActionStatusForm
 from app.dashboard.routes import MANAGERS, read_filters
-from app.dashboard.services import (
-    ActionError,
-    actions_query,
-    create_action,
-    failed_questions,
-    get_action_or_404,
-    get_visit_or_404,
-    is_overdue,
-    set_action_status,
-)
+from app.dashboard.services import ActionError, actions_query, create_action, is_overdue, set_action_status
 from app.extensions import db
 from app.models import ActionStatus
-from app.security import region_scope, roles_required
+from app.visits.lifecycle import failed_questions
+from app.web import safe_next
 
 PAGE_SIZE = 50
 
 
-@bp.route("/actions")
 @roles_required(*MANAGERS)
 def actions():
     """List corrective actions in the user's regions; overdue ones flagged and first."""
-    scope = region_scope(current_user)
     status = request.args.get("status") or None
     if status not in (None, *(s.value for s in ActionStatus)):
         status = None
     overdue_only = request.args.get("overdue") == "1"
-    stmt = actions_query(scope, status=ActionStatus(status) if status else None, overdue_only=overdue_only)
+    stmt = actions_query(current_user, status=ActionStatus(status) if status else None, overdue_only=overdue_only)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     page = max(request.args.get("page", 1, type=int), 1)
     items = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
@@ -47,11 +37,10 @@ def actions():
     )
 
 
-@bp.route("/visits/<int:visit_id>/actions/new", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def new_action(visit_id: int):
     """Create a corrective action for a failed question of a visit."""
-    visit = get_visit_or_404(visit_id, current_user)
+    visit = get_staff_visit_or_404(visit_id, current_user)
     question_id = request.values.get("question", "")
     if question_id not in failed_questions(visit):
         abort(404)
@@ -73,7 +62,6 @@ def new_action(visit_id: int):
                            question_id=question_id)
 
 
-@bp.route("/actions/<int:action_id>/status", methods=["POST"])
 @roles_required(*MANAGERS)
 def action_status(action_id: int):
     """Move a corrective action to done / verified / open again."""
@@ -89,13 +77,9 @@ def action_status(action_id: int):
         else:
             db.session.commit()
             flash(_("Action updated."), "success")
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("dashboard.actions")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next")) or url_for("dashboard.actions"))
 
 
-@bp.route("/export/<any(table, answers):what>.<any(csv, xlsx):fmt>")
 @roles_required(*MANAGERS)
 def export(what: str, fmt: str):
     """Download the filtered league table or the raw answers as CSV or XLSX."""

@@ -1,48 +1,22 @@
-"""The dashboard blueprint and the template helpers shared with the review pages."""
+"""The dashboard: the blueprint and its URL map (every view, error handler and template helper)."""
 from flask import Blueprint
+
+from app.dashboard import actions, charts, links, routes
 
 bp = Blueprint(
     "dashboard", __name__, url_prefix="/dashboard",
     template_folder="templates", static_folder="static", static_url_path="/static",
 )
 
-
-@bp.app_template_global()
-def url_with(**overrides) -> str:
-    """Return the current page's URL with some query arguments replaced (None drops one)."""
-    from flask import request, url_for
-
-    args = request.args.to_dict()
-    args.update(overrides)
-    args = {k: v for k, v in args.items() if v is not None}
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
-
-
-FILTER_KEYS = ("period", "start", "end", "region", "checklist", "channel")
-
-
-@bp.app_template_global()
-def filter_args(**overrides) -> dict:
-    """Return the current request's dashboard filters updated with `overrides`, for drill-down links."""
-    from flask import request
-
-    args = {k: request.args[k] for k in FILTER_KEYS if request.args.get(k)}
-    args.update(overrides)
-    return args
-
-
-@bp.app_template_global()
-def link_prefixes() -> dict:
-    """Return URL prefixes for big tables: '/dashboard/locations/' + id + query, without url_for per cell."""
-    from urllib.parse import urlencode
-
-    from flask import url_for
-
-    query = urlencode(filter_args())
-    visits = url_for("dashboard.visits") + "?" + (query + "&" if query else "")
-    return {
-        "location": url_for("dashboard.location", location_id=0)[:-1],
-        "region": url_for("dashboard.region", region_id=0)[:-1],
-        "query": "?" + query if query else "",
-        "visits": visits,
-    }
+bp.add_app_template_global(routes.heat_cells)
+bp.add_url_rule("/", view_func=routes.index)
+bp.add_url_rule("/locations/<int:location_id>", view_func=routes.location)
+bp.add_url_rule("/regions/<int:region_id>", view_func=routes.region)
+bp.add_url_rule("/visits", view_func=routes.visits)
+bp.add_url_rule("/actions", view_func=actions.actions)
+bp.add_url_rule("/visits/<int:visit_id>/actions/new", view_func=actions.new_action, methods=["GET", "POST"])
+bp.add_url_rule("/actions/<int:action_id>/status", view_func=actions.action_status, methods=["POST"])
+bp.add_url_rule("/export/<any(table, answers):what>.<any(csv, xlsx):fmt>", view_func=actions.export)
+bp.add_app_template_global(charts.sparkline_svg)
+bp.add_app_template_global(links.filter_args)
+bp.add_app_template_global(links.link_prefixes)

@@ -1,10 +1,7 @@
 """Inline SVG drawn in Python where a page draws hundreds of them (sparklines in the league table)."""
 from markupsafe import Markup, escape
 
-from app.dashboard.blueprint import bp
 
-
-@bp.app_template_global()
 def sparkline_svg(values: list, width: int = 90, height: int = 24, label: str = "") -> Markup:
     """Return an SVG sparkline of scores 0..100; None breaks the line (a period without visits)."""
     n = len(values)

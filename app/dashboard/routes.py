@@ -7,14 +7,13 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import exists, func, select
 
+from app.access import get_location_or_404, get_region_or_404, region_scope, roles_required
 from app.dashboard import queries as q
-from app.dashboard.blueprint import bp
 from app.dashboard.forms import FilterForm, period_args
-from app.dashboard.services import actions_query, get_location_or_404, get_region_or_404, overdue_counts
+from app.dashboard.services import actions_query, overdue_counts
 from app.extensions import db
-from app.main.routes import score_class
+from app.labels import score_class
 from app.models import Answer, ChecklistVersion, Role, Visit, VisitSectionScore
-from app.security import region_scope, roles_required
 from app.surveys.queries import survey_metrics
 
 MANAGERS = (Role.manager, Role.admin)
@@ -59,7 +58,6 @@ def sort_rows(rows, key: str, descending: bool, surveys: dict) -> list:
     return sorted(present, key=value, reverse=descending) + missing
 
 
-@bp.app_template_global()
 def heat_cells(cells: dict, sections, visits_url: str, location_id: int) -> Markup:
     """Return one heatmap row's cells as HTML: a page has thousands, too slow as Jinja macro calls."""
     prefix = f"{escape(visits_url)}location={location_id}&amp;section="
@@ -74,7 +72,6 @@ def heat_cells(cells: dict, sections, visits_url: str, location_id: int) -> Mark
     return Markup("".join(parts))  # noqa: S704  (numbers and escaped text)
 
 
-@bp.route("/")
 @roles_required(*MANAGERS)
 def index():
     """Show the league table, heatmap, averages and most-failed questions for the filters."""
@@ -93,11 +90,10 @@ def index():
         network_previous=q.network_average(period.previous(), **averaged),
         regions=q.region_averages(period, scope=scope, **averaged),
         failing=q.failing_questions(period, scope=scope, **filters),
-        overdue=overdue_counts(scope), surveys=surveys, period_args=period_args(period),
+        overdue=overdue_counts(current_user), surveys=surveys, period_args=period_args(period),
     )
 
 
-@bp.route("/locations/<int:location_id>")
 @roles_required(*MANAGERS)
 def location(location_id: int):
     """Show a location: trend, sections against region and network, visits, actions, surveys."""
@@ -109,7 +105,7 @@ def location(location_id: int):
     network = q.section_averages(period, checklist_id=checklist_id)
     visits = q.visit_scores(period, loc.id)
     trend = q.score_trend(q.monthly_periods(period.end, 12), location_id=loc.id)
-    actions = db.session.scalars(actions_query(None, location_id=loc.id).limit(200)).all()
+    actions = db.session.scalars(actions_query(current_user, location_id=loc.id).limit(200)).all()
     return render_template(
         "dashboard/location.html", location=loc, form=form, period=period, period_args=period_args(period),
         sections=mine, region_sections=region, network_sections=network, visits=visits,
@@ -132,7 +128,6 @@ def _average(visits) -> float | None:
     return sum(v.score for v in visits) / len(visits) if visits else None
 
 
-@bp.route("/regions/<int:region_id>")
 @roles_required(*MANAGERS)
 def region(region_id: int):
     """Show a region: its locations' table, section averages against the network, its trend."""
@@ -150,7 +145,7 @@ def region(region_id: int):
         network_sections=q.section_averages(period, checklist_id=checklist_id, channel=channel),
         trend=trend, trend_labels=trend_labels(trend),
         failing=q.failing_questions(period, region_id=reg.id, checklist_id=checklist_id, channel=channel),
-        overdue=overdue_counts({reg.id}),
+        overdue=overdue_counts(current_user, region_id=reg.id),
     )
 
 
@@ -173,7 +168,6 @@ def drilldown_query(period, scope, filters, *, location_id=None, section_id=None
     return stmt.order_by(Visit.visited_at.desc(), Visit.id.desc())
 
 
-@bp.route("/visits")
 @roles_required(*MANAGERS)
 def visits():
     """List the counted visits behind a cell: by location, region, section, question and period."""

@@ -1,63 +1,20 @@
-"""Loading with region scoping, and corrective actions: create, change state, list, overdue."""
+"""Corrective actions: create, change state, list, overdue."""
 from datetime import date
 
-from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
+from app.access import visible_actions
 from app.extensions import db
-from app.models import ActionStatus, CorrectiveAction, Location, Region, Visit
+from app.models import ActionStatus, CorrectiveAction, Location, Visit
 from app.models.audit import record
 from app.models.types import utcnow
-from app.security import region_scope
-
-
-def in_scope(user, region_id: int) -> bool:
-    """Return True when `user` may see data of region `region_id`."""
-    scope = region_scope(user)
-    return scope is None or region_id in scope
-
-
-def get_location_or_404(location_id: int, user) -> Location:
-    """Return the location; :raise 404: when missing or outside the user's regions."""
-    location = db.session.get(Location, location_id)
-    if location is None or not in_scope(user, location.region_id):
-        abort(404)
-    return location
-
-
-def get_region_or_404(region_id: int, user) -> Region:
-    """Return the region; :raise 404: when missing or outside the user's regions."""
-    region = db.session.get(Region, region_id)
-    if region is None or not in_scope(user, region.id):
-        abort(404)
-    return region
-
-
-def get_visit_or_404(visit_id: int, user) -> Visit:
-    """Return a visit a manager may see; :raise 404: when missing or outside the user's regions."""
-    visit = db.session.get(Visit, visit_id)
-    if visit is None or not in_scope(user, visit.location.region_id):
-        abort(404)
-    return visit
-
-
-def get_action_or_404(action_id: int, user) -> CorrectiveAction:
-    """Return a corrective action; :raise 404: when missing or outside the user's regions."""
-    action = db.session.get(CorrectiveAction, action_id)
-    if action is None or not in_scope(user, action.location.region_id):
-        abort(404)
-    return action
+from app.visits.lifecycle import failed_questions
 
 
 class ActionError(ValueError):
     """A corrective action that cannot be created or changed as asked."""
-
-
-def failed_questions(visit: Visit) -> set[str]:
-    """Return the ids of the questions that lost points in the visit (from stored answers)."""
-    return {a.question_id for a in visit.answers if a.fraction is not None and a.fraction < 1}
 
 
 def create_action(visit: Visit, question_id: str, *, description: str, owner_name: str, owner_email: str,
@@ -102,14 +59,12 @@ def set_action_status(action: CorrectiveAction, status: ActionStatus, user) -> N
     record(user, "action.status", action, previous=previous.value, status=status.value)
 
 
-def actions_query(scope, *, location_id: int | None = None, status: ActionStatus | None = None,
+def actions_query(user, *, location_id: int | None = None, status: ActionStatus | None = None,
                   overdue_only: bool = False, today: date | None = None):
-    """Return a select of corrective actions in scope, most urgent first (location loaded)."""
+    """Return a select of the corrective actions `user` may see, most urgent first (location loaded)."""
     today = today or date.today()
     stmt = (select(CorrectiveAction).join(Location, Location.id == CorrectiveAction.location_id)
-            .options(contains_eager(CorrectiveAction.location)))
-    if scope is not None:
-        stmt = stmt.where(Location.region_id.in_(sorted(scope)))
+            .options(contains_eager(CorrectiveAction.location)).where(visible_actions(user)))
     if location_id is not None:
         stmt = stmt.where(CorrectiveAction.location_id == location_id)
     if status is not None:
@@ -120,17 +75,18 @@ def actions_query(scope, *, location_id: int | None = None, status: ActionStatus
     return stmt.order_by(order_open, CorrectiveAction.due_date, CorrectiveAction.id)
 
 
-def overdue_counts(scope, today: date | None = None) -> dict[int, int]:
+def overdue_counts(user, today: date | None = None, *, region_id: int | None = None) -> dict[int, int]:
     """Return {location id: number of open actions past their due date} in one query."""
     today = today or date.today()
     stmt = (
         select(CorrectiveAction.location_id, func.count())
         .join(Location, Location.id == CorrectiveAction.location_id)
-        .where(CorrectiveAction.status == ActionStatus.open, CorrectiveAction.due_date < today)
+        .where(CorrectiveAction.status == ActionStatus.open, CorrectiveAction.due_date < today,
+               visible_actions(user))
         .group_by(CorrectiveAction.location_id)
     )
-    if scope is not None:
-        stmt = stmt.where(Location.region_id.in_(sorted(scope)))
+    if region_id is not None:
+        stmt = stmt.where(Location.region_id == region_id)
     return dict(db.session.execute(stmt).all())
 
 

@@ -1,7 +1,7 @@
 """Load the demo network: regions, locations, accounts, checklists, six months of visits, actions, surveys.
 
 Deterministic for a given seed and day. Everything is added to the session and committed once by
-the caller; scores come from app.scoring.score_visit and are stored through visits.services.store_result.
+the caller; scores come from app.scoring.score_visit and are stored through visits.lifecycle.record_submission.
 """
 import random
 import uuid
@@ -32,7 +32,7 @@ from app.models import (
     VisitStatus,
 )
 from app.scoring import score_visit
-from app.visits.services import payload_hash, store_result
+from app.visits.lifecycle import payload_hash, record_submission, write_draft
 
 S = VisitStatus
 MONTHS = 6
@@ -246,22 +246,13 @@ class Generator:
         step = timedelta(minutes=minutes) / max(len(answers), 1)
         times = {qid: (started + step * i + timedelta(seconds=rng.randint(0, 40))).isoformat()
                  for i, qid in enumerate(answers)}
-        result = score_visit(version.checklist, answers)
-        db.session.add(visit)  # store_result writes rows that need the visit's id
-        store_result(visit, result, answers, times)
         payload = {"answers": answers, "answer_times": times, "started_at": started.isoformat(),
                    "submitted_at": submitted.isoformat(), "geolocation": visit.geolocation, "position": None}
-        visit.submission_hash = payload_hash(payload)
-        response = {"status": "submitted", "visit_id": None, "client_submission_id": visit.client_submission_id,
-                    "submitted_at": submitted.isoformat()}
         visit.events.append(VisitEvent(user_id=reviewer.id, at=visit.created_at, action="assigned"))
-        visit.events.append(VisitEvent(
-            user_id=shopper.id, at=submitted, action="submitted",
-            snapshot={"client_submission_id": visit.client_submission_id, "submission_hash": visit.submission_hash,
-                      "answers": answers, "answer_times": times, "score": result.score, "grade": result.grade,
-                      "critical_failures": list(result.critical_failures), "submitted_at": submitted.isoformat(),
-                      "received_at": submitted.isoformat(), "response": response},
-        ))
+        db.session.add(visit)
+        record_submission(visit, score_visit(version.checklist, answers), answers, times,
+                          client_submission_id=visit.client_submission_id, digest=payload_hash(payload),
+                          submitted_at=submitted, received_at=submitted, user_id=shopper.id)
         reviewed = submitted + timedelta(hours=rng.randint(3, 60))
         if status in (S.approved, S.returned, S.voided):
             visit.reviewed_at, visit.reviewed_by_id = reviewed, reviewer.id
@@ -269,8 +260,7 @@ class Generator:
             visit.events.append(VisitEvent(user_id=reviewer.id, at=reviewed, action="approved"))
         elif status == S.returned:
             visit.review_comment = c.RETURN_COMMENTS[maker.language]
-            visit.draft = {"answers": answers, "answer_times": times, "client_saved_at": None}
-            visit.draft_saved_at = reviewed
+            write_draft(visit, answers, times, client_saved_at=None, saved_at=reviewed)
             visit.events.append(VisitEvent(user_id=reviewer.id, at=reviewed, action="returned",
                                            comment=visit.review_comment))
         elif status == S.voided:
@@ -340,9 +330,8 @@ class Generator:
         answers = maker.make(0.85, set(), lambda q, n: [])
         started.status = S.in_progress
         started.started_at = datetime.now(UTC) - timedelta(minutes=12)
-        started.draft = {"answers": {k: v for k, v in answers.items() if k in first_section and v != []},
-                         "answer_times": {}, "client_saved_at": None}
-        started.draft_saved_at = started.started_at + timedelta(minutes=8)
+        write_draft(started, {k: v for k, v in answers.items() if k in first_section and v != []}, {},
+                    client_saved_at=None, saved_at=started.started_at + timedelta(minutes=8))
         return visits
 
     def actions(self, visits: list[Visit]) -> list[CorrectiveAction]:
@@ -431,11 +420,6 @@ class Generator:
         upcoming = self.upcoming()
         db.session.add_all(history + upcoming)
         db.session.flush()
-        for visit in history:
-            for event in visit.events:
-                if event.snapshot:  # the phone's response names the visit, known only now
-                    response = {**event.snapshot["response"], "visit_id": visit.id}
-                    event.snapshot = {**event.snapshot, "response": response}
         for visit in history + upcoming:
             reviewer = db.session.get(User, visit.created_by_id)
             self.log(reviewer, "visit.assign", visit, visit.created_at, location=visit.location.code,

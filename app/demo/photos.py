@@ -5,7 +5,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from app.visits.photos import THUMB_SIDE, photo_path
+from app.storage import photo_path
+from app.visits.photos import THUMB_SIDE
 
 #: Stored names of demo photos start with this, so that `demo --reset` removes only them.
 PREFIX = "demo"

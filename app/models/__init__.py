@@ -6,6 +6,8 @@ from app.models.locations import Location, Region
 from app.models.surveys import SurveyResponse
 from app.models.users import Role, User, manager_regions
 from app.models.visits import (
+    HANDED_IN_STATES,
+    OPEN_STATES,
     ActionStatus,
     Answer,
     CorrectiveAction,
@@ -18,7 +20,8 @@ from app.models.visits import (
 )
 
 __all__ = [
-    "ActionStatus", "Answer", "AuditLog", "ChecklistVersion", "CorrectiveAction", "ExportJob",
+    "HANDED_IN_STATES", "OPEN_STATES", "ActionStatus", "Answer", "AuditLog", "ChecklistVersion", "CorrectiveAction",
+    "ExportJob",
     "Location", "Photo", "Region", "ReviewComment", "Role", "SurveyResponse", "User", "Visit",
     "VisitEvent", "VisitSectionScore", "VisitStatus", "manager_regions",
 ]

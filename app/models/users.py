@@ -49,7 +49,7 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    #: Regions a manager is limited to; a manager with none sees the whole network.
+    #: Regions a manager is limited to; a manager with none sees the whole network (see app/access.py).
     regions = relationship("Region", secondary=manager_regions, lazy="selectin")
 
     def set_password(self, password: str) -> None:
@@ -85,13 +85,6 @@ class User(UserMixin, db.Model):
     @property
     def is_shopper(self) -> bool:
         return self.role == Role.shopper
-
-    @property
-    def region_ids(self) -> set[int] | None:
-        """Region ids this user is limited to, or None for the whole network."""
-        if self.role == Role.manager and self.regions:
-            return {r.id for r in self.regions}
-        return None
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"

@@ -28,6 +28,12 @@ class VisitStatus(str, enum.Enum):
     voided = "voided"
 
 
+#: The shopper may still change the visit. Every transition is in app/visits/lifecycle.py.
+OPEN_STATES = frozenset({VisitStatus.planned, VisitStatus.in_progress, VisitStatus.returned})
+#: Handed in by the shopper and not sent back: what review works on.
+HANDED_IN_STATES = frozenset({VisitStatus.submitted, VisitStatus.approved})
+
+
 def _enum(cls, length=16):
     return Enum(cls, native_enum=False, length=length, validate_strings=True)
 
@@ -74,8 +80,6 @@ class Visit(db.Model):
     score: Mapped[float | None] = mapped_column(index=True)
     grade: Mapped[str | None] = mapped_column(String(60))
     critical_failed: Mapped[bool] = mapped_column(default=False)
-    #: The scoring result as computed at submission (VisitResult.to_json()).
-    result: Mapped[dict | None] = mapped_column(JSONType)
 
     #: Proof of visit: the phone's position when the visit started and when it was submitted.
     start_latitude: Mapped[float | None]
@@ -105,10 +109,14 @@ class Visit(db.Model):
         """Return the parsed checklist this visit is filled with."""
         return self.checklist_version.checklist
 
+    @property
+    def is_open(self) -> bool:
+        """Return True while the shopper may still change the visit."""
+        return self.status in OPEN_STATES
+
     def is_overdue(self, today: date) -> bool:
         """Return True when the visit is still open after its window closed."""
-        open_states = (VisitStatus.planned, VisitStatus.in_progress, VisitStatus.returned)
-        return self.status in open_states and self.window_end < today
+        return self.is_open and self.window_end < today
 
     def __repr__(self) -> str:
         return f"<Visit {self.id} {self.status.value}>"

@@ -1,29 +1,26 @@
 """Planning pages: the list of open and planned visits, assigning, changing or cancelling one, CSV import."""
 from datetime import date
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
+from app.access import get_visit_or_404, roles_required, visible_locations, visible_regions
 from app.extensions import db
 from app.models import Location, Region, Role, User, VisitStatus
 from app.planning.forms import AssignForm, CancelVisitForm, EditVisitForm, ImportForm
 from app.planning.services import (
-    NotOpen,
-    cancel_visit,
     edit_visit,
     filter_visits,
     import_assignments,
     latest_versions_by_id,
     status_counts,
 )
-from app.security import region_scope, roles_required
-from app.visits.routes import get_visit_or_404
-from app.visits.services import EDITABLE, VisitError, assign_visit
+from app.visits.errors import VisitError
+from app.visits.lifecycle import OPEN, NotAllowed, allows, assign_visit, cancel_visit
 
-bp = Blueprint("planning", __name__, url_prefix="/planning", template_folder="templates")
 PER_PAGE = 50
 CSV_EXAMPLE = (
     "location_code,checklist_id,shopper_email,from,to,instructions\n"
@@ -31,11 +28,9 @@ CSV_EXAMPLE = (
 )
 
 
-def _scoped_locations(scope):
-    query = select(Location).where(Location.active.is_(True)).order_by(Location.code)
-    if scope is not None:
-        query = query.where(Location.region_id.in_(scope or {-1}))
-    return db.session.scalars(query).all()
+def _locations():
+    return db.session.scalars(select(Location).where(Location.active.is_(True), visible_locations(current_user))
+                              .order_by(Location.code)).all()
 
 
 def _active_shoppers():
@@ -49,11 +44,9 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-@bp.route("/")
 @roles_required(Role.manager, Role.admin)
 def index():
     """List visits in the manager's regions: open by default, filterable, overdue ones marked."""
-    scope = region_scope(current_user)
     today = date.today()
     status = request.args.get("status", "open")
     if status not in {"open", "all", *(s.value for s in VisitStatus)}:
@@ -62,28 +55,24 @@ def index():
         "status": status, "region_id": _int_arg("region"), "shopper_id": _int_arg("shopper"),
         "overdue": request.args.get("overdue") == "1", "q": request.args.get("q", "").strip() or None,
     }
-    query = filter_visits(scope, today=today, **filters)
+    query = filter_visits(current_user, today=today, **filters)
     page = max(_int_arg("page") or 1, 1)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     visits = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
-    regions_query = select(Region).order_by(Region.name)
-    if scope is not None:
-        regions_query = regions_query.where(Region.id.in_(scope or {-1}))
+    regions_query = select(Region).where(visible_regions(current_user)).order_by(Region.name)
     return render_template(
         "planning/index.html", visits=visits, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
-        filters=filters, counts=status_counts(scope, today), today=today,
+        filters=filters, counts=status_counts(current_user, today), today=today,
         regions=db.session.scalars(regions_query).all(), shoppers=_active_shoppers(), statuses=list(VisitStatus),
-        page_args={k: v for k, v in request.args.items() if k != "page"}, open_statuses=EDITABLE,
+        page_args={k: v for k, v in request.args.items() if k != "page"}, open_statuses=OPEN,
     )
 
 
-@bp.route("/assign", methods=["GET", "POST"])
 @roles_required(Role.manager, Role.admin)
 def assign():
     """Assign one visit (the checklist's latest version) to a shopper."""
-    scope = region_scope(current_user)
     form = AssignForm()
-    locations = _scoped_locations(scope)
+    locations = _locations()
     versions = latest_versions_by_id()
     shoppers = _active_shoppers()
     form.location.choices = [(loc.id, f"{loc.code} — {loc.name}") for loc in locations]
@@ -111,25 +100,25 @@ def assign():
 
 def _closed(visit, title: str):
     """Explain that a handed-in or voided visit can no longer be changed (409 to a POST)."""
-    page = render_template("planning/closed.html", visit=visit, message=NotOpen(visit).message, title=title)
+    page = render_template("planning/closed.html", visit=visit, message=NotAllowed(visit, "edit").message,
+                           title=title)
     return page, 409 if request.method == "POST" else 200
 
 
 def _refuse(form, error: VisitError) -> None:
     """Show a refused change next to its field, or at the top of the page."""
-    field = getattr(form, error.extra.get("field") or "", None)
+    field = getattr(form, error.field or "", None)
     if field is not None:
         field.errors = [*field.errors, str(error.message)]
     else:
         flash(str(error.message), "error")
 
 
-@bp.route("/visits/<int:visit_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.manager, Role.admin)
 def edit(visit_id: int):
     """Change the shopper (until the visit is started), the window and the instructions of an open visit."""
     visit = get_visit_or_404(visit_id, current_user)
-    if visit.status not in EDITABLE:
+    if not allows(visit, "edit"):
         return _closed(visit, _("Edit the visit"))
     form = EditVisitForm(data={"shopper": visit.shopper_id, "window_start": visit.window_start,
                                "window_end": visit.window_end, "instructions": visit.instructions})
@@ -156,12 +145,11 @@ def edit(visit_id: int):
     return render_template("planning/edit.html", form=form, visit=visit), 400 if form.errors else 200
 
 
-@bp.route("/visits/<int:visit_id>/cancel", methods=["GET", "POST"])
 @roles_required(Role.manager, Role.admin)
 def cancel(visit_id: int):
     """Cancel an open visit with a reason: it is voided and leaves the shopper's list."""
     visit = get_visit_or_404(visit_id, current_user)
-    if visit.status not in EDITABLE:
+    if not allows(visit, "cancel"):
         return _closed(visit, _("Cancel the visit"))
     form = CancelVisitForm()
     if form.validate_on_submit():
@@ -178,7 +166,6 @@ def cancel(visit_id: int):
     return render_template("planning/cancel.html", form=form, visit=visit), 400 if form.errors else 200
 
 
-@bp.route("/import", methods=["GET", "POST"])
 @roles_required(Role.manager, Role.admin)
 def import_csv():
     """Assign visits from a CSV file and show which rows were accepted and which were refused, and why."""
@@ -194,7 +181,6 @@ def import_csv():
         not report.error else 400
 
 
-@bp.route("/import/example.csv")
 @roles_required(Role.manager, Role.admin)
 def example_csv():
     """Download an example file with the expected columns."""

@@ -7,12 +7,13 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
+from app.access import scope_of, visible_visits
 from app.extensions import db
-from app.models import ChecklistVersion, Location, Role, User, Visit, VisitEvent
+from app.models import ChecklistVersion, Location, Role, User, Visit
 from app.models import VisitStatus as S
 from app.models.audit import record
-from app.models.types import utcnow
-from app.visits.services import EDITABLE, VisitError, assign_visit
+from app.visits.errors import VisitError
+from app.visits.lifecycle import OPEN, assign_visit, require
 
 MAX_ROWS = 2000
 #: Accepted header names for each column (lower case); without a header the columns are in this order.
@@ -28,22 +29,14 @@ ORDER = ("location", "checklist", "shopper", "from", "to", "instructions")
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d.%m.%y")
 
 
-def scoped_visits(scope: set[int] | None):
-    """Return a select of visits limited to the region ids in `scope` (None = all)."""
-    query = select(Visit).join(Location, Visit.location_id == Location.id)
-    if scope is not None:
-        query = query.where(Location.region_id.in_(scope or {-1}))
-    return query
-
-
-def filter_visits(scope: set[int] | None, *, status: str | None = None, region_id: int | None = None,
+def filter_visits(user: User, *, status: str | None = None, region_id: int | None = None,
                   shopper_id: int | None = None, overdue: bool = False, q: str | None = None,
                   today: date | None = None):
-    """Return a select of visits for the planning list, newest window first."""
+    """Return a select of the visits `user` may plan, for the planning list, soonest window first."""
     today = today or date.today()
-    query = scoped_visits(scope)
+    query = select(Visit).join(Location, Visit.location_id == Location.id).where(visible_visits(user))
     if status == "open" or not status:
-        query = query.where(Visit.status.in_(EDITABLE))
+        query = query.where(Visit.status.in_(OPEN))
     elif status != "all":
         query = query.where(Visit.status == S(status))
     if region_id:
@@ -51,27 +44,22 @@ def filter_visits(scope: set[int] | None, *, status: str | None = None, region_i
     if shopper_id:
         query = query.where(Visit.shopper_id == shopper_id)
     if overdue:
-        query = query.where(Visit.status.in_(EDITABLE), Visit.window_end < today)
+        query = query.where(Visit.status.in_(OPEN), Visit.window_end < today)
     if q:
         like = f"%{q.strip().lower()}%"
         query = query.where(or_(func.lower(Location.code).like(like), func.lower(Location.name).like(like)))
     return query.order_by(Visit.window_end, Visit.id)
 
 
-def status_counts(scope: set[int] | None, today: date | None = None) -> dict[str, int]:
-    """Return the number of visits per status in scope, plus "overdue" (one grouped query each)."""
+def status_counts(user: User, today: date | None = None) -> dict[str, int]:
+    """Return the number of visits `user` may plan per status, plus "overdue" (one grouped query each)."""
     today = today or date.today()
-    base = select(Visit.status, func.count(Visit.id)).join(Location, Visit.location_id == Location.id)
-    if scope is not None:
-        base = base.where(Location.region_id.in_(scope or {-1}))
     counts = {s.value: 0 for s in S}
-    for status, count in db.session.execute(base.group_by(Visit.status)):
+    by_status = select(Visit.status, func.count(Visit.id)).where(visible_visits(user)).group_by(Visit.status)
+    for status, count in db.session.execute(by_status):
         counts[S(status).value] = count
-    overdue = select(func.count(Visit.id)).join(Location, Visit.location_id == Location.id).where(
-        Visit.status.in_(EDITABLE), Visit.window_end < today)
-    if scope is not None:
-        overdue = overdue.where(Location.region_id.in_(scope or {-1}))
-    counts["overdue"] = db.session.scalar(overdue)
+    counts["overdue"] = db.session.scalar(select(func.count(Visit.id)).where(
+        visible_visits(user), Visit.status.in_(OPEN), Visit.window_end < today)) or 0
     return counts
 
 
@@ -88,30 +76,14 @@ def latest_versions_by_id(checklist_ids=None) -> dict[str, ChecklistVersion]:
 
 # -- changing and cancelling a planned visit ---------------------------------------------------
 
-class NotOpen(VisitError):
-    status, code = 409, "not_open"
-
-    def __init__(self, visit: Visit):
-        from app.main.routes import status_label
-
-        if visit.status == S.voided:
-            message = _l("This visit was cancelled or voided: it can no longer be changed.")
-        else:
-            message = _l("This visit was already handed in (status: %(status)s), so it can no longer be changed "
-                         "from planning. Return it for correction or void it from its review page.",
-                         status=status_label(visit.status))
-        super().__init__(message, visit_status=visit.status.value)
-
-
 def edit_visit(visit: Visit, manager: User, *, shopper: User, window_start: date, window_end: date,
                instructions: str, today: date | None = None) -> dict:
     """Change the shopper, window and instructions of an open visit (no commit); return {field: [old, new]}.
 
-    Raise NotOpen once it was handed in, VisitError (with `field`) for a change the rules refuse.
+    Raise NotAllowed once it was handed in, VisitError (with `field`) for a change the rules refuse.
     """
     today = today or date.today()
-    if visit.status not in EDITABLE:
-        raise NotOpen(visit)
+    require(visit, "edit")
     instructions = (instructions or "").strip()
     if shopper.id != visit.shopper_id:
         # Answers, photos and the proof of visit recorded so far belong to the shopper who started it.
@@ -138,21 +110,6 @@ def edit_visit(visit: Visit, manager: User, *, shopper: User, window_start: date
     if changes:
         record(manager, "visit.edit", visit, **changes)
     return changes
-
-
-def cancel_visit(visit: Visit, manager: User, reason: str) -> Visit:
-    """Void an open visit with a reason (no commit): it leaves the shopper's list and never counts."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise VisitError(_l("Say why the visit is cancelled."), field="reason")
-    if visit.status not in EDITABLE:
-        raise NotOpen(visit)
-    previous = visit.status
-    visit.status = S.voided
-    visit.void_reason = reason
-    db.session.add(VisitEvent(visit=visit, user_id=manager.id, at=utcnow(), action="voided", comment=reason))
-    record(manager, "visit.void", visit, reason=reason, previous=previous.value, source="planning")
-    return visit
 
 
 # -- CSV import ---------------------------------------------------------------------------------
@@ -257,10 +214,10 @@ def import_assignments(data: bytes, manager: User, *, dry_run: bool = False, tod
         for loc_id, cl_id, shopper_id, start, end in db.session.execute(
             select(Visit.location_id, ChecklistVersion.checklist_id, Visit.shopper_id, Visit.window_start,
                    Visit.window_end).join(ChecklistVersion, Visit.checklist_version_id == ChecklistVersion.id)
-            .where(Visit.shopper_id.in_([u.id for u in shoppers.values()]), Visit.status.in_(EDITABLE))
+            .where(Visit.shopper_id.in_([u.id for u in shoppers.values()]), Visit.status.in_(OPEN))
         ):
             existing.add((loc_id, cl_id, shopper_id, start, end))
-    scope = manager.region_ids
+    scope = scope_of(manager)
 
     for line, values in rows:
         row = ImportRow(line, values)
@@ -272,7 +229,7 @@ def import_assignments(data: bytes, manager: User, *, dry_run: bool = False, tod
             row.reasons.append(_l("Unknown location code %(code)s.", code=values["location"]))
         elif not location.active:
             row.reasons.append(_l("Location %(code)s is closed (inactive).", code=location.code))
-        elif scope is not None and location.region_id not in scope:
+        elif not scope.sees_region(location.region_id):
             row.reasons.append(_l("Location %(code)s is outside your regions.", code=location.code))
         version = versions.get(values.get("checklist", ""))
         if version is None:

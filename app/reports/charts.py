@@ -11,33 +11,27 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
-#: (lowest score, colour, light tint) of the score bands, best first: >=90, >=75, >=60, else.
-BANDS = ((90.0, "#1b7f3b", "#e3f2e6"), (75.0, "#6aa84f", "#eef6e8"), (60.0, "#e0a100", "#fdf5dc"),
-         (0.0, "#c0392b", "#f9e3e0"))
-NONE_COLOUR = "#9aa0a6"
+from app.labels import SCORE_BANDS, score_band
+
+#: (colour, light tint) of each score band (app.labels.SCORE_BANDS).
+BAND_COLOURS = {"excellent": ("#1b7f3b", "#e3f2e6"), "good": ("#6aa84f", "#eef6e8"),
+                "fair": ("#e0a100", "#fdf5dc"), "poor": ("#c0392b", "#f9e3e0"), "none": ("#9aa0a6", "#f1f3f4")}
 FONT = "DejaVu Sans, sans-serif"
 
 
 def band_colour(score: float | None) -> str:
     """Return the band colour of a score (grey without one)."""
-    if score is None:
-        return NONE_COLOUR
-    return next(colour for low, colour, _tint in BANDS if score >= low)
+    return BAND_COLOURS[score_band(score)][0]
 
 
 def band_tint(score: float | None) -> str:
     """Return the light background tint of a score's band."""
-    if score is None:
-        return "#f1f3f4"
-    return next(tint for low, _colour, tint in BANDS if score >= low)
+    return BAND_COLOURS[score_band(score)][1]
 
 
 def band_class(score: float | None) -> str:
     """Return the CSS class of a score's band."""
-    if score is None:
-        return "band-none"
-    return ("band-excellent", "band-good", "band-fair", "band-poor")[
-        next(i for i, (low, _c, _t) in enumerate(BANDS) if score >= low)]
+    return f"band-{score_band(score)}"
 
 
 def _num(value: float) -> str:
@@ -73,7 +67,8 @@ def trend_chart(points: Sequence[Point], *, start: datetime, end: datetime,
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="{FONT}" font-size="9">']
     upper = 100.0
-    for low, _colour, tint in BANDS:  # background bands, so a reader sees the grade at a glance
+    for low, band in SCORE_BANDS:  # background bands, so a reader sees the grade at a glance
+        tint = BAND_COLOURS[band][1]
         parts.append(f'<rect x="{left}" y="{y(upper):.1f}" width="{plot_w}" height="{y(low) - y(upper):.1f}" '
                      f'fill="{tint}"/>')
         upper = low

@@ -76,7 +76,7 @@ def location_command(code, start, end, output, lang):
 def visit_command(visit_id, output, lang, shopper_name):
     """Write the report of visit VISIT_ID."""
     visit = db.session.get(Visit, visit_id)
-    if visit is None or (visit.result is None and not visit.answers):
+    if visit is None or not visit.answers:
         raise click.BadParameter(f"no submitted visit with id {visit_id}", param_hint="VISIT_ID")
     _write(documents.visit_html(visit, include_shopper_name=shopper_name, lang=lang), output)
 

@@ -25,6 +25,7 @@ from app.models import (
     Visit,
 )
 from app.reports.pdf import photo_url
+from app.storage import photo_path
 
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
@@ -87,8 +88,6 @@ class VisitDetail:
 
 def stored_photo_path(stored_name: str) -> str:
     """Return a stored photo's path below UPLOAD_DIR, as the field app lays the files out."""
-    from app.visits.photos import photo_path
-
     return photo_path("", stored_name).as_posix()
 
 

@@ -1,7 +1,7 @@
 """PDF downloads (visit, location, region, network) and the batch ZIP export with its progress page."""
 import io
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,16 +10,21 @@ from sqlalchemy import select
 from wtforms import DateField, SelectField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
+from app.access import (
+    get_job_or_404,
+    get_location_or_404,
+    get_region_or_404,
+    get_staff_visit_or_404,
+    region_scope,
+    roles_required,
+)
 from app.dashboard import queries as q
-from app.dashboard.services import get_location_or_404, get_region_or_404, get_visit_or_404
 from app.extensions import db
 from app.models import ExportJob, Region, Role
 from app.models.audit import AuditLog
 from app.reports import data, documents, jobs
 from app.reports.pdf import RenderTimeout
-from app.security import region_scope, roles_required
 
-bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates", static_folder="static")
 STAFF = (Role.manager, Role.admin)
 
 
@@ -49,13 +54,12 @@ def _send(built: tuple[str, str]):
 
 def get_scored_visit_or_404(visit_id: int, user):
     """Return a submitted visit the user may see; :raise 404: when missing, out of scope or not yet scored."""
-    visit = get_visit_or_404(visit_id, user)
-    if visit.result is None and not visit.answers:
+    visit = get_staff_visit_or_404(visit_id, user)
+    if not visit.answers:
         abort(404, _("This visit has no submitted answers yet."))
     return visit
 
 
-@bp.route("/visits/<int:visit_id>.pdf")
 @roles_required(*STAFF)
 def visit_pdf(visit_id: int):
     """Download a visit's report; ?shopper_name=1 adds the shopper's name (staff in scope only)."""
@@ -65,7 +69,6 @@ def visit_pdf(visit_id: int):
                                       lang=request.args.get("lang")))
 
 
-@bp.route("/locations/<int:location_id>.pdf")
 @roles_required(*STAFF)
 def location_pdf(location_id: int):
     """Download a location's report for ?from=&to= (default: the last 90 days)."""
@@ -74,7 +77,6 @@ def location_pdf(location_id: int):
                                          lang=request.args.get("lang")))
 
 
-@bp.route("/regions/<int:region_id>.pdf")
 @roles_required(*STAFF)
 def region_pdf(region_id: int):
     """Download a region's league table and section heatmap for ?from=&to=."""
@@ -82,7 +84,6 @@ def region_pdf(region_id: int):
     return _send(documents.summary_html(_period(), region=region, lang=request.args.get("lang")))
 
 
-@bp.route("/network.pdf")
 @roles_required(*STAFF)
 def network_pdf():
     """Download the whole network's summary; :raise 404: for managers limited to some regions."""
@@ -121,17 +122,14 @@ def _batch_form() -> BatchForm:
     return form
 
 
-def get_job_or_404(job_id: str, user) -> ExportJob:
-    """Return an export job of `user` (admins see all); :raise 404: otherwise."""
-    job = db.session.get(ExportJob, job_id)
-    if job is None or job.kind != jobs.KIND or (job.user_id != user.id and user.role != Role.admin):
-        abort(404)
+def _job_or_404(job_id: str) -> ExportJob:
+    """Return the signed-in user's batch job, failed first if its worker stopped; :raise 404: otherwise."""
+    job = get_job_or_404(job_id, jobs.KIND, current_user)
     if jobs.fail_if_interrupted(job):
         db.session.commit()
     return job
 
 
-@bp.route("/batch", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def batch():
     """Show the batch export form; on POST queue the job and go to its progress page."""
@@ -166,26 +164,23 @@ def _job_json(job: ExportJob) -> dict:
     }
 
 
-@bp.route("/batch/<job_id>")
 @roles_required(*STAFF)
 def batch_status(job_id: str):
     """Show a batch job's progress bar, updated by polling batch_status_json."""
-    job = get_job_or_404(job_id, current_user)
+    job = _job_or_404(job_id)
     return render_template("reports/batch_status.html", job=job, status=_job_json(job))
 
 
-@bp.route("/batch/<job_id>.json")
 @roles_required(*STAFF)
 def batch_status_json(job_id: str):
     """Return a batch job's state as JSON: status, progress, total, percent, download_url."""
-    return jsonify(_job_json(get_job_or_404(job_id, current_user)))
+    return jsonify(_job_json(_job_or_404(job_id)))
 
 
-@bp.route("/batch/<job_id>.zip")
 @roles_required(*STAFF)
 def batch_download(job_id: str):
     """Download a finished batch's ZIP; :raise 404: when it is not ready (or the file is gone)."""
-    job = get_job_or_404(job_id, current_user)
+    job = _job_or_404(job_id)
     path = jobs.export_path(job)
     if job.status != "done" or not path.is_file():
         abort(404, _("This export is not ready."))

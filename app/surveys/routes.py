@@ -3,7 +3,6 @@ import secrets
 
 from babel import Locale, UnknownLocaleError
 from flask import (
-    Blueprint,
     abort,
     current_app,
     make_response,
@@ -16,19 +15,16 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
+from app.access import get_location_or_404, public, region_scope, roles_required, visible_locations
 from app.extensions import db, limiter
 from app.models import Location, Role
 from app.models.audit import record
-from app.security import public, region_scope, roles_required
 from app.surveys import charts, posters, queries, services
 from app.surveys.forms import ImportForm, SurveyForm
 from app.surveys.imports import import_answers
 from app.surveys.schema import METRIC_RANGES
-
-bp = Blueprint("surveys", __name__, template_folder="templates")
 
 DEVICE_COOKIE_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
 PUBLIC_ENDPOINTS = ("surveys.respond", "surveys.thanks")
@@ -93,7 +89,6 @@ def _survey_and_location(token: str):
     return survey, location
 
 
-@bp.route("/s/<token>", methods=["GET", "POST"])
 @public
 @limiter.limit(_ip_limit, key_func=_ip_key, methods=["POST"])
 @limiter.limit(_device_limit, key_func=_device_key, methods=["POST"])
@@ -122,7 +117,6 @@ def respond(token: str):
                         location=location, form=form, problems=problems, values=request.form, token=token)
 
 
-@bp.route("/s/<token>/thanks")
 @public
 def thanks(token: str):
     """Thank the customer in their language."""
@@ -148,36 +142,23 @@ def _app_error(error):
     return current_app.ensure_sync(handler)(error) if handler else error
 
 
-@bp.errorhandler(429)
 def too_many(error):
     return _public_error(429, "rate") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
-@bp.errorhandler(CSRFError)
 def form_expired(error):
     return _public_error(400, "expired") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
-@bp.errorhandler(404)
 def unknown_link(error):
     return _public_error(404, "unknown") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
-@bp.errorhandler(503)
 def no_survey(error):
     return _public_error(503, "unavailable") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
 # -- managers' pages -------------------------------------------------------------------------
-
-def get_location_or_404(location_id: int, user) -> Location:
-    """Return the location if `user` may see it; :raise 404: otherwise."""
-    location = db.session.get(Location, location_id)
-    scope = region_scope(user)
-    if location is None or (scope is not None and location.region_id not in scope):
-        abort(404)
-    return location
-
 
 def public_url(location: Location) -> str:
     """Return the survey link printed on the poster (PUBLIC_BASE_URL when set, e.g. behind a proxy)."""
@@ -190,7 +171,6 @@ def public_url(location: Location) -> str:
 SORT_KEYS = ("location", "answers", "nps", "csat", "ces", "audit")
 
 
-@bp.route("/surveys/")
 @roles_required(Role.manager, Role.admin)
 def index():
     """List the locations in scope with their survey metrics, links, posters and the score-vs-NPS chart."""
@@ -202,9 +182,7 @@ def index():
     period = form.get_period()
     region_id = form.filters()["region_id"]
     include_flagged = request.args.get("flagged") == "1"
-    query = select(Location).where(Location.active.is_(True)).order_by(Location.code)
-    if scope is not None:
-        query = query.where(Location.region_id.in_(sorted(scope)))
+    query = select(Location).where(Location.active.is_(True), visible_locations(current_user)).order_by(Location.code)
     if region_id is not None:
         query = query.where(Location.region_id == region_id)
     locations = list(db.session.scalars(query))
@@ -237,7 +215,6 @@ def _sort_value(row: dict, sort: str):
     return row["metrics"][sort].value
 
 
-@bp.route("/surveys/locations/<int:location_id>/poster.pdf")
 @roles_required(Role.manager, Role.admin)
 def poster(location_id: int):
     """Return the printable QR poster of a location, A4 or A6 (?size=)."""
@@ -255,7 +232,6 @@ def poster(location_id: int):
     return response
 
 
-@bp.route("/surveys/import", methods=["GET", "POST"])
 @roles_required(Role.manager, Role.admin)
 def import_csv():
     """Import survey answers from a CSV file and show what happened to every row."""

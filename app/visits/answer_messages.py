@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.scoring import AnswerProblem
 
-#: English template (as app/checklists/questions.py, app/scoring.py and visits/services.py write it)
+#: English template (as app/checklists/questions.py, app/scoring.py and app/visits/lifecycle.py write it)
 #: -> its translatable form. The key and the msgid are the same text; tests/test_i18n.py checks that
 #: every template those modules can produce is listed here.
 MESSAGES = {

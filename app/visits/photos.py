@@ -1,26 +1,20 @@
 """Photo evidence: verify an upload, keep its GPS position and time, store an EXIF-free JPEG and a thumbnail."""
 import io
-import os
 import secrets
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Photo, Visit
-from app.visits.services import (
-    NotEditable,
-    VisitError,
-    checklist_of,
-    is_editable,
-    parse_time,
-    photo_count,
-)
+from app.storage import photo_path, remove_photo_files, write_file
+from app.visits.errors import VisitError
+from app.visits.lifecycle import require
+from app.visits.payloads import parse_time
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_SIDE = 1600
@@ -32,10 +26,6 @@ DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL = 0x9003, 0x9011
 
 class PhotoRejected(VisitError):
     code = "invalid_photo"
-
-
-class PhotoTooLarge(VisitError):
-    status, code = 413, "too_large"
 
 
 @dataclass(frozen=True)
@@ -157,26 +147,11 @@ def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
     return VerifiedImage(jpeg, thumb, out_w, out_h, lat, lon, taken_at)
 
 
-def photo_path(upload_dir: str, stored_name: str, size: str | None = None) -> Path:
-    """Return the file of a stored photo, or of its thumbnail when size == "thumb"."""
-    name = stored_name.replace(".jpg", "_thumb.jpg") if size == "thumb" else stored_name
-    return Path(upload_dir) / name[:2] / name
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_suffix(".part")
-    temp.write_bytes(data)
-    os.replace(temp, path)  # readers never see half a file
-
-
-def remove_files(upload_dir: str, stored_name: str) -> None:
-    """Delete a photo's files (missing files are fine)."""
-    for size in (None, "thumb"):
-        try:
-            photo_path(upload_dir, stored_name, size).unlink()
-        except FileNotFoundError:
-            pass
+def photo_count(visit: Visit, question_id: str) -> int:
+    """Return how many photos the visit has for a question."""
+    return db.session.scalar(
+        select(func.count(Photo.id)).where(Photo.visit_id == visit.id, Photo.question_id == question_id)
+    ) or 0
 
 
 def find_photo(visit: Visit, client_photo_id: str) -> Photo | None:
@@ -207,13 +182,9 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
     existing = find_photo(visit, client_photo_id)
     if existing is not None:
         return existing, False
-    if not is_editable(visit):
-        raise NotEditable(visit)
-    checklist = checklist_of(visit.checklist_version)
-    try:
-        question = checklist.question(question_id or "")
-    except KeyError:
-        question = None
+    require(visit, "upload")
+    checklist = visit.checklist
+    question = checklist.question(question_id) if checklist.has_question(question_id or "") else None
     if question is None or question.type != "photo":
         raise VisitError(_l("%(qid)s is not a photo question of this checklist.", qid=question_id),
                          code="unknown_question", question_id=question_id)
@@ -222,12 +193,15 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
                          code="too_many_photos", question_id=question.id, max_photos=question.max_photos)
     device_lat = _float(latitude, "latitude", -90, 90)
     device_lon = _float(longitude, "longitude", -180, 180)
-    device_time = parse_time(taken_at, "taken_at")
+    try:
+        device_time = parse_time(taken_at)
+    except ValueError:
+        raise VisitError(_l("%(field)s is not a valid ISO 8601 time.", field="taken_at"), field="taken_at") from None
     image = verify_image(data, max_pixels)
 
     stored_name = f"{secrets.token_hex(16)}.jpg"
-    _write(photo_path(upload_dir, stored_name), image.jpeg)
-    _write(photo_path(upload_dir, stored_name, "thumb"), image.thumbnail)
+    write_file(photo_path(upload_dir, stored_name), image.jpeg)
+    write_file(photo_path(upload_dir, stored_name, "thumb"), image.thumbnail)
     from_exif = image.latitude is not None
     photo = Photo(
         visit=visit, question_id=question.id, client_photo_id=client_photo_id, stored_name=stored_name,
@@ -245,9 +219,8 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
 
 
 def delete_photo(visit: Visit, photo: Photo, upload_dir: str) -> None:
-    """Remove a photo of an editable visit and drop it from the draft's answers."""
-    if not is_editable(visit):
-        raise NotEditable(visit)
+    """Remove a photo of an open visit and drop it from the draft's answers."""
+    require(visit, "upload")
     draft = visit.draft or {}
     answers = dict(draft.get("answers", {}))
     item = answers.get(photo.question_id)
@@ -258,4 +231,4 @@ def delete_photo(visit: Visit, photo: Photo, upload_dir: str) -> None:
         visit.draft = {**draft, "answers": answers}
     db.session.delete(photo)
     db.session.flush()
-    remove_files(upload_dir, photo.stored_name)
+    remove_photo_files(upload_dir, photo.stored_name)

@@ -9,23 +9,26 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.access import get_visit_or_404, roles_required
 from app.extensions import db
-from app.models import Photo, Role, Visit
-from app.security import roles_required
+from app.field.pages import fill_url
+from app.models import OPEN_STATES, Photo, Role, Visit
+from app.storage import remove_photo_files
+from app.visits import lifecycle
 from app.visits import photos as photo_service
-from app.visits import services
-from app.visits.blueprint import api
-from app.visits.routes import fill_url, get_visit_or_404
-from app.visits.services import EDITABLE, SubmissionRace, VisitError
+from app.visits.errors import SubmissionRace, VisitError
+from app.visits.payloads import DraftPayload, StartPayload, SubmitPayload, parse
+
+#: HTTP status of each refusal code; every other code is 400 (see docs/api.md).
+STATUS_OF = {"not_editable": 409, "conflict": 409, "already_submitted": 409, "forbidden": 403, "not_found": 404,
+             "too_large": 413}
 
 
-@api.errorhandler(VisitError)
 def visit_error(error: VisitError):
     """Answer a refused request with {"error", "message", ...}."""
-    return jsonify(error=error.code, message=str(error.message), **error.extra), error.status
+    return jsonify(error=error.code, message=str(error.message), **error.extra), STATUS_OF.get(error.code, 400)
 
 
-@api.errorhandler(RequestEntityTooLarge)
 def too_large(error):
     """Answer an upload over the size limit with 413 too_large."""
     limit = current_app.config["PHOTO_MAX_BYTES"]
@@ -38,11 +41,8 @@ def _own_visit(visit_id: int) -> Visit:
     return get_visit_or_404(visit_id, current_user)
 
 
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise VisitError(_l("The request body must be a JSON object."), field="body")
-    return body
+def _json_body() -> object:
+    return request.get_json(silent=True)
 
 
 def _iso(moment):
@@ -56,31 +56,29 @@ def _location(visit: Visit) -> dict:
 
 
 def _photo(photo: Photo) -> dict:
-    url = url_for("visits.photo", token=photo.token)
+    url = url_for("field.photo", token=photo.token)
     return {"id": photo.token, "question_id": photo.question_id, "client_photo_id": photo.client_photo_id,
-            "url": url, "thumb_url": url_for("visits.photo", token=photo.token, size="thumb"),
+            "url": url, "thumb_url": url_for("field.photo", token=photo.token, size="thumb"),
             "width": photo.width, "height": photo.height, "taken_at": _iso(photo.taken_at),
             "latitude": photo.latitude, "longitude": photo.longitude}
 
 
 def _submitted_body(body: dict) -> dict:
-    return {**body, "detail_url": url_for("visits.detail", visit_id=body["visit_id"])}
+    return {**body, "detail_url": url_for("field.detail", visit_id=body["visit_id"])}
 
 
-@api.route("/csrf")
 @roles_required(Role.shopper)
 def csrf_token():
     """Return a CSRF token for the X-CSRFToken header (fetch one before flushing the offline queue)."""
     return jsonify(csrf_token=generate_csrf())
 
 
-@api.route("/visits")
 @roles_required(Role.shopper)
 def visit_list():
     """Return the shopper's open visits so the phone can cache them for offline use."""
     today = date.today()
     visits = db.session.scalars(
-        select(Visit).where(Visit.shopper_id == current_user.id, Visit.status.in_(EDITABLE))
+        select(Visit).where(Visit.shopper_id == current_user.id, Visit.status.in_(OPEN_STATES))
         .order_by(Visit.window_end, Visit.id)
     ).unique().all()
     return jsonify(visits=[{
@@ -92,13 +90,12 @@ def visit_list():
     } for v in visits])
 
 
-@api.route("/visits/<int:visit_id>")
 @roles_required(Role.shopper)
 def visit_definition(visit_id: int):
     """Return everything the form needs: the visit, its exact checklist version, draft, photos, submission."""
     visit = _own_visit(visit_id)
     submission = None
-    if visit.client_submission_id and visit.status not in EDITABLE:
+    if visit.client_submission_id and not visit.is_open:
         submission = {"client_submission_id": visit.client_submission_id, "submitted_at": _iso(visit.submitted_at)}
     return jsonify(
         visit={
@@ -109,38 +106,31 @@ def visit_definition(visit_id: int):
             "started_at": _iso(visit.started_at),
         },
         checklist=visit.checklist_version.definition,
-        draft=services.draft_of(visit),
+        draft=lifecycle.draft_of(visit),
         photos=[_photo(p) for p in visit.photos],
         submission=submission,
-        editable=services.is_editable(visit),
+        editable=visit.is_open,
     )
 
 
-@api.route("/visits/<int:visit_id>/start", methods=["POST"])
 @roles_required(Role.shopper)
 def start(visit_id: int):
     """Mark the visit started with the phone's time and position (idempotent)."""
     visit = _own_visit(visit_id)
-    body = _json_body()
-    services.start_visit(visit, started_at=body.get("started_at"), geolocation=body.get("geolocation"),
-                         position=body.get("position"))
+    lifecycle.start_visit(visit, parse(StartPayload, _json_body()))
     db.session.commit()
     return jsonify(status=visit.status.value, started_at=_iso(visit.started_at))
 
 
-@api.route("/visits/<int:visit_id>/draft", methods=["PUT"])
 @roles_required(Role.shopper)
 def save_draft(visit_id: int):
     """Save the answers given so far (values checked, completeness not)."""
     visit = _own_visit(visit_id)
-    body = _json_body()
-    saved = services.save_draft(visit, body.get("answers"), body.get("answer_times"),
-                                client_saved_at=body.get("client_saved_at"))
+    saved = lifecycle.save_draft(visit, parse(DraftPayload, _json_body()))
     db.session.commit()
     return jsonify(saved_at=_iso(saved.saved_at), stale=saved.stale, client_saved_at=saved.client_saved_at)
 
 
-@api.route("/visits/<int:visit_id>/photos", methods=["POST"])
 @roles_required(Role.shopper)
 def upload_photo(visit_id: int):
     """Store one photo for a photo question: 201 new, 200 when this client_photo_id was stored before."""
@@ -167,7 +157,7 @@ def upload_photo(visit_id: int):
         except IntegrityError:
             # The same photo arrived twice at once: the unique (visit, client_photo_id) kept one.
             db.session.rollback()
-            photo_service.remove_files(upload_dir, photo.stored_name)
+            remove_photo_files(upload_dir, photo.stored_name)
             photo = photo_service.find_photo(_own_visit(visit_id), form.get("client_photo_id", ""))
             if photo is None:
                 raise
@@ -175,34 +165,37 @@ def upload_photo(visit_id: int):
     return jsonify(_photo(photo)), 201 if created else 200
 
 
-@api.route("/visits/<int:visit_id>/photos/<token>", methods=["DELETE"])
 @roles_required(Role.shopper)
 def delete_photo(visit_id: int, token: str):
     """Delete a photo of an editable visit."""
     visit = _own_visit(visit_id)
     photo = db.session.scalar(select(Photo).where(Photo.visit_id == visit.id, Photo.token == token))
     if photo is None:
-        raise VisitError(_l("No such photo."), status=404, code="not_found")
+        raise VisitError(_l("No such photo."), code="not_found")
     photo_service.delete_photo(visit, photo, current_app.config["UPLOAD_DIR"])
     db.session.commit()
     return "", 204
 
 
-@api.route("/visits/<int:visit_id>/submit", methods=["POST"])
 @roles_required(Role.shopper)
 def submit(visit_id: int):
     """Validate, score and store the visit once: 201 first time, 200 for an identical retry, 409 otherwise."""
+    _own_visit(visit_id)  # someone else's visit is "not found", whatever the body says
     body = _json_body()
+    payload = parse(SubmitPayload, body)
+    try:
+        digest = lifecycle.payload_hash(body)
+    except ValueError:  # NaN or infinity somewhere in the answers
+        raise VisitError(_l("The submission is not valid JSON data."), field="answers") from None
     for attempt in (1, 2):
         visit = _own_visit(visit_id)
         try:
-            outcome = services.submit_visit(visit, body, user=current_user)
+            outcome = lifecycle.submit_visit(visit, payload, digest, user=current_user)
             db.session.commit()
             break
         except (SubmissionRace, IntegrityError):
             # Another request won the race; after a rollback the replay/409 checks see its result.
             db.session.rollback()
             if attempt == 2:
-                raise VisitError(_l("This visit was already submitted."), status=409,
-                                 code="already_submitted") from None
+                raise VisitError(_l("This visit was already submitted."), code="already_submitted") from None
     return jsonify(_submitted_body(outcome.body)), 201 if outcome.created else 200

@@ -11,11 +11,9 @@ from pathlib import Path
 from flask import current_app, make_response, render_template, url_for
 from flask_login import current_user
 
+from app.access import get_visit_or_404, public, roles_required
+from app.field import API_PREFIX, PAGES_PREFIX
 from app.models import Role
-from app.security import public, roles_required
-from app.visits.blueprint import api, bp
-from app.visits.routes import get_visit_or_404
-from app.visits.services import is_editable
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: The form's own modules, in load order; the service worker precaches them.
@@ -32,7 +30,7 @@ def asset_urls() -> list[str]:
         url_for("static", filename="vendor/pico/pico.min.css"),
         url_for("static", filename="app.css"),
     ]
-    urls += [url_for("visits.static", filename=name) for name in FORM_STYLES + FORM_MODULES]
+    urls += [url_for("field.static", filename=name) for name in FORM_STYLES + FORM_MODULES]
     return urls
 
 
@@ -42,14 +40,13 @@ def asset_version() -> str:
     app_static = Path(current_app.static_folder)
     files = [app_static / "vendor/pico/pico.min.css", app_static / "app.css"]
     files += [STATIC_DIR / name for name in FORM_STYLES + FORM_MODULES]
-    files.append(Path(current_app.root_path) / "visits/templates/visits/sw.js")
+    files.append(Path(current_app.root_path) / "field/templates/field/sw.js")
     for path in files:
         stat = path.stat()
         digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
     return digest.hexdigest()[:12]
 
 
-@bp.route("/<int:visit_id>/fill")
 @roles_required(Role.shopper)
 def fill(visit_id: int):
     """Render the phone form of the shopper's own visit.
@@ -59,38 +56,37 @@ def fill(visit_id: int):
     # Shoppers only (the decorator), and get_visit_or_404 lets a shopper see only their own visits.
     visit = get_visit_or_404(visit_id, current_user)
     checklist = visit.checklist
-    back_url = url_for("visits.my_visits")
-    detail_url = url_for("visits.detail", visit_id=visit.id)
+    back_url = url_for("field.my_visits")
+    detail_url = url_for("field.detail", visit_id=visit.id)
     response = make_response(render_template(
-        "visits/fill.html",
+        "field/fill.html",
         visit=visit,
         checklist=checklist,
-        editable=is_editable(visit),
+        editable=visit.is_open,
         back_url=back_url,
         detail_url=detail_url,
         question_count=len(checklist.questions),
         preloaded=FORM_MODULES[1:],  # fill.js, the entry point, is loaded by its own script tag
-        api_url=f"{api.url_prefix}/visits/{visit.id}",
-        csrf_url=f"{api.url_prefix}/csrf",
-        sw_scope=f"{bp.url_prefix}/",
+        api_url=f"{API_PREFIX}/visits/{visit.id}",
+        csrf_url=f"{API_PREFIX}/csrf",
+        sw_scope=f"{PAGES_PREFIX}/",
     ))
     # The service worker keeps its own copy for offline use; the browser must always ask again.
     response.headers["Cache-Control"] = "no-cache, private"
     return response
 
 
-@bp.route("/sw.js")
 @public
 def service_worker():
     """Serve the form's service worker (scope /visits/), never cached by the browser."""
     body = render_template(
-        "visits/sw.js",
+        "field/sw.js",
         version=asset_version(),
         assets=json.dumps(asset_urls()),
-        api_prefix=f"{api.url_prefix}/",
+        api_prefix=f"{API_PREFIX}/",
     )
     response = make_response(body)
     response.headers["Content-Type"] = "text/javascript; charset=utf-8"
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["Service-Worker-Allowed"] = f"{bp.url_prefix}/"
+    response.headers["Service-Worker-Allowed"] = f"{PAGES_PREFIX}/"
     return response

@@ -1,0 +1,86 @@
+"""The words and colour bands people see for states, events and scores: one wording each, every page.
+
+Services, pages and PDFs take their labels from here; `register(app)` makes them template helpers.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from babel.dates import format_interval
+from flask import Flask
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+from app.checklists.questions import clock
+from app.models import VisitStatus
+
+#: (lowest score, band) of the score bands, best first. The colours of each band live in CSS and charts.
+SCORE_BANDS = ((90.0, "excellent"), (75.0, "good"), (60.0, "fair"), (0.0, "poor"))
+
+
+def score_band(value: float | None) -> str:
+    """Return the band of a score: excellent, good, fair, poor, or none without a score."""
+    if value is None:
+        return "none"
+    return next((band for low, band in SCORE_BANDS if value >= low), "poor")
+
+
+def score_class(value: float | None) -> str:
+    """Return the CSS class that colours a score band on pages."""
+    return f"score-{score_band(value)}"
+
+
+#: The one wording of each visit state, used wherever a status is shown or put into a sentence.
+STATUS_LABELS = {
+    VisitStatus.planned: _l("Planned"),
+    VisitStatus.in_progress: _l("In progress"),
+    VisitStatus.submitted: _l("Submitted"),
+    VisitStatus.returned: _l("Returned for correction"),
+    VisitStatus.approved: _l("Approved"),
+    VisitStatus.voided: _l("Voided"),
+}
+
+
+def status_label(status: VisitStatus | str) -> str:
+    """Return a visit state (enum or its value) in the current language."""
+    return str(STATUS_LABELS[VisitStatus(status)])
+
+
+#: What happened to a visit (VisitEvent.action) in words.
+EVENT_LABELS = {
+    "assigned": _l("Assigned"),
+    "submitted": _l("Submitted"),
+    "resubmitted": _l("Corrected and resubmitted"),
+    "returned": _l("Returned for correction"),
+    "approved": _l("Approved"),
+    "voided": _l("Voided"),
+}
+
+
+def event_label(action: str) -> str:
+    """Return a visit event's action in the current language (unknown actions as stored)."""
+    return str(EVENT_LABELS.get(action, action))
+
+
+class DateRange(Protocol):
+    start: date
+    end: date
+
+
+def period_text(period: DateRange) -> str:
+    """Format a date range (anything with .start and .end dates) in the current language."""
+    return format_interval(period.start, period.end, "yMMMd", locale=get_locale())
+
+
+def datetime_text(value: datetime | None, fmt: str = "medium") -> str:
+    """Format a timestamp in the current language, or an em dash when missing."""
+    return format_datetime(value, fmt) if value else "—"
+
+
+def register(app: Flask) -> None:
+    """Make the labels template helpers of every page."""
+    helpers: dict[str, Any] = {"score_class": score_class, "status_label": status_label,
+                               "event_label": event_label, "clock": clock}
+    app.jinja_env.globals.update(helpers)
+    app.jinja_env.filters.update({"period": period_text, "datetime": datetime_text})

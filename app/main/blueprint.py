@@ -1,0 +1,8 @@
+"""The start page: the blueprint and its URL map (every view, error handler and template helper)."""
+from flask import Blueprint
+
+from app.main import routes
+
+bp = Blueprint("main", __name__, template_folder="templates")
+
+bp.add_url_rule("/", view_func=routes.home)

@@ -1,0 +1,12 @@
+"""Review: the blueprint and its URL map (every view, error handler and template helper)."""
+from flask import Blueprint
+
+from app.review import routes
+
+bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
+
+bp.add_url_rule("/", view_func=routes.queue)
+bp.add_url_rule("/visits/<int:visit_id>", view_func=routes.visit)
+bp.add_url_rule("/visits/<int:visit_id>/decision", view_func=routes.decide, methods=["POST"])
+bp.add_url_rule("/comments", view_func=routes.add_comment, methods=["POST"])
+bp.add_url_rule("/comments/<int:comment_id>/delete", view_func=routes.delete_comment, methods=["POST"])

@@ -1,0 +1,73 @@
+"""Request helpers every page shares: JSON or HTML errors, safe redirects, the navigation, links."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.access import scope_of
+from app.models import Role
+
+#: (endpoint, label, roles) of the main navigation; items of features not installed are skipped.
+NAVIGATION = [
+    ("field.my_visits", _l("My visits"), {Role.shopper}),
+    ("dashboard.index", _l("Dashboard"), {Role.manager, Role.admin}),
+    ("review.queue", _l("Review"), {Role.manager, Role.admin}),
+    ("planning.index", _l("Planning"), {Role.manager, Role.admin}),
+    ("dashboard.actions", _l("Actions"), {Role.manager, Role.admin}),
+    ("surveys.index", _l("Surveys"), {Role.manager, Role.admin}),
+    ("admin.index", _l("Admin"), {Role.admin}),
+]
+
+
+def wants_json() -> bool:
+    """Return True when the client should get errors as JSON (the phone's API calls)."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return `target` if it is a path on this site, else None (no open redirects).
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so "/\\t/evil.example"
+    would leave the site: any control character or backslash makes the target unsafe.
+    """
+    if not target or any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def nav_items() -> list[dict[str, Any]]:
+    """Return the navigation entries the signed-in user may use."""
+    items = []
+    for endpoint, label, roles in NAVIGATION:
+        if current_user.role in roles and endpoint in current_app.view_functions:
+            items.append({
+                "url": url_for(endpoint),
+                "label": label,
+                "active": (request.endpoint or "").split(".")[0] == endpoint.split(".")[0],
+            })
+    return items
+
+
+def url_with(**overrides: Any) -> str:
+    """Return the current page's URL with some query arguments replaced (None drops one)."""
+    args: dict[str, Any] = request.args.to_dict()
+    args.update(overrides)
+    args = {k: v for k, v in args.items() if v is not None}
+    return url_for(request.endpoint or "main.home", **(request.view_args or {}), **args)
+
+
+def sees_whole_network() -> bool:
+    """Return True when the signed-in user's figures cover the whole network."""
+    return scope_of(current_user).whole_network
+
+
+def register(app: Flask) -> None:
+    """Make the navigation and link helpers template globals of every page."""
+    app.jinja_env.globals.update(nav_items=nav_items, url_with=url_with, sees_whole_network=sees_whole_network)
