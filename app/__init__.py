@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.blueprint import bp as admin
     from app.auth.blueprint import bp as auth
     from app.dashboard.blueprint import bp as dashboard
+    from app.dashboard.blueprint import figures_api
     from app.field.blueprint import api as phone_api
     from app.field.blueprint import bp as field
     from app.main.blueprint import bp as main
@@ -87,18 +88,21 @@ def register_blueprints(app: Flask) -> None:
     from app.review.blueprint import bp as review
     from app.surveys.blueprint import bp as surveys
 
-    for bp in (auth, main, admin, field, phone_api, planning, dashboard, reports, review, surveys):
+    for bp in (auth, main, admin, field, phone_api, planning, dashboard, figures_api, reports, review,
+               surveys):
         app.register_blueprint(bp)
 
 
 def register_cli(app: Flask) -> None:
+    from app.analytics.cli import figures_cli
     from app.auth.cli import users_cli
     from app.checklists.cli import checklists_cli
     from app.demo.cli import demo_cli
     from app.reports.cli import reports_cli
     from app.surveys.cli import surveys_cli
+    from app.worker import worker_command
 
-    for group in (users_cli, checklists_cli, reports_cli, demo_cli, surveys_cli):
+    for group in (users_cli, checklists_cli, reports_cli, demo_cli, surveys_cli, figures_cli, worker_command):
         app.cli.add_command(group)
 
 

@@ -43,6 +43,8 @@ def load_config(app, test_config: dict | None = None) -> None:
         RATELIMIT_STORAGE_URI="memory://",
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
         COUNT_SUBMITTED_VISITS=False,
+        #: A location with fewer visits in a period is listed apart in league tables, not ranked.
+        RANK_MIN_VISITS=3,
         REDIS_URL=None,
         #: Number of reverse proxies in front of the app (0: clients connect directly).
         PROXY_COUNT=0,

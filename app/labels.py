@@ -12,6 +12,7 @@ from flask import Flask
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
+from app.analytics.stats import format_rank
 from app.checklists.questions import clock
 from app.models import VisitStatus
 
@@ -78,9 +79,14 @@ def datetime_text(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt) if value else "—"
 
 
+def rank_text(rank: tuple[int, int] | None) -> str:
+    """Return a rank range as people read it ("3", "3–6"), or an em dash when not ranked."""
+    return format_rank(*rank) if rank else "—"
+
+
 def register(app: Flask) -> None:
     """Make the labels template helpers of every page."""
     helpers: dict[str, Any] = {"score_class": score_class, "status_label": status_label,
                                "event_label": event_label, "clock": clock}
     app.jinja_env.globals.update(helpers)
-    app.jinja_env.filters.update({"period": period_text, "datetime": datetime_text})
+    app.jinja_env.filters.update({"period": period_text, "datetime": datetime_text, "rank": rank_text})

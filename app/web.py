@@ -1,14 +1,15 @@
-"""Request helpers every page shares: JSON or HTML errors, safe redirects, the navigation, links."""
+"""Request helpers every page shares: JSON or HTML errors, safe redirects, figures' filters, navigation."""
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, abort, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.access import scope_of
+from app.access import get_region_or_404, region_scope, scope_of
+from app.analytics.filters import FilterError, FilterForm, Filters, read_args
 from app.models import Role
 
 #: (endpoint, label, roles) of the main navigation; items of features not installed are skipped.
@@ -40,6 +41,21 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def request_filters(*, location_id: int | None = None, strict: bool = False) -> tuple[Filters, FilterForm]:
+    """Return the figures' filter of the query string for the signed-in manager, and the filter bar.
+
+    :raise 404: for a region outside the user's scope (never an empty page of its figures);
+    :raise 400: with strict=True (downloads, the API) when the filter is not valid.
+    """
+    region = request.args.get("region", "")
+    if region.isdigit():
+        get_region_or_404(int(region), current_user)
+    try:
+        return read_args(request.args, scope=region_scope(current_user), location_id=location_id, strict=strict)
+    except FilterError as exc:
+        abort(400, str(exc))
 
 
 def nav_items() -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from app.dashboard.queries import Period  # noqa: E402
+from app.analytics.periods import Period  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import ChecklistVersion, Location, Region, Role, User  # noqa: E402
 from app.reports import documents, jobs  # noqa: E402

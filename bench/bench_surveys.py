@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.dashboard.queries import Period  # noqa: E402
+from app.analytics.periods import Period  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Location, Region, SurveyResponse  # noqa: E402
-from app.surveys.queries import network_survey_metrics, survey_metrics  # noqa: E402
+from app.analytics.surveys import network_survey_metrics, survey_metrics  # noqa: E402
 
 URLS = {"sqlite": "sqlite:////tmp/fa_bench_surveys.sqlite",
         "postgres": "postgresql://postgres@127.0.0.1:5432/fa_bench_surveys"}

@@ -53,8 +53,9 @@ def test_dashboard_shows_league_table_heatmap_and_failures(client, login, manage
     assert "Most failed questions" in page and "Offered a bag" in page
     assert "Sections by location" in page and "Greeting" in page
     html = response.get_data(as_text=True)
-    assert f"/dashboard/visits?period=custom&amp;start=2024-04-01&amp;end=2024-06-30&amp;location={network['a2'].id}" \
-        f"&amp;section=greeting" in html
+    # Every drill-down link carries the whole filter, the programme included.
+    assert f"/dashboard/visits?period=custom&amp;start=2024-04-01&amp;end=2024-06-30&amp;checklist=sample-visit" \
+        f"&amp;location={network['a2'].id}&amp;section=greeting" in html
     assert "<svg class=\"sparkline\"" in html
 
 
@@ -64,7 +65,7 @@ def test_dashboard_filters_by_region_and_survives_bad_input(client, login, manag
     assert "B1" in page and " A1 " not in page
     bad = client.get("/dashboard/", query_string={"period": "custom", "start": "2024-06-30", "end": "2024-01-01"})
     assert bad.status_code == 200
-    assert "The end date is before the start date." in text_of(bad)
+    assert "The period ends before it starts." in text_of(bad)
     assert client.get("/dashboard/", query_string={"period": "nonsense", "start": "x"}).status_code == 200
     assert client.get("/dashboard/", query_string={"region": "abc"}).status_code == 200
     assert client.get("/dashboard/", query_string={"sort": "nps", "dir": "asc"}).status_code == 200

@@ -26,9 +26,12 @@ def test_table_csv(client, login, manager, network):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:5] == ["Code", "Location", "Region", "Visits", "Score"]
-    assert [r[1] for r in rows[1:]] == ["B1", "A1", "A2"]
-    assert rows[3][4] == "50.0"
+    assert rows[0][:9] == ["Rank", "Code", "Location", "Region", "Programme", "Visits", "Score",
+                           "95% interval, low", "95% interval, high"]
+    assert [r[2] for r in rows[1:]] == ["B1", "A1", "A2"]
+    assert rows[3][6] == "50.0" and rows[3][5] == "2"
+    assert rows[3][7] == "0.0" and rows[3][8] == "100.0"  # 0 and 100: the interval spans every score
+    assert all(r[4] == "sample-visit" and r[0] == "—" for r in rows[1:])  # under 3 visits: not ranked
 
 
 def test_answers_csv_one_row_per_visit_and_question(client, login, manager, network):
@@ -51,7 +54,7 @@ def test_answers_xlsx(client, login, manager, network, tmp_path):
     assert rows[0][0] == "visit_id" and len(rows) == 1 + 5 * 8
     with client.get("/dashboard/export/table.xlsx", query_string=Q2) as response:
         table = load_workbook(io.BytesIO(response.data)).active
-    assert [r[1] for r in table.iter_rows(min_row=2, values_only=True)] == ["B1", "A1", "A2"]
+    assert [r[2] for r in table.iter_rows(min_row=2, values_only=True)] == ["B1", "A1", "A2"]
     assert list((tmp_path / "exports").iterdir()) == []  # no temporary file left behind
 
 

@@ -49,6 +49,7 @@ def test_batch_from_the_command_line(runner, network, tmp_path):
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(target) as archive:
         names = archive.namelist()
-        assert names == ["location-L001-2024-04-01-2024-06-30.pdf", "location-L002-2024-04-01-2024-06-30.pdf"]
+        assert names == ["location-L001-sample-visit-2024-04-01-2024-06-30.pdf",
+                             "location-L002-sample-visit-2024-04-01-2024-06-30.pdf"]
         assert "A2" in pdf_text(archive.read(names[1]))
     assert "2 reports" in result.output

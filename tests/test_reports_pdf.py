@@ -106,7 +106,9 @@ def test_location_report_figures(app, db, client, network, staff):
     counted = [v for v in network["visits"].values()
                if v.status == VisitStatus.approved and v.visited_at < datetime(2024, 7, 1, tzinfo=UTC)]
     assert "Network average: " + one(sum(v.score for v in counted) / len(counted)) in text
-    assert "RANK IN REGION" in text and "1 of 2" in text and "2 of 3" in text
+    # A1 is the only location with 3 visits in H1 (the minimum to be ranked): first of one, in both.
+    assert "RANK IN REGION" in text and text.count("1 of 1") == 2
+    assert "fewer than 3 visits in the period are not ranked" in text.replace("\n", " ")
     assert "Friendly tone" in text and "2 of 3 visits" in text  # recurring failures
     assert "Offered a bag" in text
     # NPS: 2 promoters, 1 detractor of 4 (the flagged answer is left out) = +25.0; CSAT 3/4 = 75.0 %; CES 5.0

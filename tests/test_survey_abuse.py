@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.dashboard.queries import Period
+from app.analytics.periods import Period
 from app.models import SurveyResponse
 from app.models.types import utcnow
 from app.surveys import services
-from app.surveys.queries import survey_metrics
+from app.analytics.surveys import survey_metrics
 
 DELAY = {"seconds": 20}
 

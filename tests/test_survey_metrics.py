@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from app.surveys.metrics import MetricResult, ces, csat, from_counts, nps
+from app.analytics.survey_metrics import MetricResult, ces, csat, from_counts, nps
 
 
 def expected(name: str, values: list[int]) -> MetricResult:

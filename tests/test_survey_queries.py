@@ -3,10 +3,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.dashboard.queries import Period
+from app.analytics.periods import Period
 from app.models import SurveyResponse
-from app.surveys.metrics import ces, csat, nps
-from app.surveys.queries import network_survey_metrics, survey_metrics
+from app.analytics.survey_metrics import ces, csat, nps
+from app.analytics.surveys import network_survey_metrics, survey_metrics
 
 
 def expected(name: str, values: list[int]):

@@ -6,15 +6,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.access import get_action_or_404, get_staff_visit_or_404, region_scope, roles_required
+from app.access import get_action_or_404, get_staff_visit_or_404, roles_required
 from app.dashboard import exports
 from app.dashboard.forms import ActionForm, ActionStatusForm
-from app.dashboard.routes import MANAGERS, read_filters
+from app.dashboard.routes import MANAGERS
 from app.dashboard.services import ActionError, actions_query, create_action, is_overdue, set_action_status
 from app.extensions import db
 from app.models import ActionStatus
 from app.visits.lifecycle import failed_questions
-from app.web import safe_next
+from app.web import request_filters, safe_next
 
 PAGE_SIZE = 50
 
@@ -83,16 +83,13 @@ def action_status(action_id: int):
 @roles_required(*MANAGERS)
 def export(what: str, fmt: str):
     """Download the filtered league table or the raw answers as CSV or XLSX."""
-    scope = region_scope(current_user)
-    form, period, filters = read_filters(scope)
-    if form.errors:
-        abort(400, _("The filters are not valid: %(errors)s", errors="; ".join(
-            str(e) for errors in form.errors.values() for e in errors)))
-    stem = f"{what}-{period.start.isoformat()}-{period.end.isoformat()}"
+    filters, _form = request_filters(strict=True)
+    period = filters.period
+    stem = f"{what}-{filters.programme or 'all'}-{period.start.isoformat()}-{period.end.isoformat()}"
     if what == "table":
-        header, rows, sheet = exports.table_header(), exports.table_rows(period, scope, filters), _("Locations")
+        header, rows, sheet = exports.table_header(), exports.table_rows(filters), _("Locations")
     else:
-        header, rows, sheet = exports.answers_header(), exports.answer_rows(period, scope, filters), _("Answers")
+        header, rows, sheet = exports.answers_header(), exports.answer_rows(filters), _("Answers")
     if fmt == "csv":
         return exports.csv_response(f"{stem}.csv", header, rows)
     return exports.xlsx_response(f"{stem}.xlsx", sheet, header, rows)

@@ -2,6 +2,7 @@
 from flask import Blueprint
 
 from app.dashboard import actions, charts, links, routes
+from app.dashboard import figures_api as figures_api_views
 
 bp = Blueprint(
     "dashboard", __name__, url_prefix="/dashboard",
@@ -18,5 +19,9 @@ bp.add_url_rule("/visits/<int:visit_id>/actions/new", view_func=actions.new_acti
 bp.add_url_rule("/actions/<int:action_id>/status", view_func=actions.action_status, methods=["POST"])
 bp.add_url_rule("/export/<any(table, answers):what>.<any(csv, xlsx):fmt>", view_func=actions.export)
 bp.add_app_template_global(charts.sparkline_svg)
-bp.add_app_template_global(links.filter_args)
 bp.add_app_template_global(links.link_prefixes)
+
+figures_api = Blueprint("figures_api", __name__, url_prefix="/api/v1/figures")
+figures_api.add_url_rule("/locations/<code>", view_func=figures_api_views.location_figures)
+figures_api.add_url_rule("/regions/<code>", view_func=figures_api_views.region_figures)
+figures_api.add_url_rule("/network", view_func=figures_api_views.network_figures)

@@ -16,7 +16,8 @@ from flask import Response, current_app, send_file, stream_with_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.dashboard import queries as q
+from app.analytics.figures import league_table, question_texts
+from app.analytics.filters import Filters
 from app.extensions import db
 from app.models import Answer, ChecklistVersion, Location, Region, User, Visit
 
@@ -38,15 +39,19 @@ def _number(value, digits=2):
 
 def table_header() -> list[str]:
     """Return the league table's column names."""
-    return [_("Code"), _("Location"), _("Region"), _("Visits"), _("Score"), _("Grade"), _("Previous score"),
-            _("Change")]
+    return [_("Rank"), _("Code"), _("Location"), _("Region"), _("Programme"), _("Visits"), _("Score"),
+            _("95% interval, low"), _("95% interval, high"), _("Grade"), _("Previous visits"), _("Previous score"),
+            _("Change"), _("Significant change")]
 
 
-def table_rows(period, scope, filters) -> Iterator[list]:
-    """Yield the league table rows for the filters (one aggregate query)."""
-    for row in q.location_table(period, scope=scope, trend_points=2, **filters):
-        yield [row.code, row.name, row.region_name, row.visits, _number(row.score), row.grade,
-               _number(row.previous_score), _number(row.change)]
+def table_rows(filters: Filters) -> Iterator[list]:
+    """Yield the league table of the filter, as the dashboard shows it (one aggregate query)."""
+    table = league_table(filters, trend_points=2)
+    for row in table.rows:
+        yield [row.rank_text, row.code, row.name, row.region_name, filters.programme or _("All programmes"),
+               row.visits, _number(row.score), _number(row.current.low), _number(row.current.high), row.grade,
+               row.previous.visits, _number(row.previous.score), _number(row.change.difference),
+               _("yes") if row.change.significant else _("no")]
 
 
 def answers_header() -> list[str]:
@@ -57,10 +62,11 @@ def answers_header() -> list[str]:
             "critical_failed"]
 
 
-def answer_rows(period, scope, filters) -> Iterator[list]:
-    """Yield one row per visit x question of the counted visits, fetched in batches."""
-    conditions = q.visit_conditions(*period.bounds(), scope=scope, **filters)
-    texts = q.question_texts(q._versions_in(conditions))
+def answer_rows(filters: Filters) -> Iterator[list]:
+    """Yield one row per visit x question of the filter's counted visits, fetched in batches."""
+    conditions = filters.conditions()
+    texts = question_texts(db.session.scalars(select(ChecklistVersion).where(ChecklistVersion.id.in_(
+        select(Visit.checklist_version_id).where(*conditions).distinct()))))
     stmt = (
         select(Visit.id, Visit.visited_at, Visit.status, Location.code, Location.name, Region.name,
                ChecklistVersion.checklist_id, ChecklistVersion.version, User.shopper_code, Visit.score,

@@ -7,7 +7,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from app.access import get_visit_or_404, roles_required, visible_locations, visible_regions
+from app.access import get_visit_or_404, region_scope, roles_required, visible_locations, visible_regions
+from app.analytics.figures import sample_plan
+from app.analytics.filters import Filters
+from app.analytics.periods import Period
 from app.extensions import db
 from app.models import Location, Region, Role, User, VisitStatus
 from app.planning.forms import AssignForm, CancelVisitForm, EditVisitForm, ImportForm
@@ -22,6 +25,9 @@ from app.visits.errors import VisitError
 from app.visits.lifecycle import OPEN, NotAllowed, allows, assign_visit, cancel_visit
 
 PER_PAGE = 50
+#: The sample plan: the spread of scores over this many past days, and the default precision (± points).
+PLAN_DAYS = 90
+DEFAULT_PRECISION = 5.0
 CSV_EXAMPLE = (
     "location_code,checklist_id,shopper_email,from,to,instructions\n"
     "MSK-01,retail-store-visit,shopper@example.com,2025-06-02,2025-06-08,Buy a coffee and ask for a receipt\n"
@@ -48,6 +54,8 @@ def _int_arg(name: str) -> int | None:
 def index():
     """List visits in the manager's regions: open by default, filterable, overdue ones marked."""
     today = date.today()
+    precision = request.args.get("precision", type=float) or DEFAULT_PRECISION
+    precision = precision if 0.5 <= precision <= 50 else DEFAULT_PRECISION
     status = request.args.get("status", "open")
     if status not in {"open", "all", *(s.value for s in VisitStatus)}:
         status = "open"
@@ -65,6 +73,8 @@ def index():
         filters=filters, counts=status_counts(current_user, today), today=today,
         regions=db.session.scalars(regions_query).all(), shoppers=_active_shoppers(), statuses=list(VisitStatus),
         page_args={k: v for k, v in request.args.items() if k != "page"}, open_statuses=OPEN,
+        plan=sample_plan(Filters(Period.last_days(PLAN_DAYS, today), scope=region_scope(current_user)), precision),
+        precision=precision, plan_days=PLAN_DAYS,
     )
 
 

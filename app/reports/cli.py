@@ -5,11 +5,11 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
+from app.analytics.cli import command_filters, location_by_code, region_by_code
 from app.extensions import db
-from app.models import Location, Region, Visit
-from app.reports import data, documents, jobs
+from app.models import Region, Visit
+from app.reports import documents, jobs
 from app.reports.pdf import RenderError
 
 reports_cli = click.Group("reports", help="Build PDF audit reports.")
@@ -19,13 +19,8 @@ period_to = click.option("--to", "end", metavar="DATE", help="Last day, e.g. 202
 output = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
                       help="File to write (default: a name made from the report).")
 language = click.option("--lang", default=None, help="Report language (default: the checklist's).")
-
-
-def _period(start, end):
-    try:
-        return data.parse_period(start, end)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--from/--to") from None
+programme = click.option("--checklist", "programme", metavar="ID",
+                         help="Programme (checklist id), or 'all' (default: the one with the most visits).")
 
 
 def _write(built, output: Path | None) -> None:
@@ -39,32 +34,23 @@ def _write(built, output: Path | None) -> None:
     click.echo(f"{target}: {len(document.pdf) / 1024:.0f} KiB in {time.perf_counter() - started:.2f} s")
 
 
-def _location(code: str) -> Location:
-    location = db.session.scalar(select(Location).where(Location.code == code))
-    if location is None:
-        raise click.BadParameter(f"no location with code {code!r}", param_hint="CODE")
-    return location
-
-
 def _region(code: str | None) -> Region | None:
-    if code is None:
-        return None
-    region = db.session.scalar(select(Region).where(Region.code == code))
-    if region is None:
-        raise click.BadParameter(f"no region with code {code!r}", param_hint="--region")
-    return region
+    return region_by_code(code) if code is not None else None
 
 
 @reports_cli.command("location")
 @click.argument("code")
 @period_from
 @period_to
+@programme
 @output
 @language
 @with_appcontext
-def location_command(code, start, end, output, lang):
+def location_command(code, start, end, programme, output, lang):
     """Write the report of location CODE for a period."""
-    _write(documents.location_html(_location(code), _period(start, end), lang=lang), output)
+    location = location_by_code(code)
+    _write(documents.location_html(command_filters(start, end, programme, location_id=location.id), location,
+                                   lang=lang), output)
 
 
 @reports_cli.command("visit")
@@ -85,38 +71,43 @@ def visit_command(visit_id, output, lang, shopper_name):
 @click.argument("code")
 @period_from
 @period_to
+@programme
 @output
 @language
 @with_appcontext
-def region_command(code, start, end, output, lang):
+def region_command(code, start, end, programme, output, lang):
     """Write the summary (league table, heatmap) of region CODE."""
-    _write(documents.summary_html(_period(start, end), region=_region(code), lang=lang), output)
+    region = region_by_code(code)
+    _write(documents.summary_html(command_filters(start, end, programme, region_id=region.id), region=region,
+                                  lang=lang), output)
 
 
 @reports_cli.command("network")
 @period_from
 @period_to
+@programme
 @output
 @language
 @with_appcontext
-def network_command(start, end, output, lang):
+def network_command(start, end, programme, output, lang):
     """Write the summary of the whole network."""
-    _write(documents.summary_html(_period(start, end), lang=lang), output)
+    _write(documents.summary_html(command_filters(start, end, programme), lang=lang), output)
 
 
 @reports_cli.command("batch")
 @period_from
 @period_to
+@programme
 @click.option("--region", "region_code", metavar="CODE", help="Only this region's locations.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="ZIP file to write.")
 @click.option("--workers", type=int, default=None, help="Render processes (default: REPORT_BATCH_WORKERS, 2).")
 @with_appcontext
-def batch_command(start, end, region_code, output, workers):
+def batch_command(start, end, programme, region_code, output, workers):
     """Write the reports of every location with a scored visit in the period into one ZIP."""
-    period = _period(start, end)
     region = _region(region_code)
-    locations = jobs.batch_locations(period, region_id=region.id if region else None)
+    filters = command_filters(start, end, programme, region_id=region.id if region else None)
+    locations = jobs.batch_locations(filters)
     if not locations:
         raise click.ClickException("no location has a scored visit in this period")
     started = time.perf_counter()
@@ -127,7 +118,7 @@ def batch_command(start, end, region_code, output, workers):
             bar.update(done - last[0])
             last[0] = done
 
-        result = jobs.build_zip(locations, period, output, progress=progress, workers=workers)
+        result = jobs.build_zip(locations, filters, output, progress=progress, workers=workers)
     click.echo(f"{output}: {result.written} reports in {time.perf_counter() - started:.1f} s")
     for name, message in result.failures:
         click.echo(f"failed: {name}: {message}", err=True)

@@ -11,7 +11,10 @@ from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
-from app.dashboard import queries as q
+from app.analytics.filters import Filters
+from app.analytics.stats import Estimate
+from app.analytics.summaries import network_summary
+from app.labels import rank_text
 from app.models import Location, Region, Visit, VisitStatus
 from app.reports import charts, data
 from app.reports.pdf import render
@@ -36,7 +39,6 @@ class Formatter:
         self.locale = locale
         self.decimal = get_decimal_symbol(locale)
         self.minus = get_minus_sign_symbol(locale)
-        self._grades: dict[str, object] = {}
 
     def _fixed(self, value: float, digits: int = 1) -> str:
         text = f"{value:.{digits}f}".replace(".", self.decimal)
@@ -83,28 +85,15 @@ class Formatter:
         """Return the CSS class of the score's colour band."""
         return charts.band_class(value)
 
-    def rank(self, rank: tuple[int | None, int]) -> str:
-        """Return "3 of 12", or an em dash when unranked."""
-        place, total = rank
-        return "—" if place is None else _("%(rank)s of %(total)s", rank=place, total=total)
+    def rank(self, rank: tuple[int, int] | None, total: int) -> str:
+        """Return "3 of 12" or "3–6 of 12", or an em dash when not ranked."""
+        return "—" if rank is None else _("%(rank)s of %(total)s", rank=rank_text(rank), total=total)
 
-    def ranks(self, rows) -> list[int | str]:
-        """Return competition ranks (1, 2, 2, 4) of league-table rows sorted best first."""
-        ranks: list[int | str] = []
-        for index, row in enumerate(rows):
-            if row.score is None:
-                ranks.append("—")
-            elif index and rows[index - 1].score == row.score:
-                ranks.append(ranks[-1])
-            else:
-                ranks.append(index + 1)
-        return ranks
-
-    def grade(self, checklist_id: str, score: float | None) -> str | None:
-        """Return the grade of an average on a checklist's bands."""
-        if checklist_id not in self._grades:
-            self._grades[checklist_id] = q.latest_checklist(checklist_id)
-        return q.grade_label(score, self._grades[checklist_id])
+    def interval(self, estimate: Estimate) -> str:
+        """Return the 95 % interval of an average ("82,3–91,7" in Russian), or an em dash below two visits."""
+        if estimate.low is None or estimate.high is None:
+            return "—"
+        return f"{self._fixed(estimate.low)}–{self._fixed(estimate.high)}"
 
     def date(self, value) -> str:
         """Return a date in the report's language."""
@@ -171,43 +160,48 @@ def visit_html(visit: Visit, *, include_shopper_name: bool = False, lang: str | 
     return html, _name("visit", visit.id, visit.location.code, day)
 
 
-def location_html(location: Location, period: q.Period, *, include_shopper_name: bool = False,
+def location_html(filters: Filters, location: Location, *, include_shopper_name: bool = False,
                   lang: str | None = None) -> tuple[str, str]:
-    """Return (html, file name) of a location report for the period."""
-    locale = report_locale(data.location_language(location, period), lang)
+    """Return (html, file name) of a location report for exactly the page's filter."""
+    mine = filters.replace(location_id=location.id, region_id=None)
+    locale = report_locale(data.summary_language(mine), lang)
+    period = filters.period
     with force_locale(locale):
-        report = data.location_report(location, period, include_shopper_name=include_shopper_name)
+        report = data.location_report(filters, location, include_shopper_name=include_shopper_name)
+        figures = report.figures
         f = Formatter(locale)
         start = datetime.combine(period.start, time.min, tzinfo=UTC)
         end = datetime.combine(period.end, time.max, tzinfo=UTC)
-        references = [(_("Region average"), report.region_average, "#7b61a8"),
-                      (_("Network average"), report.network_average, "#5f6368")]
+        references = [(_("Region average"), figures.region_average.score, "#7b61a8"),
+                      (_("Network average"), figures.network_average.score, "#5f6368")]
         trend = charts.trend_chart(
-            [charts.Point(v.visited_at, v.score) for v in report.visits], start=start, end=end,
+            [charts.Point(v.visited_at, v.score) for v in figures.visits], start=start, end=end,
             references=references, date_format=lambda d: format_date(d, "d MMM"), number=f.score,
         )
         comparison = charts.comparison_chart(
-            [(s.title, (s.location, s.region, s.network)) for s in report.sections],
+            [(c.title, (c.location.score, c.region.score if c.region else None,
+                        c.network.score if c.network else None)) for c in figures.sections],
             [(_("This location"), "#1a3d6d"), (_("Region"), "#7b61a8"), (_("Network"), "#9aa0a6")],
             number=f.score,
         )
         title = _("Location report") + f" · {location.name} · {f.date(period.start)} – {f.date(period.end)}"
         html = _page("reports/pdf/location.html", locale, title, r=report, trend=trend, comparison=comparison)
-    return html, _name("location", location.code, period.start.isoformat(), period.end.isoformat())
+    return html, _name("location", location.code, filters.programme, period.start.isoformat(),
+                       period.end.isoformat())
 
 
-def summary_html(period: q.Period, *, region: Region | None = None, scope=None,
-                 lang: str | None = None) -> tuple[str, str]:
-    """Return (html, file name) of a region's summary, or the network's within `scope`."""
-    locale = report_locale(data.summary_language(period, region_id=region.id if region else None, scope=scope),
-                           lang)
+def summary_html(filters: Filters, *, region: Region | None = None, lang: str | None = None) -> tuple[str, str]:
+    """Return (html, file name) of a region's summary, or of the network within the filter's scope."""
+    if region is not None:
+        filters = filters.replace(region_id=region.id)
+    locale = report_locale(data.summary_language(filters), lang)
     with force_locale(locale):
         title = _("Region %(name)s", name=region.name) if region else _("Network")
-        report = data.summary_report(period, region=region, scope=scope, title=title)
-        html = _page("reports/pdf/summary.html", locale, _("Summary report") + f" · {title}", r=report,
-                     previous=period.previous())
+        summary = network_summary(filters, trend_points=2)
+        html = _page("reports/pdf/summary.html", locale, _("Summary report") + f" · {title}", r=summary,
+                     title=title, region=region, previous=filters.period.previous())
     kind = ("region", region.code) if region else ("network",)
-    return html, _name(*kind, period.start.isoformat(), period.end.isoformat())
+    return html, _name(*kind, filters.programme, filters.period.start.isoformat(), filters.period.end.isoformat())
 
 
 def to_pdf(built: tuple[str, str], **render_options) -> Document:

@@ -1,7 +1,7 @@
 """Batch export: every location report of a period in one ZIP, built in the background.
 
-With REDIS_URL configured the job goes to RQ (queue "fieldaudit-reports"; run `rq worker -u
-$REDIS_URL fieldaudit-reports`); without it (SQLite / development) a thread of the web process
+With REDIS_URL configured the job goes to RQ (queue "fieldaudit-reports"; run `flask --app wsgi
+worker`, which gives every job the app's context); without it (SQLite / development) a thread of the web process
 runs it. Either way the HTML is built here, one document at a time (it needs the database), and
 the PDFs are laid out by a pool of worker processes, so both cores work; progress goes into the
 ExportJob row that the progress page polls.
@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from flask import current_app, has_app_context
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.dashboard import queries as q
+from app.analytics.filters import Filters
+from app.analytics.periods import Period
 from app.extensions import db
 from app.models import ExportJob, Location, Visit
 from app.models.types import utcnow
@@ -43,15 +44,13 @@ class BatchResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
-def batch_locations(period: q.Period, *, scope=None, region_id: int | None = None) -> list[Location]:
-    """Return the locations with at least one counted, scored visit in the period, by code."""
-    visited = select(Visit.location_id).where(
-        *q.visit_conditions(*period.bounds(), scope=scope, region_id=region_id)
-    ).distinct()
+def batch_locations(filters: Filters) -> list[Location]:
+    """Return the locations with at least one counted, scored visit under the filter, by code."""
+    visited = select(Visit.location_id).where(*filters.conditions()).distinct()
     return list(db.session.scalars(select(Location).where(Location.id.in_(visited)).order_by(Location.code)))
 
 
-def build_zip(locations: Iterable[Location], period: q.Period, target: Path, *,
+def build_zip(locations: Iterable[Location], filters: Filters, target: Path, *,
               progress: Callable[[int, str], None] = lambda done, name: None,
               workers: int | None = None, timeout: float | None = None) -> BatchResult:
     """Write one location report per location into the ZIP `target`; call progress(done, name) after each.
@@ -85,7 +84,7 @@ def build_zip(locations: Iterable[Location], period: q.Period, target: Path, *,
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
             for location in locations:
                 try:
-                    html, name = location_html(location, period)
+                    html, name = location_html(filters, location)
                 except Exception as exc:  # a broken location must not sink the other 49 reports
                     log.exception("Location report %s failed", location.code)
                     result.failures.append((f"{location.code}.pdf", f"{type(exc).__name__}: {exc}"))
@@ -106,11 +105,12 @@ def build_zip(locations: Iterable[Location], period: q.Period, target: Path, *,
     return result
 
 
-def create_job(user, period: q.Period, *, region_id: int | None, scope) -> ExportJob:
-    """Add a queued batch job for `user` (not committed)."""
+def create_job(user, filters: Filters) -> ExportJob:
+    """Add a queued batch job for `user` (not committed): one location report per location under the filter."""
+    period = filters.period
     job = ExportJob(user_id=user.id, kind=KIND, status="queued", params={
-        "from": period.start.isoformat(), "to": period.end.isoformat(), "region_id": region_id,
-        "scope": sorted(scope) if scope is not None else None,
+        "from": period.start.isoformat(), "to": period.end.isoformat(), "region_id": filters.region_id,
+        "scope": sorted(filters.scope) if filters.scope is not None else None, "programme": filters.programme,
     })
     db.session.add(job)
     return job
@@ -125,7 +125,7 @@ def start(job: ExportJob) -> str:
             from rq import Queue
 
             Queue(QUEUE_NAME, connection=Redis.from_url(url)).enqueue(
-                run_batch_job, job.id, job_id=f"export-{job.id}",
+                run_batch, job.id, job_id=f"export-{job.id}",
                 job_timeout=int(current_app.config.get("REPORT_BATCH_TIMEOUT", 3600)),
             )
             return "rq"
@@ -138,17 +138,6 @@ def start(job: ExportJob) -> str:
 
 def _run_in_thread(app, job_id: str) -> None:
     with app.app_context():
-        run_batch(job_id)
-
-
-def run_batch_job(job_id: str) -> None:
-    """RQ entry point: run the batch inside an app (the worker builds one from the environment)."""
-    if has_app_context():
-        run_batch(job_id)
-        return
-    from app import create_app
-
-    with create_app().app_context():
         run_batch(job_id)
 
 
@@ -186,9 +175,10 @@ def run_batch(job_id: str) -> None:
         return
     try:
         params = job.params
-        period = q.Period(date.fromisoformat(params["from"]), date.fromisoformat(params["to"]))
-        scope = set(params["scope"]) if params.get("scope") is not None else None
-        locations = batch_locations(period, scope=scope, region_id=params.get("region_id"))
+        scope = frozenset(params["scope"]) if params.get("scope") is not None else None
+        filters = Filters(Period(date.fromisoformat(params["from"]), date.fromisoformat(params["to"])), scope=scope,
+                          region_id=params.get("region_id"), programme=params.get("programme"))
+        locations = batch_locations(filters)
         job.status, job.total, job.progress = "running", len(locations), 0
         db.session.commit()
         last_commit = [0.0]
@@ -201,7 +191,7 @@ def run_batch(job_id: str) -> None:
                 last_commit[0] = now
 
         target = export_path(job)
-        result = build_zip(locations, period, target, progress=progress)
+        result = build_zip(locations, filters, target, progress=progress)
         job.result_path = str(target)
         job.status = "done" if result.written or not result.failures else "failed"
         job.error = "\n".join(f"{n}: {m}" for n, m in result.failures) or None

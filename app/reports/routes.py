@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, SelectField
+from wtforms import DateField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from app.access import (
@@ -18,22 +18,21 @@ from app.access import (
     region_scope,
     roles_required,
 )
-from app.dashboard import queries as q
+from app.analytics.filters import ALL_PROGRAMMES, Filters
+from app.analytics.periods import Period, PeriodError
 from app.extensions import db
 from app.models import ExportJob, Region, Role
 from app.models.audit import AuditLog
-from app.reports import data, documents, jobs
+from app.reports import documents, jobs
 from app.reports.pdf import RenderTimeout
+from app.web import request_filters
 
 STAFF = (Role.manager, Role.admin)
 
 
-def _period() -> q.Period:
-    """Return the period of the query string (?from=&to=); :raise 400: on bad dates."""
-    try:
-        return data.parse_period(request.args.get("from"), request.args.get("to"))
-    except ValueError as exc:
-        abort(400, str(exc))
+def _filters(location_id: int | None = None) -> Filters:
+    """Return the filter of the page a report was asked from; :raise 400: when it is not valid."""
+    return request_filters(location_id=location_id, strict=True)[0]
 
 
 def _flag(name: str) -> bool:
@@ -71,17 +70,17 @@ def visit_pdf(visit_id: int):
 
 @roles_required(*STAFF)
 def location_pdf(location_id: int):
-    """Download a location's report for ?from=&to= (default: the last 90 days)."""
+    """Download a location's report for the filter of the page it came from (default: the last 90 days)."""
     location = get_location_or_404(location_id, current_user)
-    return _send(documents.location_html(location, _period(), include_shopper_name=_flag("shopper_name"),
+    return _send(documents.location_html(_filters(location.id), location, include_shopper_name=_flag("shopper_name"),
                                          lang=request.args.get("lang")))
 
 
 @roles_required(*STAFF)
 def region_pdf(region_id: int):
-    """Download a region's league table and section heatmap for ?from=&to=."""
+    """Download a region's league table and section heatmap for the page's filter."""
     region = get_region_or_404(region_id, current_user)
-    return _send(documents.summary_html(_period(), region=region, lang=request.args.get("lang")))
+    return _send(documents.summary_html(_filters(), region=region, lang=request.args.get("lang")))
 
 
 @roles_required(*STAFF)
@@ -89,24 +88,26 @@ def network_pdf():
     """Download the whole network's summary; :raise 404: for managers limited to some regions."""
     if region_scope(current_user) is not None:
         abort(404)
-    return _send(documents.summary_html(_period(), lang=request.args.get("lang")))
+    return _send(documents.summary_html(_filters(), lang=request.args.get("lang")))
 
 
 # -- batch export ------------------------------------------------------------------------------
 
 
 class BatchForm(FlaskForm):
-    """Period and region of a batch export."""
+    """Period, region and programme of a batch export (the programme comes from the page it was opened from)."""
 
     start = DateField(_l("From"), validators=[DataRequired()])
     end = DateField(_l("To"), validators=[DataRequired()])
     region = SelectField(_l("Region"), coerce=int, validators=[Optional()])
+    checklist = HiddenField()
 
     def validate_end(self, field):
-        if self.start.data and field.data and field.data < self.start.data:
-            raise ValidationError(_l("The period ends before it starts."))
-        if self.start.data and field.data and (field.data - self.start.data).days > 3 * 366:
-            raise ValidationError(_l("A report covers at most three years."))
+        if self.start.data and field.data:
+            try:
+                Period.checked(self.start.data, field.data)
+            except PeriodError as exc:
+                raise ValidationError(str(exc)) from None
 
 
 def _batch_form() -> BatchForm:
@@ -116,9 +117,10 @@ def _batch_form() -> BatchForm:
     choices = [(r.id, r.name) for r in regions if scope is None or r.id in scope]
     form.region.choices = ([(0, _("All my regions") if scope is not None else _("Whole network"))] + choices)
     if request.method == "GET":
-        period = _period()
-        form.start.data, form.end.data = period.start, period.end
-        form.region.data = request.args.get("region", type=int) or 0
+        filters = _filters()
+        form.start.data, form.end.data = filters.period.start, filters.period.end
+        form.region.data = filters.region_id or 0
+        form.checklist.data = filters.programme or ALL_PROGRAMMES
     return form
 
 
@@ -139,8 +141,9 @@ def batch():
         region_id = form.region.data or None
         if region_id is not None:
             get_region_or_404(region_id, current_user)
-        job = jobs.create_job(current_user, q.Period(form.start.data, form.end.data), region_id=region_id,
-                              scope=scope)
+        programme = form.checklist.data if form.checklist.data and form.checklist.data != ALL_PROGRAMMES else None
+        job = jobs.create_job(current_user, Filters(Period(form.start.data, form.end.data), scope=scope,
+                                                    region_id=region_id, programme=programme))
         db.session.flush()
         # ExportJob ids are UUIDs and audit target ids are integers: the job id goes into the details.
         db.session.add(AuditLog(user_id=current_user.id, action="reports.batch", target_type="exportjob",

@@ -18,13 +18,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import get_location_or_404, public, region_scope, roles_required, visible_locations
+from app.analytics.figures import league_table
+from app.analytics.surveys import flagged_counts, network_survey_metrics, survey_metrics
 from app.extensions import db, limiter
 from app.models import Location, Role
 from app.models.audit import record
-from app.surveys import charts, posters, queries, services
+from app.surveys import charts, posters, services
 from app.surveys.forms import ImportForm, SurveyForm
 from app.surveys.imports import import_answers
 from app.surveys.schema import METRIC_RANGES
+from app.web import request_filters
 
 DEVICE_COOKIE_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
 PUBLIC_ENDPOINTS = ("surveys.respond", "surveys.thanks")
@@ -174,22 +177,17 @@ SORT_KEYS = ("location", "answers", "nps", "csat", "ces", "audit")
 @roles_required(Role.manager, Role.admin)
 def index():
     """List the locations in scope with their survey metrics, links, posters and the score-vs-NPS chart."""
-    from app.dashboard.forms import FilterForm
-
-    scope = region_scope(current_user)
-    form = FilterForm(request.args, scope=scope)
-    form.validate()
-    period = form.get_period()
-    region_id = form.filters()["region_id"]
+    filters, form = request_filters()
+    scope, period, region_id = filters.scope, filters.period, filters.region_id
     include_flagged = request.args.get("flagged") == "1"
     query = select(Location).where(Location.active.is_(True), visible_locations(current_user)).order_by(Location.code)
     if region_id is not None:
         query = query.where(Location.region_id == region_id)
     locations = list(db.session.scalars(query))
     ids = [loc.id for loc in locations]
-    metrics = queries.survey_metrics(period, location_ids=ids, include_flagged=include_flagged)
-    flagged = queries.flagged_counts(period, location_ids=ids)
-    audit = queries.audit_scores(period, scope)
+    metrics = survey_metrics(period, location_ids=ids, include_flagged=include_flagged)
+    flagged = flagged_counts(period, location_ids=ids)
+    audit = {row.location_id: row.score for row in league_table(filters, trend_points=2).rows}
     rows = [{"location": loc, "metrics": metrics[loc.id], "flagged": flagged.get(loc.id, 0),
              "audit": audit.get(loc.id), "url": public_url(loc)} for loc in locations]
     sort = request.args.get("sort") if request.args.get("sort") in SORT_KEYS else "location"
@@ -198,7 +196,7 @@ def index():
     missing = [row for row in rows if _sort_value(row, sort) is None]
     rows = sorted(present, key=lambda row: _sort_value(row, sort), reverse=descending) + missing
     network_scope = scope if region_id is None else {region_id}
-    network = queries.network_survey_metrics(period, network_scope, include_flagged=include_flagged)
+    network = network_survey_metrics(period, network_scope, include_flagged=include_flagged)
     chart = charts.score_vs_nps([(row["location"].code, row["audit"], row["metrics"]["nps"]) for row in rows])
     return render_template("surveys/index.html", form=form, rows=rows, period=period, network=network,
                            chart=chart, sort=sort, descending=descending, include_flagged=include_flagged)

@@ -2,28 +2,21 @@
 
 One GROUP BY query counts, per location, how many customers gave each answer (SUM(CASE ...)
 per NPS value 0-10, CSAT 1-5 and CES 1-7); the metrics and their 95% margins of error are then
-computed from those counts by the pure functions of app.surveys.metrics, so the arithmetic
+computed from those counts by the pure functions of app.analytics.survey_metrics, so the arithmetic
 lives in one place. Periods are whole days in UTC on SurveyResponse.submitted_at.
 Flagged answers (bots, repeats, too fast) are left out unless include_flagged=True.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 
+from app.analytics import survey_metrics as metrics
 from app.extensions import db
 from app.models import Location, SurveyResponse
-from app.surveys import metrics
 
 MetricSet = dict[str, "metrics.MetricResult"]
-
-
-def _bounds(period) -> tuple[datetime, datetime]:
-    """Return [start, end) of a period with inclusive .start/.end dates, as UTC datetimes."""
-    return (datetime.combine(period.start, time.min, tzinfo=UTC),
-            datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=UTC))
 
 
 def _count_columns() -> list:
@@ -44,7 +37,7 @@ def _count_columns() -> list:
 
 
 def _conditions(period, include_flagged: bool) -> list:
-    start, end = _bounds(period)
+    start, end = period.bounds()
     conditions = [SurveyResponse.submitted_at >= start, SurveyResponse.submitted_at < end]
     if not include_flagged:
         conditions.append(SurveyResponse.flagged.is_(False))
@@ -103,7 +96,7 @@ def network_survey_metrics(period, scope: Iterable[int] | None = None, *,
 
 def flagged_counts(period, *, location_ids: Iterable[int]) -> dict[int, int]:
     """Return {location_id: number of flagged answers in the period} for locations that have any."""
-    start, end = _bounds(period)
+    start, end = period.bounds()
     ids = sorted(set(location_ids))
     if not ids:
         return {}
@@ -114,11 +107,3 @@ def flagged_counts(period, *, location_ids: Iterable[int]) -> dict[int, int]:
         .group_by(SurveyResponse.location_id)
     )
     return dict(db.session.execute(stmt).all())
-
-
-def audit_scores(period, scope: Iterable[int] | None = None) -> dict[int, float]:
-    """Return {location_id: average audit score} in the period, from the dashboard's league table."""
-    from app.dashboard.queries import location_table
-
-    return {row.location_id: row.score for row in location_table(period, scope=scope, trend_points=2)
-            if row.score is not None}

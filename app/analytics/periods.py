@@ -5,6 +5,15 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext as _l
+
+#: Longest period a figure may cover: a typo such as 1024 instead of 2024 stays cheap and is caught.
+MAX_DAYS = 3 * 366
+
+
+class PeriodError(ValueError):
+    """A period people asked for that cannot be used, with the reason in their language."""
+
 
 @dataclass(frozen=True)
 class Period:
@@ -13,9 +22,18 @@ class Period:
     start: date
     end: date
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.end < self.start:
             raise ValueError("a period cannot end before it starts")
+
+    @classmethod
+    def checked(cls, start: date, end: date) -> Period:
+        """Return the period people asked for; :raise PeriodError: when it is reversed or over three years."""
+        if end < start:
+            raise PeriodError(_l("The period ends before it starts."))
+        if (end - start).days > MAX_DAYS:
+            raise PeriodError(_l("A period covers at most three years."))
+        return cls(start, end)
 
     @property
     def days(self) -> int:

@@ -1,22 +1,22 @@
-"""The shared analytics: averages, league table, sections, ranks, failures, on stored scores."""
+"""The analytics core: averages, league table, sections, ranks, failures, on stored scores, per Filters."""
 from datetime import date
 
 import pytest
 
-from app.dashboard.queries import (
-    Period,
-    counted_statuses,
+from app.analytics.figures import (
+    average,
     failing_questions,
-    location_rank,
-    location_table,
-    network_average,
+    heatmap,
+    league_table,
+    location_ranks,
     recurring_failures,
     region_averages,
-    score_trend,
     section_averages,
-    section_matrix,
+    trend,
     visit_scores,
 )
+from app.analytics.filters import Filters, counted_statuses
+from app.analytics.periods import Period, PeriodError
 from app.models import VisitStatus
 from tests.factories_scored import (
     SOME_LOSS,
@@ -25,6 +25,15 @@ from tests.factories_scored import (
 )
 
 Q2 = Period(date(2024, 4, 1), date(2024, 6, 30))
+
+
+def q2(**fields) -> Filters:
+    """Return the Q2 filter of the sample programme, with some fields changed."""
+    return Filters(Q2, programme="sample-visit").replace(**fields)
+
+
+def rows_of(filters: Filters) -> list:
+    return league_table(filters).rows
 
 
 @pytest.fixture
@@ -42,19 +51,22 @@ def test_period_previous_and_presets():
     assert len(Period(date(2024, 5, 1), date(2024, 5, 2)).split(3)) == 2
     with pytest.raises(ValueError):
         Period(date(2024, 5, 2), date(2024, 5, 1))
+    with pytest.raises(PeriodError):
+        Period.checked(date(2020, 1, 1), date(2024, 1, 1))  # the three-year rule, on the period type
+    assert Period.checked(date(2021, 1, 1), date(2023, 12, 31)).days == 1095
 
 
 def test_league_table_averages_counts_and_change(network):
     some_loss = make_expected(SOME_LOSS)
-    table = location_table(Q2)
+    table = rows_of(q2())
     by_name = {row.name: row for row in table}
     assert set(by_name) == {"A1", "A2", "B1"}
     assert by_name["A1"].visits == 2
     assert by_name["A1"].score == pytest.approx((100 + some_loss) / 2)
-    assert by_name["A1"].previous_score == pytest.approx(some_loss)
-    assert by_name["A1"].change == pytest.approx((100 + some_loss) / 2 - some_loss)
+    assert by_name["A1"].previous.score == pytest.approx(some_loss)
+    assert by_name["A1"].change.difference == pytest.approx((100 + some_loss) / 2 - some_loss)
     assert by_name["A2"].score == pytest.approx(50.0)  # 0 and 100
-    assert by_name["A2"].change is None
+    assert by_name["A2"].change.difference is None
     assert by_name["B1"].visits == 1 and by_name["B1"].score == pytest.approx(100)
     assert [row.name for row in table] == ["B1", "A1", "A2"]
     assert by_name["B1"].grade == "Excellent" and by_name["A2"].grade == "Poor"
@@ -72,13 +84,13 @@ def make_expected(answers):
 
 
 def test_filters_scope_region_and_checklist(network):
-    south_only = location_table(Q2, scope={network["south"].id})
+    south_only = rows_of(q2(scope=frozenset({network["south"].id})))
     assert [row.name for row in south_only] == ["B1"]
-    assert [row.name for row in location_table(Q2, region_id=network["north"].id)] == ["A1", "A2"]
-    assert location_table(Q2, scope=set()) == []
-    assert location_table(Q2, checklist_id="other-checklist") == []
-    assert len(location_table(Q2, checklist_id="sample-visit")) == 3
-    empty = location_table(Period(date(2023, 1, 1), date(2023, 1, 31)), include_empty=True)
+    assert [row.name for row in rows_of(q2(region_id=network["north"].id))] == ["A1", "A2"]
+    assert rows_of(q2(scope=frozenset())) == []
+    assert rows_of(q2(programme="other-checklist")) == []
+    assert len(rows_of(q2(programme=None))) == 3
+    empty = league_table(Filters(Period(date(2023, 1, 1), date(2023, 1, 31))), include_empty=True).rows
     assert {row.name for row in empty} == {"A1", "A2", "B1"} and all(row.visits == 0 for row in empty)
 
 
@@ -86,44 +98,47 @@ def test_submitted_visits_count_when_configured(network, app):
     assert counted_statuses() == (VisitStatus.approved,)
     app.config["COUNT_SUBMITTED_VISITS"] = True
     assert set(counted_statuses()) == {VisitStatus.approved, VisitStatus.submitted}
-    assert {r.name: r.visits for r in location_table(Q2)}["B1"] == 2
+    assert {r.name: r.visits for r in rows_of(q2())}["B1"] == 2
 
 
 def test_section_averages_and_matrix(network):
-    sections = section_averages(Q2, location_id=network["a2"].id)
+    sections = section_averages(q2(location_id=network["a2"].id))
     assert list(sections) == ["greeting", "service"]
     assert sections["greeting"].title == "Greeting"
     assert sections["greeting"].visits == 2
     # A critical failure zeroes the visit, not the section: greeting is 0/4 pts + tone 5 -> (0+1)/3.
     assert sections["greeting"].score == pytest.approx((100 * 1 / 3 + 100) / 2)
-    heat = section_matrix(Q2, scope={network["north"].id})
+    heat = heatmap(q2(scope=frozenset({network["north"].id})))
     assert set(heat.cells) == {network["a1"].id, network["a2"].id}
     assert list(heat.sections) == ["greeting", "service"]
 
 
 def test_network_and_region_averages(network):
-    avg = network_average(Q2)
+    avg = average(q2())
     assert avg.visits == 5
-    regions = {r.name: r for r in region_averages(Q2)}
+    regions = {r.name: r.figure for r in region_averages(q2())}
     assert regions["North"].visits == 4 and regions["South"].visits == 1
     assert regions["South"].score == pytest.approx(100)
 
 
 def test_rank_failures_and_visit_list(network):
-    assert location_rank(Q2, network["b1"].id, within_region=False) == (1, 3)
-    assert location_rank(Q2, network["a2"].id, within_region=True) == (2, 2)
-    assert location_rank(Period(date(2023, 1, 1), date(2023, 1, 2)), network["a1"].id, within_region=False) \
-        == (None, 0)
-    assert recurring_failures(Q2, network["a1"].id) == []  # failed once in Q2, once in Q1
-    recurring = recurring_failures(Period(date(2024, 1, 1), date(2024, 6, 30)), network["a1"].id)
+    # With at most two visits a location, nobody is ranked at the default minimum of three.
+    ranks = location_ranks(q2(), network["b1"])
+    assert (ranks.network, ranks.region, ranks.min_visits) == (None, None, 3)
+    table = league_table(q2(), min_visits=1)
+    # One or two visits each: every interval overlaps the others, so any place from 1 to 3 is possible.
+    assert [(r.name, r.rank) for r in table.rows] == [("B1", (1, 3)), ("A1", (1, 3)), ("A2", (1, 3))]
+    assert recurring_failures(q2(location_id=network["a1"].id)) == []  # failed once in Q2, once in Q1
+    half = Filters(Period(date(2024, 1, 1), date(2024, 6, 30)), programme="sample-visit")
+    recurring = recurring_failures(half.replace(location_id=network["a1"].id))
     assert [(f.question_id, f.failures, f.asked) for f in recurring] == [("offer", 2, 3), ("tone", 2, 3)]
     assert recurring[0].text == "Offered a bag"
-    top = failing_questions(Q2, limit=3)
+    top = failing_questions(q2(), limit=3)
     assert [(f.question_id, f.failures) for f in top] == [("greeted", 1), ("offer", 1), ("tone", 1)]
-    assert failing_questions(Q2, scope={network["south"].id}) == []
-    greeted = [f for f in failing_questions(Q2) if f.question_id == "greeted"][0]
+    assert failing_questions(q2(scope=frozenset({network["south"].id}))) == []
+    greeted = [f for f in failing_questions(q2()) if f.question_id == "greeted"][0]
     assert greeted.critical_failures == 1 and greeted.asked == 5 and greeted.rate == pytest.approx(20)
-    scores = visit_scores(Q2, network["a2"].id)
+    scores = visit_scores(q2(location_id=network["a2"].id))
     assert [round(s.score) for s in scores] == [0, 100]
-    trend = score_trend(Q2.series(2), location_id=network["a1"].id)
-    assert [t.visits for t in trend] == [1, 2]
+    points = trend(q2(location_id=network["a1"].id), Q2.series(2))
+    assert [t.visits for t in points] == [1, 2]

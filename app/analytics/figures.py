@@ -1,0 +1,574 @@
+"""Every figure managers act on, aggregated in SQL for a `Filters`: averages with their visits and 95 %
+intervals, league tables with rank ranges, sections of one programme, trends, failures, sample plans.
+
+Each function runs one or two GROUP BY queries over stored scores (Visit.score,
+VisitSectionScore.score, Answer.fraction), returning count, sum and sum of squares so that
+app.analytics.stats turns them into intervals; nothing loads visits into Python to average them.
+Sections and grades belong to one programme: section figures are empty in the all-programmes view.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import ColumnElement, case, func, literal, select
+
+from app.analytics import stats
+from app.analytics.filters import Filters, latest_titles, memo
+from app.analytics.periods import Period
+from app.checklists.schema import DEFAULT_GRADES, GRADE_TOLERANCE, Checklist
+from app.extensions import db
+from app.models import Answer, ChecklistVersion, Location, Region, User, Visit, VisitSectionScore
+
+# -- sums and grades ---------------------------------------------------------------------------------
+
+
+def _sums_of(column: Any) -> list[Any]:
+    """Return count, sum and sum of squares of a score column, the columns every average is built from."""
+    return [func.count(column), func.sum(column), func.sum(column * column)]
+
+
+def _sums(n: Any, total: Any, squares: Any) -> stats.Sums:
+    return stats.Sums(int(n or 0), float(total or 0.0), float(squares or 0.0))
+
+
+def _estimate(sums: stats.Sums) -> stats.Estimate:
+    return sums.estimate(bounds=stats.SCORE_BOUNDS)
+
+
+def latest_checklist(checklist_id: str | None) -> Checklist | None:
+    """Return the parsed newest version of a programme, or None."""
+    if not checklist_id:
+        return None
+
+    def newest() -> Checklist | None:
+        version = db.session.scalars(
+            select(ChecklistVersion).where(ChecklistVersion.checklist_id == checklist_id)
+            .order_by(ChecklistVersion.version.desc()).limit(1)
+        ).first()
+        return version.checklist if version else None
+
+    return memo(("latest_checklist", checklist_id), newest)
+
+
+def grade_label(score: float | None, checklist: Checklist | None = None) -> str | None:
+    """Return the grade of an average: on the programme's bands, else the default ones."""
+    if score is None:
+        return None
+    if checklist is not None:
+        return checklist.grade_for(score)
+    for band in sorted(DEFAULT_GRADES, key=lambda g: g.min, reverse=True):
+        if score + GRADE_TOLERANCE >= band.min:
+            return band.label
+    return None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An average visit score with its number of visits, 95 % interval and grade."""
+
+    estimate: stats.Estimate
+    grade: str | None = None
+
+    @property
+    def score(self) -> float | None:
+        return self.estimate.mean
+
+    @property
+    def visits(self) -> int:
+        return self.estimate.n
+
+    @property
+    def low(self) -> float | None:
+        return self.estimate.low
+
+    @property
+    def high(self) -> float | None:
+        return self.estimate.high
+
+
+def _figure(sums: stats.Sums, checklist: Checklist | None) -> Figure:
+    estimate = _estimate(sums)
+    return Figure(estimate, grade_label(estimate.mean, checklist))
+
+
+def average(filters: Filters) -> Figure:
+    """Return the average visit score of the filter's visits (a location, a region, the scope)."""
+    row = db.session.execute(select(*_sums_of(Visit.score)).where(*filters.conditions())).one()
+    return _figure(_sums(*row), latest_checklist(filters.programme))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A figure against the same figure of the previous period, with Welch's test of the change."""
+
+    current: Figure
+    previous: Figure
+    change: stats.Change
+
+
+def compare(current: Figure, previous: Figure) -> Comparison:
+    """Return the change from `previous` to `current`, marked significant or not."""
+    return Comparison(current, previous, stats.welch_change(current.estimate, previous.estimate))
+
+
+def average_with_change(filters: Filters) -> Comparison:
+    """Return the filter's average now and over the previous period."""
+    return compare(average(filters), average(filters.previous()))
+
+
+# -- league table --------------------------------------------------------------------------------------
+
+
+@dataclass
+class LeagueRow:
+    """A location's figures for a period, the previous period, its trend and its place."""
+
+    location_id: int
+    code: str
+    name: str
+    region_id: int
+    region_name: str
+    current: Figure
+    previous: Figure
+    change: stats.Change
+    #: Average score in each part of the previous and this period, oldest first (None = no visits).
+    trend: list[float | None] = field(default_factory=list)
+    #: (best, worst) possible rank among the ranked locations; None when listed apart (too few visits).
+    rank: tuple[int, int] | None = None
+
+    @property
+    def score(self) -> float | None:
+        return self.current.score
+
+    @property
+    def visits(self) -> int:
+        return self.current.visits
+
+    @property
+    def grade(self) -> str | None:
+        return self.current.grade
+
+    @property
+    def rank_text(self) -> str:
+        """Return the rank as people read it: "3" or "3–6"; an em dash when not ranked."""
+        return stats.format_rank(*self.rank) if self.rank else "—"
+
+
+@dataclass
+class LeagueTable:
+    """Locations ranked by average score; those with fewer than `min_visits` visits listed apart."""
+
+    ranked: list[LeagueRow]
+    unranked: list[LeagueRow]
+    min_visits: int
+    programme: str | None
+
+    @property
+    def rows(self) -> list[LeagueRow]:
+        """Return every row: the ranked ones best first, then the others."""
+        return self.ranked + self.unranked
+
+    def row(self, location_id: int) -> LeagueRow | None:
+        """Return the row of a location, or None."""
+        return next((r for r in self.rows if r.location_id == location_id), None)
+
+
+def min_visits_to_rank() -> int:
+    """Return the configured minimum of visits in a period for a location to be ranked."""
+    if has_app_context():
+        return int(current_app.config.get("RANK_MIN_VISITS", stats.MIN_VISITS_TO_RANK))
+    return stats.MIN_VISITS_TO_RANK
+
+
+def _bucketed(filters: Filters, periods: list[Period], key: Any) -> dict[tuple[Any, int], stats.Sums]:
+    """Return {(key, bucket): sums} over consecutive periods in one query."""
+    span = filters.replace(period=Period(periods[0].start, periods[-1].end))
+    bucket = case(*((Visit.visited_at < p.bounds()[1], i) for i, p in enumerate(periods)), else_=len(periods) - 1)
+    rows = select(key.label("k"), Visit.score.label("score"), bucket.label("b")).where(*span.conditions()).subquery()
+    stmt = select(rows.c.k, rows.c.b, *_sums_of(rows.c.score)).group_by(rows.c.k, rows.c.b)
+    return {(k, b): _sums(n, total, squares) for k, b, n, total, squares in db.session.execute(stmt)}
+
+
+def league_table(filters: Filters, *, trend_points: int = 6, include_empty: bool = False,
+                 min_visits: int | None = None) -> LeagueTable:
+    """Return the league table of the filter's locations: averages with intervals, changes, rank ranges.
+
+    One GROUP BY over the previous and the current period, each cut into trend_points / 2 parts (the
+    sparkline); a period's sums are the sums of its parts, so its mean is exactly the mean over its
+    visits. `include_empty` adds active locations without visits in the period.
+    """
+    min_visits = min_visits_to_rank() if min_visits is None else min_visits
+    half = max(trend_points // 2, 1)
+    older, newer = filters.period.previous().split(half), filters.period.split(half)
+    periods = older + newer
+    buckets = _bucketed(filters, periods, Visit.location_id)
+    totals: dict[tuple[int, bool], stats.Sums] = {}
+    for (location_id, index), sums in buckets.items():
+        key = (location_id, index >= len(older))
+        totals[key] = totals.get(key, stats.Sums()) + sums
+    current_ids = {location_id for (location_id, is_current) in totals if is_current}
+
+    stmt = select(Location.id, Location.code, Location.name, Location.region_id, Region.name).join(Region)
+    if include_empty:
+        stmt = stmt.where(Location.active.is_(True) | Location.id.in_(current_ids))
+        if filters.scope is not None:
+            stmt = stmt.where(Location.region_id.in_(sorted(filters.scope)))
+        if filters.region_id is not None:
+            stmt = stmt.where(Location.region_id == filters.region_id)
+        if filters.location_id is not None:
+            stmt = stmt.where(Location.id == filters.location_id)
+    else:
+        stmt = stmt.where(Location.id.in_(current_ids))
+    checklist = latest_checklist(filters.programme)
+    rows = []
+    for location_id, code, name, region_id, region_name in db.session.execute(stmt):
+        current = _figure(totals.get((location_id, True), stats.Sums()), checklist)
+        previous = _figure(totals.get((location_id, False), stats.Sums()), checklist)
+        trend = [_estimate(buckets[(location_id, i)]).mean if (location_id, i) in buckets else None
+                 for i in range(len(periods))]
+        rows.append(LeagueRow(location_id, code, name, region_id, region_name, current, previous,
+                              stats.welch_change(current.estimate, previous.estimate), trend))
+    rows.sort(key=lambda r: (r.score is None, -(r.score or 0), r.code))
+    ranks = stats.rank_locations([r.current.estimate for r in rows], min_visits=min_visits)
+    for row, rank in zip(rows, ranks, strict=True):
+        row.rank = rank
+    return LeagueTable([r for r in rows if r.rank], [r for r in rows if not r.rank], min_visits, filters.programme)
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """A location's place among its region's and the network's locations, for one programme and period."""
+
+    region: tuple[int, int] | None
+    region_of: int
+    network: tuple[int, int] | None
+    network_of: int
+    min_visits: int
+
+
+def location_ranks(filters: Filters, location: Location) -> Ranks:
+    """Return the location's rank ranges in its region and in the whole network."""
+    benchmark = filters.network().replace(location_id=None)
+    in_region = league_table(benchmark.replace(region_id=location.region_id), trend_points=2)
+    in_network = league_table(benchmark, trend_points=2)
+    mine_region, mine_network = in_region.row(location.id), in_network.row(location.id)
+    return Ranks(mine_region.rank if mine_region else None, len(in_region.ranked),
+                 mine_network.rank if mine_network else None, len(in_network.ranked), in_network.min_visits)
+
+
+# -- regions and the network ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionFigure:
+    """A region's average visit score."""
+
+    region_id: int
+    name: str
+    figure: Figure
+
+
+def region_averages(filters: Filters) -> list[RegionFigure]:
+    """Return each region's average visit score under the filter, regions in name order."""
+    stmt = (
+        select(Location.region_id, Region.name, *_sums_of(Visit.score))
+        .join(Location, Location.id == Visit.location_id).join(Region, Region.id == Location.region_id)
+        .where(*filters.conditions()).group_by(Location.region_id, Region.name).order_by(Region.name)
+    )
+    checklist = latest_checklist(filters.programme)
+    return [RegionFigure(rid, name, _figure(_sums(n, total, squares), checklist))
+            for rid, name, n, total, squares in db.session.execute(stmt)]
+
+
+# -- sections of one programme ------------------------------------------------------------------------
+
+
+def _copied_period(model: Any, period: Period) -> list[ColumnElement[bool]]:
+    """Return the period filter on a fact table's copy of Visit.visited_at (Answer, VisitSectionScore).
+
+    Redundant with the visit conditions, but it lets the database range-scan the covering index of
+    the fact rows instead of looking them up visit by visit (see lifecycle.store_result).
+    """
+    start, end = period.bounds()
+    return [model.visited_at >= start, model.visited_at < end]
+
+
+def _versions_in(filters: Filters) -> list[ChecklistVersion]:
+    """Return the checklist versions of the filter's visits, newest first per programme."""
+    ids = select(Visit.checklist_version_id).where(*filters.conditions()).distinct()
+    return list(db.session.scalars(
+        select(ChecklistVersion).where(ChecklistVersion.id.in_(ids))
+        .order_by(ChecklistVersion.checklist_id, ChecklistVersion.version.desc())
+    ))
+
+
+def section_titles(filters: Filters, section_ids: Iterable[str]) -> dict[str, str]:
+    """Return {section id: title} of the filter's programme: its newest version's order and titles, then
+    the sections only older versions of it had (looked up only when there are such sections)."""
+    titles: dict[str, str] = {}
+    newest = latest_checklist(filters.programme)
+    for section in newest.sections if newest else ():
+        titles.setdefault(section.id, section.title)
+    if set(section_ids) - set(titles):
+        for version in _versions_in(filters):
+            for section in version.checklist.sections:
+                titles.setdefault(section.id, section.title)
+    return titles
+
+
+@dataclass(frozen=True)
+class SectionFigure:
+    """A section's average score over the filter's visits (sections belong to one programme)."""
+
+    programme: str
+    section_id: str
+    title: str
+    estimate: stats.Estimate
+
+    @property
+    def score(self) -> float | None:
+        return self.estimate.mean
+
+    @property
+    def visits(self) -> int:
+        return self.estimate.n
+
+
+def section_averages(filters: Filters) -> dict[str, SectionFigure]:
+    """Return {section id: SectionFigure} of the filter's programme in checklist order ({} for all programmes)."""
+    if not filters.programme:
+        return {}
+    stmt = (
+        select(VisitSectionScore.section_id, *_sums_of(VisitSectionScore.score))
+        .join(Visit, Visit.id == VisitSectionScore.visit_id)
+        .where(*filters.conditions(), *_copied_period(VisitSectionScore, filters.period))
+        .group_by(VisitSectionScore.section_id)
+    )
+    found = {sid: _sums(n, total, squares) for sid, n, total, squares in db.session.execute(stmt)}
+    if not found:
+        return {}
+    titles = section_titles(filters, found)
+    ordered = [s for s in titles if s in found] + sorted(s for s in found if s not in titles)
+    return {s: SectionFigure(filters.programme, s, titles.get(s, s), _estimate(found[s])) for s in ordered}
+
+
+@dataclass
+class Heatmap:
+    """Locations x sections average scores of one programme."""
+
+    programme: str | None
+    sections: dict[str, str]  # id -> title, in checklist order
+    cells: dict[int, dict[str, SectionFigure]]
+
+
+def heatmap(filters: Filters) -> Heatmap:
+    """Return each location's section averages of the filter's programme, in one GROUP BY."""
+    if not filters.programme:
+        return Heatmap(None, {}, {})
+    stmt = (
+        select(Visit.location_id, VisitSectionScore.section_id, *_sums_of(VisitSectionScore.score))
+        .join(Visit, Visit.id == VisitSectionScore.visit_id)
+        .where(*filters.conditions(), *_copied_period(VisitSectionScore, filters.period))
+        .group_by(Visit.location_id, VisitSectionScore.section_id)
+    )
+    rows = db.session.execute(stmt).all()
+    if not rows:
+        return Heatmap(filters.programme, {}, {})
+    titles = section_titles(filters, {row[1] for row in rows})
+    cells: dict[int, dict[str, SectionFigure]] = {}
+    for location_id, sid, n, total, squares in rows:
+        cells.setdefault(location_id, {})[sid] = SectionFigure(filters.programme, sid, titles.get(sid, sid),
+                                                              _estimate(_sums(n, total, squares)))
+    seen = {sid for row in cells.values() for sid in row}
+    sections = {s: t for s, t in titles.items() if s in seen}
+    sections.update({s: s for s in sorted(seen - set(sections))})
+    return Heatmap(filters.programme, sections, cells)
+
+
+# -- trends --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """The average score over one period of a trend."""
+
+    period: Period
+    estimate: stats.Estimate
+
+    @property
+    def score(self) -> float | None:
+        return self.estimate.mean
+
+    @property
+    def visits(self) -> int:
+        return self.estimate.n
+
+
+def trend(filters: Filters, periods: list[Period]) -> list[TrendPoint]:
+    """Return the filter's average in each of consecutive `periods` (one query)."""
+    buckets = _bucketed(filters, periods, literal(0))
+    return [TrendPoint(p, _estimate(buckets.get((0, i), stats.Sums()))) for i, p in enumerate(periods)]
+
+
+# -- questions -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionFailure:
+    """How often a question of a programme lost points over the filter's visits."""
+
+    checklist_id: str
+    question_id: str
+    text: str
+    section_id: str
+    checklist_title: str
+    failures: int
+    asked: int
+    critical_failures: int
+    last_failed_at: datetime | None = None
+
+    @property
+    def rate(self) -> float:
+        """Return the share of visits (percent) in which the question lost points."""
+        return 100.0 * self.failures / self.asked if self.asked else 0.0
+
+
+def _failure_counts(filters: Filters) -> list[tuple[str, str, int, int, int, datetime | None]]:
+    """Return (checklist id, question id, failures, asked, critical failures, last failure) per question.
+
+    Grouped by checklist version (an integer) in SQL, without joining checklist_versions: this GROUP BY
+    reads every answer of the period, so the cheapest grouping key wins; the few versions are merged here.
+    """
+    lost = Answer.fraction < 1
+    stmt = (
+        select(Visit.checklist_version_id, Answer.question_id, func.count().filter(lost), func.count(),
+               func.count().filter(Answer.critical_failed), func.max(Answer.visited_at).filter(lost))
+        .join(Visit, Visit.id == Answer.visit_id)
+        .where(*filters.conditions(), *_copied_period(Answer, filters.period), Answer.status == "answered",
+               Answer.max_points > 0)
+        .group_by(Visit.checklist_version_id, Answer.question_id)
+    )
+    rows = db.session.execute(stmt).all()
+    if not rows:
+        return []
+    programme_of = dict(db.session.execute(select(ChecklistVersion.id, ChecklistVersion.checklist_id).where(
+        ChecklistVersion.id.in_({row[0] for row in rows}))).all())
+    merged: dict[tuple[str, str], list[Any]] = {}
+    for version_id, qid, failures, asked, critical, last in rows:
+        if isinstance(last, str):  # SQLite may return MAX() of a timestamp as text
+            last = datetime.fromisoformat(last)
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        figures = merged.setdefault((programme_of[version_id], qid), [0, 0, 0, None])
+        figures[0] += failures or 0
+        figures[1] += asked
+        figures[2] += critical or 0
+        if last is not None and (figures[3] is None or last > figures[3]):
+            figures[3] = last
+    return [(cid, qid, *figures) for (cid, qid), figures in merged.items()]  # type: ignore[misc]
+
+
+def question_texts(versions: Iterable[ChecklistVersion]) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """Return {(programme, question id): (text, section id, programme title)}; the newest version wins."""
+    texts: dict[tuple[str, str], tuple[str, str, str]] = {}
+    titles = latest_titles()
+    for version in versions:
+        checklist = version.checklist
+        for question in checklist.questions:
+            texts.setdefault((version.checklist_id, question.id), (
+                question.text, checklist.section_of(question.id).id, titles.get(version.checklist_id, version.title)))
+    return texts
+
+
+def _failures(filters: Filters, counts: Sequence[tuple[Any, ...]]) -> list[QuestionFailure]:
+    texts = question_texts(_versions_in(filters)) if counts else {}
+    result = []
+    for checklist_id, qid, failures, asked, critical, last in counts:
+        text, section_id, title = texts.get((checklist_id, qid), (qid, "", checklist_id))
+        result.append(QuestionFailure(checklist_id, qid, text, section_id, title, failures, asked, critical, last))
+    return result
+
+
+def _most_failed(counts: list[tuple[Any, ...]], min_failures: int) -> list[tuple[Any, ...]]:
+    kept = [row for row in counts if row[2] >= min_failures]
+    return sorted(kept, key=lambda row: (-row[2], row[1], row[0]))
+
+
+def failing_questions(filters: Filters, limit: int = 10) -> list[QuestionFailure]:
+    """Return the questions that lose points most often, most failures first."""
+    return _failures(filters, _most_failed(_failure_counts(filters), 1)[:limit])
+
+
+def recurring_failures(filters: Filters, min_visits: int = 2) -> list[QuestionFailure]:
+    """Return the questions failed in at least `min_visits` of the filter's visits (a location's repeat faults)."""
+    return _failures(filters, _most_failed(_failure_counts(filters), min_visits))
+
+
+# -- the visits behind a figure ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitScore:
+    """A counted visit's score, for lists and trend charts."""
+
+    visit_id: int
+    visited_at: datetime
+    score: float
+    grade: str | None
+    checklist_title: str = ""
+    shopper_code: str | None = None
+
+
+def visit_scores(filters: Filters) -> list[VisitScore]:
+    """Return the counted visits of the filter, oldest first."""
+    stmt = (
+        select(Visit.id, Visit.visited_at, Visit.score, Visit.grade, ChecklistVersion.title, User.shopper_code)
+        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
+        .join(User, User.id == Visit.shopper_id)
+        .where(*filters.conditions()).order_by(Visit.visited_at, Visit.id)
+    )
+    return [VisitScore(*row) for row in db.session.execute(stmt)]
+
+
+# -- sample plan ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    """How many visits per location a programme needs in a period to know each location's score to ± precision."""
+
+    programme: str
+    title: str
+    visits: int
+    locations: int
+    #: Spread of visit scores within a location (pooled standard deviation), None below two visits anywhere.
+    spread: float | None
+    precision: float
+    needed: int | None
+    #: Locations that had at least `needed` visits in the period.
+    enough: int
+
+
+def sample_plan(filters: Filters, precision: float = 5.0) -> list[PlanLine]:
+    """Return, per programme under the filter, the visits per location needed for a ± `precision` interval."""
+    stmt = (
+        select(ChecklistVersion.checklist_id, Visit.location_id, *_sums_of(Visit.score))
+        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
+        .where(*filters.conditions()).group_by(ChecklistVersion.checklist_id, Visit.location_id)
+    )
+    groups: dict[str, list[stats.Sums]] = {}
+    for checklist_id, _location_id, n, total, squares in db.session.execute(stmt):
+        groups.setdefault(checklist_id, []).append(_sums(n, total, squares))
+    titles = latest_titles(groups)
+    lines = []
+    for checklist_id, sums in groups.items():
+        spread = stats.pooled_sd(sums)
+        needed = stats.visits_needed(spread, precision) if spread is not None else None
+        lines.append(PlanLine(checklist_id, titles.get(checklist_id, checklist_id), sum(s.n for s in sums),
+                              len(sums), spread, precision, needed,
+                              sum(1 for s in sums if needed is not None and s.n >= needed)))
+    return sorted(lines, key=lambda line: (-line.visits, line.programme))
