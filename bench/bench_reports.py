@@ -19,12 +19,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from app.analytics.filters import Filters, programmes  # noqa: E402
 from app.analytics.periods import Period  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import ChecklistVersion, Location, Region, Role, User  # noqa: E402
 from app.reports import documents, jobs  # noqa: E402
 from tests.factories_scored import make_scored_visit  # noqa: E402
 from tests.reports_helpers import add_photo, big_checklist, demo_answers, stored_version  # noqa: E402
+
+
+def locations_programme(location) -> str | None:
+    """Return the programme with the most visits in 2024 at the location (what its page shows first)."""
+    found = programmes(Filters(Period(date(2024, 1, 1), date(2024, 12, 31)), location_id=location.id))
+    return found[0].checklist_id if found else None
 
 
 def timed(fn, repeat: int = 5) -> tuple[float, float, object]:
@@ -92,11 +99,11 @@ def main() -> None:
         print(f"data: {n} visits at {len(locations)} locations + a 60-question visit with 10 photos, "
               f"built in {time.perf_counter() - started:.1f} s")
 
-        year = Period(date(2024, 1, 1), date(2024, 12, 31))
+        year = Filters(Period(date(2024, 1, 1), date(2024, 12, 31)), programme=locations_programme(locations[1]))
         first, warm, visit_doc = timed(lambda: documents.to_pdf(documents.visit_html(big_visit)))
         print(f"visit report (60 questions, 10 photos): first {first:.2f} s (thumbnails made), "
               f"then median {warm:.2f} s; {len(visit_doc.pdf) / 1024:.0f} KiB  target < 1 s")
-        first, warm, location_doc = timed(lambda: documents.to_pdf(documents.location_html(locations[1], year)))
+        first, warm, location_doc = timed(lambda: documents.to_pdf(documents.location_html(year, locations[1])))
         print(f"location report ({args.visits} visits): first {first:.2f} s, then median {warm:.2f} s; "
               f"{len(location_doc.pdf) / 1024:.0f} KiB  target < 2 s")
         first, warm, _summary = timed(lambda: documents.to_pdf(documents.summary_html(year)), repeat=2)

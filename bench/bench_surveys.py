@@ -20,13 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchlib import ensure_postgres_database  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.analytics.periods import Period  # noqa: E402
+from app.analytics.surveys import network_survey_metrics, survey_metrics  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Location, Region, SurveyResponse  # noqa: E402
-from app.analytics.surveys import network_survey_metrics, survey_metrics  # noqa: E402
 
 URLS = {"sqlite": "sqlite:////tmp/fa_bench_surveys.sqlite",
         "postgres": "postgresql://postgres@127.0.0.1:5432/fa_bench_surveys"}
@@ -72,19 +73,6 @@ def timed(label: str, function, runs: int = 5):
         times.append((time.perf_counter() - started) * 1000)
     print(f"  {label:<48} {statistics.median(times):8.1f} ms (median of {runs})")
     return result
-
-
-def ensure_postgres_database(url: str) -> None:
-    """Create the benchmark's PostgreSQL database when it does not exist yet."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url.replace("postgresql://", "postgresql+psycopg://"))
-    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    engine.dispose()
 
 
 def main() -> None:

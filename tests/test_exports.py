@@ -27,7 +27,7 @@ def test_table_csv(client, login, manager, network):
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:9] == ["Rank", "Code", "Location", "Region", "Programme", "Visits", "Score",
-                           "95% interval, low", "95% interval, high"]
+                           "Interval low (95%)", "Interval high (95%)"]
     assert [r[2] for r in rows[1:]] == ["B1", "A1", "A2"]
     assert rows[3][6] == "50.0" and rows[3][5] == "2"
     assert rows[3][7] == "0.0" and rows[3][8] == "100.0"  # 0 and 100: the interval spans every score

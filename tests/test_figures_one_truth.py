@@ -105,8 +105,8 @@ def test_page_pdf_export_api_and_cli_agree(client, runner, login, manager, progr
     row = next(r for r in csv.DictReader(io.StringIO(export)) if r["Code"] == l1.code)
     assert float(row["Score"]) == pytest.approx(average["score"], abs=0.01)
     assert int(row["Visits"]) == expected_visits
-    assert float(row["95% interval, low"]) == pytest.approx(average["low"], abs=0.01)
-    assert float(row["95% interval, high"]) == pytest.approx(average["high"], abs=0.01)
+    assert float(row["Interval low (95%)"]) == pytest.approx(average["low"], abs=0.01)
+    assert float(row["Interval high (95%)"]) == pytest.approx(average["high"], abs=0.01)
     network = client.get("/api/v1/figures/network", query_string=args).json
     mine = next(r for r in network["locations"] if r["code"] == l1.code)
     assert mine["rank"]["text"] == (row["Rank"] if row["Rank"] != "—" else None)

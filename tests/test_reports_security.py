@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.models import Photo
-from app.reports.pdf import FetchRoots, RenderPool, RenderTimeout, StrictFetcher, render, roots_for
+from app.pdf import FetchRoots, RenderPool, RenderTimeout, StrictFetcher, render, roots_for
 from tests.factories_scored import PERFECT, build_network, make_scored_visit
 from tests.reports_helpers import add_photo, pdf_images, pdf_reader, pdf_text
 

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from app.analytics.periods import Period
+from app.analytics.surveys import survey_metrics
 from app.models import SurveyResponse
 from app.models.types import utcnow
 from app.surveys import services
-from app.analytics.surveys import survey_metrics
 
 DELAY = {"seconds": 20}
 

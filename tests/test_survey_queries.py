@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app.analytics.periods import Period
-from app.models import SurveyResponse
 from app.analytics.survey_metrics import ces, csat, nps
 from app.analytics.surveys import network_survey_metrics, survey_metrics
+from app.models import SurveyResponse
 
 
 def expected(name: str, values: list[int]):

@@ -40,7 +40,7 @@ def _number(value, digits=2):
 def table_header() -> list[str]:
     """Return the league table's column names."""
     return [_("Rank"), _("Code"), _("Location"), _("Region"), _("Programme"), _("Visits"), _("Score"),
-            _("95% interval, low"), _("95% interval, high"), _("Grade"), _("Previous visits"), _("Previous score"),
+            _("Interval low (95%)"), _("Interval high (95%)"), _("Grade"), _("Previous visits"), _("Previous score"),
             _("Change"), _("Significant change")]
 
 

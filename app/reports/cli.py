@@ -9,8 +9,8 @@ from flask.cli import with_appcontext
 from app.analytics.cli import command_filters, location_by_code, region_by_code
 from app.extensions import db
 from app.models import Region, Visit
+from app.pdf import RenderError
 from app.reports import documents, jobs
-from app.reports.pdf import RenderError
 
 reports_cli = click.Group("reports", help="Build PDF audit reports.")
 

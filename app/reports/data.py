@@ -25,7 +25,7 @@ from app.models import (
     Visit,
 )
 from app.models.types import utcnow
-from app.reports.pdf import photo_url
+from app.pdf import photo_url
 from app.storage import photo_path
 
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")

@@ -16,8 +16,8 @@ from app.analytics.stats import Estimate
 from app.analytics.summaries import network_summary
 from app.labels import rank_text
 from app.models import Location, Region, Visit, VisitStatus
+from app.pdf import render
 from app.reports import charts, data
-from app.reports.pdf import render
 
 
 @dataclass(frozen=True)

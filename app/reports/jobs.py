@@ -27,8 +27,8 @@ from app.analytics.periods import Period
 from app.extensions import db
 from app.models import ExportJob, Location, Visit
 from app.models.types import utcnow
+from app.pdf import RenderError, RenderPool, roots_for
 from app.reports.documents import location_html
-from app.reports.pdf import RenderError, RenderPool, roots_for
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from app.analytics.periods import Period, PeriodError
 from app.extensions import db
 from app.models import ExportJob, Region, Role
 from app.models.audit import AuditLog
+from app.pdf import RenderTimeout
 from app.reports import documents, jobs
-from app.reports.pdf import RenderTimeout
 from app.web import request_filters
 
 STAFF = (Role.manager, Role.admin)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app.models import Location
-from app.reports.pdf import render
+from app.pdf import render
 from app.surveys.schema import Survey
 
 SIZES = {"A4": "A4", "A6": "A6"}
