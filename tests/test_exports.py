@@ -41,6 +41,8 @@ def test_answers_csv_one_row_per_visit_and_question(client, login, manager, netw
     assert len(rows) == 4 * 8  # 4 approved north visits in Q2 x 8 questions
     tone = [r for r in rows if r["question_id"] == "tone" and r["value"] == "3"]
     assert tone and tone[0]["question"] == "Friendly tone" and float(tone[0]["fraction"]) == 0.5
+    assert tone[0]["answer"] == "3 of 5"  # in words, as the review page and the PDF say it
+    assert {r["answer"] for r in rows if r["question_id"] == "receipt"} == {"Not asked"}
     assert {r["location"] for r in rows} == {"A1", "A2"}
 
 

@@ -7,6 +7,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.checklists.loader import CHECKLISTS, ChecklistError, load_checklist_file
+from app.checklists.sync import sync_checklists
+from app.extensions import db
+from app.scoring import AnswersInvalid, score_visit
 from app.yamldoc.cli import echo_problems, validate_command
 
 checklists_cli = AppGroup("checklists", help="Validate, score and load the checklist YAML files.")
@@ -18,8 +21,6 @@ checklists_cli.add_command(validate_command(CHECKLISTS, "CHECKLISTS_DIR"))
 @click.argument("answers_file", type=click.Path())
 def score_command(checklist_file: str, answers_file: str) -> None:
     """Score ANSWERS_FILE (JSON: question id -> answer) against CHECKLIST_FILE; print the result."""
-    from app.scoring import AnswersInvalid, score_visit
-
     try:
         checklist = load_checklist_file(checklist_file).checklist
     except ChecklistError as exc:
@@ -47,9 +48,6 @@ def score_command(checklist_file: str, answers_file: str) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def sync_command(directory: str | None) -> None:
     """Store new checklist versions in the database; exit 1 if a file was rejected or refused."""
-    from app.checklists.sync import sync_checklists
-    from app.extensions import db
-
     report = sync_checklists(directory or current_app.config["CHECKLISTS_DIR"])
     db.session.commit()
     for line in report.done_lines():

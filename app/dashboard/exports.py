@@ -58,15 +58,18 @@ def answers_header() -> list[str]:
     """Return the raw answers' column names."""
     return ["visit_id", "visited_at", "status", "location_code", "location", "region", "checklist_id",
             "checklist_version", "shopper_code", "visit_score", "visit_grade", "section_id", "question_id",
-            "question", "answer_status", "value", "comment", "fraction", "points", "max_points",
+            "question", "answer_status", "value", "answer", "comment", "fraction", "points", "max_points",
             "critical_failed"]
 
 
 def answer_rows(filters: Filters) -> Iterator[list]:
     """Yield one row per visit x question of the filter's counted visits, fetched in batches."""
     conditions = filters.conditions()
-    texts = question_texts(db.session.scalars(select(ChecklistVersion).where(ChecklistVersion.id.in_(
+    versions = list(db.session.scalars(select(ChecklistVersion).where(ChecklistVersion.id.in_(
         select(Visit.checklist_version_id).where(*conditions).distinct()))))
+    texts = question_texts(versions)
+    # The answer in words comes from the exact version the visit was filled with, as on every page.
+    checklists = {(v.checklist_id, v.version): v.checklist for v in versions}
     stmt = (
         select(Visit.id, Visit.visited_at, Visit.status, Location.code, Location.name, Region.name,
                ChecklistVersion.checklist_id, ChecklistVersion.version, User.shopper_code, Visit.score,
@@ -83,11 +86,14 @@ def answer_rows(filters: Filters) -> Iterator[list]:
     for (visit_id, visited_at, status, code, name, region, slug, version, shopper, score, grade, section_id,
          question_id, answer_status, value, comment, fraction, points, max_points, critical) in result:
         text = texts.get((slug, question_id), (question_id,))[0]
+        checklist = checklists[(slug, version)]
+        words = (checklist.question(question_id).answer_text(answer_status, value)
+                 if checklist.has_question(question_id) else None)
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         yield [visit_id, visited_at.replace(tzinfo=None) if visited_at else None, status.value, code, name, region,
-               slug, version, shopper, score, grade, section_id, question_id, text, answer_status, value, comment,
-               fraction, points, max_points, bool(critical)]
+               slug, version, shopper, score, grade, section_id, question_id, text, answer_status, value, words,
+               comment, fraction, points, max_points, bool(critical)]
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Response:

@@ -32,6 +32,7 @@ from app.models import (
     VisitStatus,
 )
 from app.scoring import score_visit
+from app.surveys.services import active_survey
 from app.visits.lifecycle import payload_hash, record_submission, write_draft
 
 S = VisitStatus
@@ -374,8 +375,6 @@ class Generator:
 
     def surveys(self) -> list[SurveyResponse]:
         """Create customer survey answers per location, following the location's quality."""
-        from app.surveys.services import active_survey
-
         survey = active_survey()
         survey_id, version = (survey.id, survey.version) if survey else ("default", None)
         purposes = ["buy", "buy", "buy", "advice", "return", "other"]
