@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup syscheck translations lint bench clean
+.PHONY: run test setup syscheck translations lint typecheck bench clean
 
 run: setup instance/secret_key
 	$(FLASK) db upgrade
@@ -16,6 +16,7 @@ run: setup instance/secret_key
 
 test: $(VENV)/.test-installed syscheck translations
 	$(BIN)/ruff check .
+	$(BIN)/mypy app
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed syscheck translations
@@ -55,6 +56,9 @@ instance/secret_key:
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy app
 
 bench: $(VENV)/.test-installed
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done

@@ -1,5 +1,6 @@
 """Fieldaudit: mystery-shopper and quality-audit field app."""
 import sqlite3
+from collections.abc import Mapping
 
 from flask import (
     Flask,
@@ -13,11 +14,14 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -29,14 +33,14 @@ from app.web import wants_json
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_unicode_lower(dbapi_connection, _record) -> None:
+def _sqlite_unicode_lower(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     """Make SQLite's lower() fold Cyrillic like PostgreSQL's, so case-insensitive search and checks agree."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.create_function("lower", 1, lambda v: v.lower() if isinstance(v, str) else v,
                                          deterministic=True)
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     """Create and configure the application; no queries, no I/O beyond reading config."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, test_config)
@@ -45,7 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Behind nginx or a load balancer: take the client's address and scheme from the proxy's
         # headers, or every customer would share one IP for the rate limits.
         hops = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to add WSGI middleware; its stubs declare wsgi_app a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
@@ -69,7 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
 
     @app.context_processor
-    def inject_globals():
+    def inject_globals() -> dict[str, object]:
         return {"languages": app.config["LANGUAGES"], "current_locale": str(get_locale() or "en")}
 
     return app
@@ -116,13 +121,13 @@ def select_locale() -> str:
     user = g.get("_login_user")
     if not chosen and getattr(user, "is_authenticated", False):
         chosen = user.locale
-    if chosen not in languages:
+    if chosen is None or chosen not in languages:
         chosen = request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     g.locale = chosen
     return chosen
 
 
-def unauthorized():
+def unauthorized() -> ResponseReturnValue:
     """Send anonymous page requests to the login form; API calls get a JSON 401."""
     if wants_json():
         return jsonify(error="unauthorized", message=str(_l("Your session has expired; sign in again."))), 401
@@ -142,7 +147,7 @@ GENERIC_ERRORS = {
 def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error):
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
         if wants_json():
             return jsonify(error="csrf", message=error.description), 400
         return render_template("errors/error.html", code=400, message=_l(
@@ -150,7 +155,7 @@ def register_error_handlers(app: Flask) -> None:
         )), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(error):
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code is None or error.code < 400:  # routing redirects pass through
             return error
         message = error.description
@@ -161,7 +166,7 @@ def register_error_handlers(app: Flask) -> None:
         return render_template("errors/error.html", code=error.code, message=message), error.code
 
     @app.errorhandler(Exception)
-    def unexpected_error(error):
+    def unexpected_error(error: Exception) -> ResponseReturnValue:
         # Never a bare 500 page: log it, undo half-done work, and say so plainly.
         app.logger.exception("Unhandled error")
         db.session.rollback()

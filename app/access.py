@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import abort, current_app, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, select, true
 
-from app.extensions import db
+from app.extensions import db, login_manager
 from app.models import CorrectiveAction, ExportJob, Location, Photo, Region, ReviewComment, Role, User, Visit
 
 PUBLIC = "public"
@@ -35,20 +35,20 @@ def roles_required(*roles: Role | str) -> Callable[[View], View]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+                return login_manager.unauthorized()
             if current_user.role not in allowed:
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.access = allowed  # type: ignore[attr-defined]
-        return wrapped  # type: ignore[return-value]
+        wrapped.access = allowed  # type: ignore[attr-defined]  # mypy cannot declare attributes of functions
+        return cast(View, wrapped)
 
     return decorator
 
 
 def public(view: View) -> View:
     """Mark a view as open to anonymous visitors (login, public survey pages)."""
-    view.access = PUBLIC  # type: ignore[attr-defined]
+    view.access = PUBLIC  # type: ignore[attr-defined]  # mypy cannot declare attributes of functions
     return view
 
 
@@ -200,7 +200,3 @@ def get_comment_or_404(comment_id: int, user: User) -> ReviewComment:
         abort(404)
     return comment
 
-
-def get_user_or_404(user_id: int) -> User:
-    """Return any user (admin pages only); :raise 404: when missing."""
-    return db.session.get(User, user_id) or abort(404)

@@ -1,7 +1,10 @@
 """Configuration defaults; instance/config.py and the environment override them."""
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+
+from flask import Flask
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,7 +17,7 @@ def database_url(url: str) -> str:
     return url
 
 
-def load_config(app, test_config: dict | None = None) -> None:
+def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> None:
     """Fill app.config: defaults, then instance/config.py, then environment, then test_config."""
     instance = Path(app.instance_path)
     app.config.from_mapping(

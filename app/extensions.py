@@ -1,4 +1,6 @@
 """Flask extensions, created unbound and bound in create_app()."""
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,6 +26,16 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as FlaskModel
+
+    # mypy cannot take an attribute (db.Model) as a base class; this is the class db.Model is made of.
+    class Model(Base, FlaskModel):
+        pass
+else:
+    Model = db.Model
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -20,11 +20,15 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
+from types import FrameType
 from urllib.parse import unquote
 
+from flask import Flask
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -70,7 +74,7 @@ class FetchRoots:
     thumb_px: int = 600
 
 
-def roots_for(app) -> FetchRoots:
+def roots_for(app: Flask) -> FetchRoots:
     """Return the fetch roots of `app`: its static folders, UPLOAD_DIR and the thumbnail cache."""
     static_dirs = [app.static_folder] + [
         bp.static_folder for bp in app.blueprints.values() if bp.static_folder
@@ -111,10 +115,10 @@ def thumbnail(source: Path, roots: FetchRoots) -> bytes:
         pass
     with Image.open(source) as image:
         image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        image.thumbnail((size, size), Image.Resampling.LANCZOS)
+        small = ImageOps.exif_transpose(image).convert("RGB")
+        small.thumbnail((size, size), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=80, optimize=True)
+        small.save(buffer, "JPEG", quality=80, optimize=True)
     data = buffer.getvalue()
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
@@ -126,13 +130,13 @@ def thumbnail(source: Path, roots: FetchRoots) -> bytes:
 class StrictFetcher(URLFetcher):
     """A WeasyPrint URL fetcher that serves fa-static: and fa-photo: URLs and refuses all else."""
 
-    def __init__(self, roots: FetchRoots):
+    def __init__(self, roots: FetchRoots) -> None:
         super().__init__(timeout=1, allowed_protocols=(), allow_redirects=False)
         self.roots = roots
         self.served: list[str] = []
         self.refused: list[str] = []
 
-    def fetch(self, url, headers=None):
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
         try:
             response = self._serve(url)
         except RefusedURL:
@@ -167,13 +171,8 @@ def photo_url(stored_name: str) -> str:
     return PHOTO_SCHEME + stored_name
 
 
-def static_url(filename: str) -> str:
-    """Return the internal URL of a static file for report templates."""
-    return STATIC_SCHEME + filename
-
-
 @contextmanager
-def _alarm(seconds: float):
+def _alarm(seconds: float) -> Iterator[None]:
     """Raise _Deadline in this (main) thread after `seconds`; restores any outer timer.
 
     A signal handler's exception that lands inside a garbage-collector callback is printed and
@@ -185,7 +184,7 @@ def _alarm(seconds: float):
     collecting = gc.isenabled()
     gc.disable()
 
-    def on_alarm(signum, frame):
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
         if armed[0]:
             raise _Deadline()
 
@@ -236,14 +235,14 @@ def _warm_worker() -> None:
 class RenderPool:
     """A pool of spawned worker processes that render PDFs, killed and rebuilt on a hang."""
 
-    def __init__(self, workers: int = 2):
+    def __init__(self, workers: int = 2) -> None:
         self.workers = workers
-        self._pool = None
+        self._pool: Pool | None = None
         self._lock = threading.Lock()
         #: Bumped on every kill, so callers can tell which submitted tasks died with the old pool.
         self.generation = 0
 
-    def pool(self):
+    def pool(self) -> Pool:
         """Return the live multiprocessing pool, starting it when needed."""
         with self._lock:
             if self._pool is None:
@@ -252,11 +251,11 @@ class RenderPool:
                 self._pool = context.Pool(self.workers, initializer=_warm_worker, maxtasksperchild=100)
             return self._pool
 
-    def submit(self, html: str, roots: FetchRoots, timeout: float, base_url: str = BASE_URL):
+    def submit(self, html: str, roots: FetchRoots, timeout: float, base_url: str = BASE_URL) -> AsyncResult[bytes]:
         """Start rendering; return an AsyncResult."""
         return self.pool().apply_async(render_here, (html, roots, timeout, base_url))
 
-    def wait(self, result, timeout: float) -> bytes:
+    def wait(self, result: AsyncResult[bytes], timeout: float) -> bytes:
         """Return the PDF bytes of `result`; kill the pool and raise RenderTimeout after `timeout` + grace."""
         try:
             return result.get(timeout + HARD_KILL_GRACE)

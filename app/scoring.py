@@ -1,6 +1,7 @@
 """Scoring: a checklist and a visit's answers in, a result out. Pure: no Flask, no database."""
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from app.checklists.questions import (
     NA,
@@ -51,7 +52,7 @@ class AnswerProblem:
 class AnswersInvalid(Exception):
     """Answers that cannot be accepted; `problems` lists every one."""
 
-    def __init__(self, problems: list[AnswerProblem]):
+    def __init__(self, problems: list[AnswerProblem]) -> None:
         super().__init__("\n".join(str(problem) for problem in problems))
         self.problems = problems
 
@@ -69,7 +70,7 @@ class QuestionResult:
     max: float
     critical_failed: bool
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Return the result as JSON-ready data."""
         return {
             "status": self.status, "value": self.value, "comment": self.comment, "fraction": self.fraction,
@@ -98,7 +99,7 @@ class VisitResult:
     critical_failures: list[str]
     questions: dict[str, QuestionResult] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Return the result as JSON-ready data (the `checklists score` output)."""
         return {
             "score": self.score,
@@ -113,24 +114,39 @@ class VisitResult:
         }
 
 
+#: One question in scoring order: id, section index, weight (0 when unscored), critical, required,
+#: the comment rule (None when it never asks for one), the fraction of points (None when unscored),
+#: the completeness check (photos only), and the show_if question and values.
+_Row = tuple[
+    str, int, float, bool, bool | None,
+    Callable[[Any], bool] | None,
+    Callable[[Any], float] | None,
+    Callable[[Any], AnswerError | None] | None,
+    str | None, tuple[Any, ...],
+]
+
+
 class _Plan:
     """A checklist's questions in scoring order, worked out once per checklist."""
 
     __slots__ = ("checklist", "rows", "by_id", "section_ids", "section_weights", "fail_visit")
 
-    def __init__(self, checklist: Checklist):
+    def __init__(self, checklist: Checklist) -> None:
         self.checklist = checklist
         self.by_id: dict[str, BaseQuestion] = {}
         # Plain tuples unpack faster than attribute lookups in the scoring loop.
-        self.rows = []
+        self.rows: list[_Row] = []
         for index, section in enumerate(checklist.sections):
             for question in section.questions:
                 self.by_id[question.id] = question
                 condition = question.show_if
+                # A scored question has a weight and a fraction for every answer (its validators see to it).
+                weight = (question.weight or 0.0) if question.is_scored else 0.0
+                fraction = cast(Callable[[Any], float], question.fraction) if question.is_scored else None
                 self.rows.append((
-                    question.id, index, question.weight if question.is_scored else 0.0, question.critical,
+                    question.id, index, weight, question.critical,
                     question.required, question.needs_comment if question.comment in ("required", "required_on_fail")
-                    else None, question.fraction if question.is_scored else None,
+                    else None, fraction,
                     question.incomplete if isinstance(question, PhotoQuestion) else None,
                     condition.question if condition else None, condition.values if condition else (),
                 ))
@@ -148,7 +164,7 @@ _Values = dict[str, Any]
 _Comments = dict[str, str]
 
 
-def _normalize(plan: _Plan, raw: Any) -> tuple[_Values, _Comments, list[AnswerProblem]]:
+def _normalize(plan: _Plan, raw: object) -> tuple[_Values, _Comments, list[AnswerProblem]]:
     """Return canonical values, comments and problems (None values mean not answered)."""
     if not isinstance(raw, dict):
         return {}, {}, [AnswerProblem.of(None, "answers must be a mapping of question ids to answers")]
@@ -189,7 +205,7 @@ def _normalize(plan: _Plan, raw: Any) -> tuple[_Values, _Comments, list[AnswerPr
     return values, comments, problems
 
 
-def normalize_answers(checklist: Checklist, raw: dict) -> dict[str, Answer]:
+def normalize_answers(checklist: Checklist, raw: object) -> dict[str, Answer]:
     """Return the answers in canonical form; raise AnswersInvalid on values of the wrong kind."""
     values, comments, problems = _normalize(_plan(checklist), raw)
     if problems:
@@ -217,7 +233,7 @@ def _lenient_value(question: BaseQuestion, item: Any) -> Any:
         return None
 
 
-def visible_questions(checklist: Checklist, answers: dict) -> set[str]:
+def visible_questions(checklist: Checklist, answers: Mapping[str, Any]) -> set[str]:
     """Return the ids of the questions shown for these answers (raw or normalized)."""
     plan = _plan(checklist)
     by_id = plan.by_id
@@ -225,7 +241,7 @@ def visible_questions(checklist: Checklist, answers: dict) -> set[str]:
     return _visible(plan, values)
 
 
-def validate_answers(checklist: Checklist, raw: dict, *, complete: bool = True) -> list[AnswerProblem]:
+def validate_answers(checklist: Checklist, raw: object, *, complete: bool = True) -> list[AnswerProblem]:
     """Return every problem with the answers; complete=False (drafts) checks only values."""
     plan = _plan(checklist)
     values, comments, problems = _normalize(plan, raw)
@@ -234,7 +250,7 @@ def validate_answers(checklist: Checklist, raw: dict, *, complete: bool = True) 
     return problems
 
 
-def score_visit(checklist: Checklist, raw_answers: dict) -> VisitResult:
+def score_visit(checklist: Checklist, raw_answers: object) -> VisitResult:
     """Return the visit's result; raise AnswersInvalid when the answers are not a finished visit."""
     plan = _plan(checklist)
     values, comments, problems = _normalize(plan, raw_answers)

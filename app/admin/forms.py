@@ -1,5 +1,7 @@
 """Forms of the admin pages; uniqueness is checked in `validate_<field>` methods."""
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,7 +16,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 lacks it (3.3)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -31,12 +33,12 @@ PASSWORD_MIN = 10
 PASSWORD_LENGTH = _l("The password needs at least 10 characters (200 at most).")
 
 
-def strip(value):
+def strip(value: str | None) -> str | None:
     """Trim surrounding spaces from text input."""
     return value.strip() if isinstance(value, str) else value
 
 
-def check_code(value: str) -> None:
+def check_code(value: str | None) -> None:
     """:raise ValidationError: when a code has characters other than letters, digits, '.', '_' and '-'."""
     if value and not CODE_PATTERN.match(value):
         raise ValidationError(_l("Use letters, digits, dots, dashes and underscores only, e.g. MSK-01."))
@@ -52,7 +54,7 @@ class MultiCheckboxField(SelectMultipleField):
 class CoordinateField(FloatField):
     """A latitude or longitude; accepts a decimal comma as typed on Russian keyboards."""
 
-    def process_formdata(self, valuelist):
+    def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist or not valuelist[0].strip():
             self.data = None
             return
@@ -74,21 +76,21 @@ class UserForm(FlaskForm):
     regions = MultiCheckboxField(_l("Regions"), coerce=int)
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, user: User | None = None, **kwargs):
+    def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.regions.choices = [
             SelectChoice(r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
         ]
 
-    def validate_email(self, field):
-        query = select(User.id).where(func.lower(User.email) == field.data.lower())
+    def validate_email(self, field: StringField) -> None:
+        query = select(User.id).where(func.lower(User.email) == (field.data or "").lower())
         if self.user is not None:
             query = query.where(User.id != self.user.id)
         if db.session.scalar(query) is not None:
             raise ValidationError(_l("Another account already uses this email."))
 
-    def validate_shopper_code(self, field):
+    def validate_shopper_code(self, field: StringField) -> None:
         if self.user is None and self.role.data != Role.shopper.value:
             return  # a new non-shopper gets no code, whatever the (hidden) field holds
         if not field.data:
@@ -96,7 +98,7 @@ class UserForm(FlaskForm):
                 raise ValidationError(_l("Shoppers need a code: reports show it instead of their name."))
             return
         check_code(field.data)
-        query = select(User.id).where(func.lower(User.shopper_code) == field.data.lower())
+        query = select(User.id).where(func.lower(User.shopper_code) == (field.data or "").lower())
         if self.user is not None:
             query = query.where(User.id != self.user.id)
         if db.session.scalar(query) is not None:
@@ -132,20 +134,20 @@ class RegionForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, region: Region | None = None, **kwargs):
+    def __init__(self, *args: Any, region: Region | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.region = region
 
-    def validate_code(self, field):
+    def validate_code(self, field: StringField) -> None:
         check_code(field.data)
-        query = select(Region.id).where(func.lower(Region.code) == field.data.lower())
+        query = select(Region.id).where(func.lower(Region.code) == (field.data or "").lower())
         if self.region is not None:
             query = query.where(Region.id != self.region.id)
         if db.session.scalar(query) is not None:
             raise ValidationError(_l("Another region already has this code."))
 
-    def validate_name(self, field):
-        query = select(Region.id).where(func.lower(Region.name) == field.data.lower())
+    def validate_name(self, field: StringField) -> None:
+        query = select(Region.id).where(func.lower(Region.name) == (field.data or "").lower())
         if self.region is not None:
             query = query.where(Region.id != self.region.id)
         if db.session.scalar(query) is not None:
@@ -168,22 +170,22 @@ class LocationForm(FlaskForm):
     active = BooleanField(_l("Active (can be planned and visited)"), default=True)
     submit = SubmitField(_l("Save"))
 
-    def __init__(self, *args, location: Location | None = None, **kwargs):
+    def __init__(self, *args: Any, location: Location | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.location = location
         self.region_id.choices = [SelectChoice(0, _l("Choose a region"))] + [
             SelectChoice(r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
         ]
 
-    def validate_code(self, field):
+    def validate_code(self, field: StringField) -> None:
         check_code(field.data)
-        query = select(Location.id).where(func.lower(Location.code) == field.data.lower())
+        query = select(Location.id).where(func.lower(Location.code) == (field.data or "").lower())
         if self.location is not None:
             query = query.where(Location.id != self.location.id)
         if db.session.scalar(query) is not None:
             raise ValidationError(_l("Another location already has this code."))
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         """Validate the fields, then ask for both coordinates or neither."""
         valid = super().validate(extra_validators)
         lat, lon = self.latitude, self.longitude

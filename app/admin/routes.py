@@ -1,7 +1,12 @@
 """Admin pages: accounts, regions, locations and the audit log (administrators only)."""
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select
 
 from app.access import roles_required
 from app.admin import services
@@ -21,12 +26,12 @@ from app.web import safe_next
 PER_PAGE = 50
 
 
-def role_label(role) -> str:
+def role_label(role: Role | str) -> str:
     """Return the human name of a role."""
     return str(ROLE_LABELS.get(Role(role), role))
 
 
-def admin_value(value) -> str:
+def admin_value(value: object) -> str:
     """Format a value of an audit entry: lists joined, yes/no for booleans, a dash for nothing."""
     if value is None or value == []:
         return "—"
@@ -66,14 +71,14 @@ def arg_state() -> bool | None:
     return {"active": True, "inactive": False}.get(request.args.get("status", ""))
 
 
-def paginate(query):
+def paginate(query: Select[Any]) -> Pagination:
     """Return one page of `query` at ?page= (an out-of-range page is empty, not an error)."""
     return db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
                        max_per_page=PER_PAGE, error_out=False)
 
 
 @roles_required(Role.admin)
-def index():
+def index() -> ResponseReturnValue:
     """Show the counts of accounts, regions and locations with links to manage them."""
     recent = db.session.scalars(services.audit_query().limit(8)).all()
     return render_template("admin/index.html", overview=services.overview(), recent=recent)
@@ -82,10 +87,10 @@ def index():
 # --- users -----------------------------------------------------------------------------------
 
 @roles_required(Role.admin)
-def users():
+def users() -> ResponseReturnValue:
     """List accounts, filtered by role, region, status and a search text."""
-    role = request.args.get("role", "")
-    role = Role(role) if role in Role.__members__ else None
+    role_name = request.args.get("role", "")
+    role = Role(role_name) if role_name in Role.__members__ else None
     region_id = request.args.get("region", type=int)
     search = request.args.get("q", "").strip()
     page = paginate(services.user_query(role=role, region_id=region_id, active=arg_state(), search=search))
@@ -95,7 +100,7 @@ def users():
 
 
 @roles_required(Role.admin)
-def user_new():
+def user_new() -> ResponseReturnValue:
     """Create an account with a role, a shopper code or regions, and a first password."""
     form = NewUserForm()
     suggested_code = services.next_shopper_code()
@@ -103,8 +108,8 @@ def user_new():
         form.shopper_code.data = suggested_code
     if form.validate_on_submit():
         user = services.create_user(
-            current_user, email=form.email.data, name=form.name.data, role=Role(form.role.data),
-            password=form.password.data, shopper_code=form.shopper_code.data, region_ids=form.regions.data,
+            current_user, email=form.email.data or "", name=form.name.data or "", role=Role(form.role.data),
+            password=form.password.data or "", shopper_code=form.shopper_code.data, region_ids=form.regions.data or [],
         )
         db.session.commit()
         flash(_("Account created for %(name)s. Give them the password over a safe channel.", name=user.name),
@@ -114,7 +119,7 @@ def user_new():
 
 
 @roles_required(Role.admin)
-def user_edit(user_id: int):
+def user_edit(user_id: int) -> ResponseReturnValue:
     """Edit an account's name, email, role, shopper code and regions."""
     user = get_user_or_404(user_id)
     form = UserForm(obj=user, user=user)
@@ -124,12 +129,12 @@ def user_edit(user_id: int):
     if form.validate_on_submit():
         try:
             changes = services.update_user(
-                current_user, user, email=form.email.data, name=form.name.data, role=Role(form.role.data),
-                shopper_code=form.shopper_code.data, region_ids=form.regions.data,
+                current_user, user, email=form.email.data or "", name=form.name.data or "", role=Role(form.role.data),
+                shopper_code=form.shopper_code.data, region_ids=form.regions.data or [],
             )
         except services.AdminRuleError as error:
             db.session.rollback()
-            form.role.errors.append(rule_message(str(error)))
+            form.role.errors = [*form.role.errors, rule_message(str(error))]
         else:
             db.session.commit()
             flash(_("Saved.") if changes else _("Nothing changed."), "success" if changes else "info")
@@ -139,7 +144,7 @@ def user_edit(user_id: int):
 
 
 @roles_required(Role.admin)
-def user_deactivate(user_id: int):
+def user_deactivate(user_id: int) -> ResponseReturnValue:
     """Block an account; all its sessions end at once."""
     user = get_user_or_404(user_id)
     if ConfirmForm().validate_on_submit():
@@ -160,7 +165,7 @@ def user_deactivate(user_id: int):
 
 
 @roles_required(Role.admin)
-def user_reactivate(user_id: int):
+def user_reactivate(user_id: int) -> ResponseReturnValue:
     """Let a deactivated account sign in again."""
     user = get_user_or_404(user_id)
     if ConfirmForm().validate_on_submit():
@@ -171,12 +176,12 @@ def user_reactivate(user_id: int):
 
 
 @roles_required(Role.admin)
-def user_password(user_id: int):
+def user_password(user_id: int) -> ResponseReturnValue:
     """Set a new password for an account; its sessions end."""
     user = get_user_or_404(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        services.reset_password(current_user, user, form.password.data)
+        services.reset_password(current_user, user, form.password.data or "")
         db.session.commit()
         if user.id == current_user.id:
             login_user(user)  # keep this device signed in with the new session token
@@ -188,22 +193,22 @@ def user_password(user_id: int):
 # --- regions ---------------------------------------------------------------------------------
 
 @roles_required(Role.admin)
-def regions():
+def regions() -> ResponseReturnValue:
     """List regions with their location and manager counts."""
     return render_template("admin/regions.html", rows=services.region_rows())
 
 
 @roles_required(Role.admin)
-def region_edit(region_id: int | None = None):
+def region_edit(region_id: int | None = None) -> ResponseReturnValue:
     """Create a region, or rename one."""
     region = get_region_or_404(region_id) if region_id is not None else None
     form = RegionForm(obj=region, region=region)
     if form.validate_on_submit():
         if region is None:
-            services.create_region(current_user, code=form.code.data, name=form.name.data)
+            services.create_region(current_user, code=form.code.data or "", name=form.name.data or "")
             flash(_("Region %(name)s created.", name=form.name.data), "success")
         else:
-            services.update_region(current_user, region, code=form.code.data, name=form.name.data)
+            services.update_region(current_user, region, code=form.code.data or "", name=form.name.data or "")
             flash(_("Saved."), "success")
         db.session.commit()
         return redirect(url_for("admin.regions"))
@@ -213,7 +218,7 @@ def region_edit(region_id: int | None = None):
 # --- locations -------------------------------------------------------------------------------
 
 @roles_required(Role.admin)
-def locations():
+def locations() -> ResponseReturnValue:
     """List locations, filtered by region, status and a search text."""
     region_id = request.args.get("region", type=int)
     search = request.args.get("q", "").strip()
@@ -224,12 +229,13 @@ def locations():
 
 
 @roles_required(Role.admin)
-def location_edit(location_id: int | None = None):
+def location_edit(location_id: int | None = None) -> ResponseReturnValue:
     """Create or edit a location."""
     location = get_location_or_404(location_id) if location_id is not None else None
     form = LocationForm(obj=location, location=location)
-    if location is None and request.method == "GET" and request.args.get("region", type=int):
-        form.region_id.data = request.args.get("region", type=int)
+    planned_region = request.args.get("region", type=int)
+    if location is None and request.method == "GET" and planned_region:
+        form.region_id.data = planned_region
     if form.validate_on_submit():
         fields = {name: form[name].data for name in services.LOCATION_FIELDS}
         if location is None:
@@ -244,7 +250,7 @@ def location_edit(location_id: int | None = None):
 
 
 @roles_required(Role.admin)
-def location_deactivate(location_id: int):
+def location_deactivate(location_id: int) -> ResponseReturnValue:
     """Take a location out of planning (its history stays), or bring it back."""
     location = get_location_or_404(location_id)
     active = request.endpoint == "admin.location_reactivate"
@@ -258,7 +264,7 @@ def location_deactivate(location_id: int):
 # --- audit log -------------------------------------------------------------------------------
 
 @roles_required(Role.admin)
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     """Show who changed what, newest first, filtered by action and user."""
     action = request.args.get("action", "").strip()
     user_id = request.args.get("user", type=int)

@@ -1,7 +1,9 @@
 """Admin operations on users, regions and locations: change the data and log who did what (no commits)."""
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -49,7 +51,7 @@ def overview() -> Overview:
 # --- users -----------------------------------------------------------------------------------
 
 def user_query(*, role: Role | None = None, region_id: int | None = None, active: bool | None = None,
-               search: str = ""):
+               search: str = "") -> Select[User]:
     """Return the select of users matching the list filters, ordered by name."""
     query = select(User).order_by(User.active.desc(), User.name, User.id)
     if role is not None:
@@ -81,14 +83,14 @@ def next_shopper_code(prefix: str = "MS-") -> str:
     return f"{prefix}{max(numbers, default=0) + 1:03d}"
 
 
-def _regions(region_ids) -> list[Region]:
+def _regions(region_ids: Iterable[int]) -> list[Region]:
     if not region_ids:
         return []
     return list(db.session.scalars(select(Region).where(Region.id.in_(region_ids)).order_by(Region.name)))
 
 
 def create_user(actor: User, *, email: str, name: str, role: Role, password: str,
-                shopper_code: str | None = None, region_ids=()) -> User:
+                shopper_code: str | None = None, region_ids: Iterable[int] = ()) -> User:
     """Create an account; only shoppers keep a shopper code and only managers regions (none = whole network)."""
     user = User(
         email=email.strip().lower(), name=name, role=role,
@@ -104,7 +106,7 @@ def create_user(actor: User, *, email: str, name: str, role: Role, password: str
 
 
 def update_user(actor: User, user: User, *, email: str, name: str, role: Role,
-                shopper_code: str | None = None, region_ids=()) -> dict:
+                shopper_code: str | None = None, region_ids: Iterable[int] = ()) -> dict[str, list[object]]:
     """Change an account's details; return the changes as {field: [old, new]}.
 
     :raise AdminRuleError: when it would demote oneself or the last active admin.
@@ -115,7 +117,7 @@ def update_user(actor: User, user: User, *, email: str, name: str, role: Role,
         if user.active and active_admin_count() <= 1:
             raise AdminRuleError("last_admin")
     new_regions = _regions(region_ids) if role == Role.manager else []
-    before = {
+    before: dict[str, object] = {
         "email": user.email, "name": user.name, "role": user.role.value, "shopper_code": user.shopper_code,
         "regions": sorted(r.code for r in user.regions),
     }
@@ -210,7 +212,7 @@ def create_region(actor: User, *, code: str, name: str) -> Region:
     return region
 
 
-def update_region(actor: User, region: Region, *, code: str, name: str) -> dict:
+def update_region(actor: User, region: Region, *, code: str, name: str) -> dict[str, list[str]]:
     """Rename or recode a region; return the changes."""
     changes = {k: [getattr(region, k), v] for k, v in (("code", code), ("name", name)) if getattr(region, k) != v}
     region.code, region.name = code, name
@@ -221,10 +223,20 @@ def update_region(actor: User, region: Region, *, code: str, name: str) -> dict:
 
 # --- locations -------------------------------------------------------------------------------
 
+class LocationFields(TypedDict, total=False):
+    code: str
+    name: str
+    address: str
+    region_id: int
+    latitude: float | None
+    longitude: float | None
+    active: bool
+
+
 LOCATION_FIELDS = ("code", "name", "address", "region_id", "latitude", "longitude", "active")
 
 
-def location_query(*, region_id: int | None = None, active: bool | None = None, search: str = ""):
+def location_query(*, region_id: int | None = None, active: bool | None = None, search: str = "") -> Select[Location]:
     """Return the select of locations matching the list filters, ordered by code."""
     query = select(Location).order_by(Location.code)
     if region_id is not None:
@@ -240,9 +252,9 @@ def location_query(*, region_id: int | None = None, active: bool | None = None, 
     return query
 
 
-def create_location(actor: User, **fields) -> Location:
+def create_location(actor: User, **fields: Unpack[LocationFields]) -> Location:
     """Create a location from LOCATION_FIELDS."""
-    location = Location(**{k: fields[k] for k in LOCATION_FIELDS if k in fields})
+    location = Location(**fields)
     db.session.add(location)
     db.session.flush()
     record(actor, "location.create", location, code=location.code, name=location.name,
@@ -250,13 +262,14 @@ def create_location(actor: User, **fields) -> Location:
     return location
 
 
-def update_location(actor: User, location: Location, **fields) -> dict:
+def update_location(actor: User, location: Location, **fields: Unpack[LocationFields]) -> dict[str, list[object]]:
     """Change a location; return the changes as {field: [old, new]}."""
-    changes = {}
+    values: Mapping[str, object] = fields
+    changes: dict[str, list[object]] = {}
     for key in LOCATION_FIELDS:
-        if key in fields and getattr(location, key) != fields[key]:
-            changes[key] = [getattr(location, key), fields[key]]
-            setattr(location, key, fields[key])
+        if key in values and getattr(location, key) != values[key]:
+            changes[key] = [getattr(location, key), values[key]]
+            setattr(location, key, values[key])
     if "region_id" in changes:
         db.session.expire(location, ["region"])
     if changes:
@@ -275,7 +288,7 @@ def set_location_active(actor: User, location: Location, active: bool) -> bool:
 
 # --- audit log -------------------------------------------------------------------------------
 
-def audit_query(*, action: str = "", user_id: int | None = None):
+def audit_query(*, action: str = "", user_id: int | None = None) -> Select[AuditLog]:
     """Return the select of audit entries, newest first, with their users loaded."""
     query = select(AuditLog).options(joinedload(AuditLog.user)).order_by(AuditLog.at.desc(), AuditLog.id.desc())
     if action:

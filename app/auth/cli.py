@@ -8,7 +8,7 @@ from app.models import Role, User
 
 
 @click.group("users")
-def users_cli():
+def users_cli() -> None:
     """Create and list user accounts."""
 
 
@@ -19,7 +19,7 @@ def users_cli():
 @click.option("--shopper-code", default=None, help="Code shown on reports instead of the shopper's name.")
 @click.password_option()
 @with_appcontext
-def create_user(email, name, role, shopper_code, password):
+def create_user(email: str, name: str, role: str, shopper_code: str | None, password: str) -> None:
     """Create a user account."""
     email = email.strip().lower()
     if db.session.scalar(select(User).where(User.email == email)):
@@ -35,7 +35,7 @@ def create_user(email, name, role, shopper_code, password):
 
 @users_cli.command("list")
 @with_appcontext
-def list_users():
+def list_users() -> None:
     """List every account."""
     for user in db.session.scalars(select(User).order_by(User.role, User.email)):
         state = "" if user.active else " (deactivated)"

@@ -1,5 +1,6 @@
 """Sign-in and sign-out, language choice, password change."""
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -33,15 +34,15 @@ def login_rate_limit() -> str:
     login_rate_limit, methods=["POST"], error_message=_l("Too many sign-in attempts. Wait a minute and try again.")
 )
 @public
-def login():
+def login() -> ResponseReturnValue:
     """Show the sign-in form; sign the user in on valid credentials."""
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
+        email = (form.email.data or "").strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user is None or not user.check_password(form.password.data):
+        if user is None or not user.check_password(form.password.data or ""):
             flash(_("Wrong email or password."), "error")
         elif not user.active:
             flash(_("This account is deactivated. Ask your administrator."), "error")
@@ -53,7 +54,7 @@ def login():
 
 
 @roles_required(*Role)
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out everywhere: this revokes every session and remember cookie of the user."""
     current_user.revoke_sessions()
     db.session.commit()
@@ -63,12 +64,12 @@ def logout():
 
 
 @roles_required(*Role)
-def change_password():
+def change_password() -> ResponseReturnValue:
     """Change one's own password; other devices are signed out."""
     form = PasswordForm()
     if form.validate_on_submit():
         if not current_user.check_password(form.current.data):
-            form.current.errors.append(_("The current password is wrong."))
+            form.current.errors = [*form.current.errors, _("The current password is wrong.")]
         else:
             current_user.set_password(form.new.data)
             record(current_user, "user.password_change", current_user)
@@ -80,7 +81,7 @@ def change_password():
 
 
 @public
-def set_language(code: str):
+def set_language(code: str) -> ResponseReturnValue:
     """Remember the chosen page language."""
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code

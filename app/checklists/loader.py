@@ -35,11 +35,11 @@ def parse_checklist(text: str, path: str = "<string>") -> Checklist:
     return CHECKLISTS.parse(text, path)
 
 
-def load_checklist_file(path: str | os.PathLike) -> LoadedChecklist:
+def load_checklist_file(path: str | os.PathLike[str]) -> LoadedChecklist:
     """Return the loaded checklist at `path`; raise ChecklistError when it is unreadable or invalid."""
     return CHECKLISTS.load_file(path)
 
 
-def load_checklist_dir(directory: str | os.PathLike) -> tuple[list[LoadedChecklist], list[ChecklistError]]:
+def load_checklist_dir(directory: str | os.PathLike[str]) -> tuple[list[LoadedChecklist], list[ChecklistError]]:
     """Return the valid checklists in `directory` and the rejected files; a version claimed twice loads from none."""
     return CHECKLISTS.load_dir(directory)

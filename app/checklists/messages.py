@@ -2,19 +2,21 @@
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import ErrorDetails
 
 from app.checklists.questions import QUESTION_CLASSES, Option, ShowIf
 from app.checklists.schema import Checklist, Grade, Section
 from app.yamldoc.messages import Wording, describe, keys_of, suggest
+from app.yamldoc.reader import KeyPath
 
 _TYPES = ", ".join(QUESTION_CLASSES)
 
 
-def _is_question_path(path: tuple) -> bool:
+def _is_question_path(path: KeyPath) -> bool:
     return len(path) == 4 and path[0] == "sections" and path[2] == "questions"
 
 
-def _get(data: Any, path: tuple) -> Any:
+def _get(data: Any, path: KeyPath) -> Any:
     for part in path:
         try:
             data = data[part]
@@ -29,9 +31,9 @@ class ChecklistWording(Wording):
     singular = {"sections": "section", "questions": "question", "options": "option", "grades": "grade band",
                 "in": "value"}
 
-    def clean(self, loc: tuple, data: Any) -> tuple:
+    def clean(self, loc: KeyPath, data: Any) -> KeyPath:
         """Drop pydantic's question-type union tags too, so the path follows the YAML keys."""
-        path: list = []
+        path: list[str | int] = []
         for part in super().clean(loc, data):
             if isinstance(part, str) and part in QUESTION_CLASSES and _is_question_path(tuple(path)):
                 question = _get(data, tuple(path))
@@ -40,7 +42,7 @@ class ChecklistWording(Wording):
             path.append(part)
         return tuple(path)
 
-    def subject(self, path: tuple, data: Any) -> str:
+    def subject(self, path: KeyPath, data: Any) -> str:
         """Name what the path is about: question "tone", section "greeting", option 2, ..."""
         parts: list[str] = []
         rest = path
@@ -64,7 +66,7 @@ class ChecklistWording(Wording):
             parts.append(f"option {rest[1] + 1}")
         return ", ".join(parts)
 
-    def name(self, path: tuple) -> str:
+    def name(self, path: KeyPath) -> str:
         """Return the key below the subject, dotted when nested (show_if.question)."""
         keys = [part for part in path if isinstance(part, str)]
         if keys[:1] == ["sections"] and "questions" in keys:
@@ -75,7 +77,7 @@ class ChecklistWording(Wording):
             keys = keys[1:]
         return ".".join(keys) or "this"
 
-    def model_at(self, path: tuple, data: Any) -> type[BaseModel] | None:
+    def model_at(self, path: KeyPath, data: Any) -> type[BaseModel] | None:
         """Return the model class that validates the mapping at `path` (a question's by its type)."""
         if path == ():
             return Checklist
@@ -85,7 +87,8 @@ class ChecklistWording(Wording):
             return Section
         if len(path) >= 4 and _is_question_path(path[:4]):
             question = _get(data, path[:4])
-            model = QUESTION_CLASSES.get(question.get("type")) if isinstance(question, dict) else None
+            kind = question.get("type") if isinstance(question, dict) else None
+            model = QUESTION_CLASSES.get(kind) if isinstance(kind, str) else None
             if len(path) == 4:
                 return model
             if path[4:5] == ("show_if",) and len(path) == 5:
@@ -94,13 +97,13 @@ class ChecklistWording(Wording):
                 return Option
         return None
 
-    def required_at(self, path: tuple, data: Any) -> list[str]:
+    def required_at(self, path: KeyPath, data: Any) -> list[str]:
         """A question that is no mapping has no type yet, so name the keys every question needs."""
         if self.model_at(path, data) is None and _is_question_path(path):
             return ["id", "text", "type"]
         return super().required_at(path, data)
 
-    def message(self, error: dict, path: tuple, data: Any) -> str:
+    def message(self, error: ErrorDetails, path: KeyPath, data: Any) -> str:
         """Word question types, scale labels, scores and grade bands; the rest as for any document."""
         kind, value = error["type"], error.get("input")
         if kind == "extra_forbidden":
@@ -121,7 +124,7 @@ class ChecklistWording(Wording):
                 return f"min must be between 0 and 100, not {describe(value)}"
         return super().message(error, path, data)
 
-    def _key_of_another_type(self, path: tuple, data: Any) -> str | None:
+    def _key_of_another_type(self, path: KeyPath, data: Any) -> str | None:
         """Return "key 'max' does not apply to a yes_no question (only to scale)", or None."""
         key, parent = path[-1], path[:-1]
         if self.model_at(parent, data) not in QUESTION_CLASSES.values():

@@ -3,7 +3,7 @@ import math
 import random
 import re
 from functools import cached_property
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, Self
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -33,7 +33,7 @@ Int = Annotated[int, Strict()]
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
 NA = "na"
-COMMENT_RULES = ("none", "optional", "required", "required_on_fail")
+CommentRule = Literal["none", "optional", "required", "required_on_fail"]
 _DURATION = re.compile(r"^(?:(\d+):)?(\d+):([0-5]\d)$")
 
 
@@ -44,7 +44,7 @@ class AnswerError(ValueError):
     message in the user's language (app/visits/answer_messages.py); str() gives the English text.
     """
 
-    def __init__(self, template: str, **params: Any):
+    def __init__(self, template: str, **params: Any) -> None:
         super().__init__(template % params if params else template)
         self.template = template
         self.params = params
@@ -106,7 +106,7 @@ class ShowIf(BaseModel):
     in_: list[Any] | None = Field(default=None, alias="in", min_length=1)
 
     @model_validator(mode="after")
-    def _equals_or_in(self):
+    def _equals_or_in(self) -> Self:
         if self.equals is None and self.in_ is None:
             raise Problem("show_if needs `equals: VALUE` or `in: [VALUE, ...]`")
         if self.equals is not None and self.in_ is not None:
@@ -114,12 +114,12 @@ class ShowIf(BaseModel):
         return self
 
     @property
-    def values(self) -> tuple:
+    def values(self) -> tuple[Any, ...]:
         """Return the answers that show the question."""
         return (self.equals,) if self.in_ is None else tuple(self.in_)
 
     @model_serializer
-    def _dump(self) -> dict:
+    def _dump(self) -> dict[str, Any]:
         if self.in_ is None:
             return {"question": self.question, "equals": self.equals}
         return {"question": self.question, "in": self.in_}
@@ -174,8 +174,11 @@ class BaseQuestion(BaseModel):
     allow_na: bool = False
     critical: bool = False
     help: str | None = None
-    comment: Literal[COMMENT_RULES] = "optional"
+    comment: CommentRule = "optional"
     show_if: ShowIf | None = None
+    if TYPE_CHECKING:
+        # Each question class declares `type` as its own Literal: the discriminator of a Question.
+        type: str
 
     @property
     def is_scored(self) -> bool:
@@ -188,7 +191,7 @@ class BaseQuestion(BaseModel):
         return f"questions/{self.type}.html"
 
     @model_validator(mode="after")
-    def _defaults_and_rules(self):
+    def _defaults_and_rules(self) -> Self:
         if self.is_scored:
             if self.weight is None:
                 self.weight = 1.0
@@ -311,7 +314,7 @@ class ScaleQuestion(BaseQuestion):
     labels: dict[int, Text] | None = None
 
     @model_validator(mode="after")
-    def _range(self):
+    def _range(self) -> Self:
         if self.max <= self.min:
             raise Problem(f"scale max ({self.max}) must be greater than min ({self.min})", "max")
         for key in self.labels or {}:
@@ -381,7 +384,7 @@ class ChoiceQuestion(BaseQuestion):
     options: list[Option] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_values(self):
+    def _unique_values(self) -> Self:
         seen: set[str] = set()
         for index, option in enumerate(self.options):
             if option.value in seen:
@@ -449,8 +452,9 @@ class NumberQuestion(BaseQuestion):
         return data
 
     @model_validator(mode="after")
-    def _order(self):
-        if self.target is not None and self.target >= self.limit:
+    def _order(self) -> Self:
+        # _both_or_neither has made sure that target and limit come together.
+        if self.target is not None and self.limit is not None and self.target >= self.limit:
             raise Problem(f"target ({self.target:g}) must be less than limit ({self.limit:g})", "target")
         return self
 
@@ -463,7 +467,7 @@ class NumberQuestion(BaseQuestion):
         return _number(raw)
 
     def fraction(self, value: Any) -> float | None:
-        if self.target is None:
+        if self.target is None or self.limit is None:
             return None
         return target_fraction(value, self.target, self.limit)
 
@@ -476,7 +480,7 @@ class NumberQuestion(BaseQuestion):
         return {"target": self.target, "limit": self.limit} if self.target is not None else {}
 
     def demo_value(self, draw: DemoDraw) -> Any:
-        if self.target is None:
+        if self.target is None or self.limit is None:
             return draw.rng.randint(*draw.number_range)
         return _demo_target_value(draw, self.target, self.limit)
 
@@ -487,7 +491,7 @@ class DurationQuestion(BaseQuestion):
     limit: Int
 
     @model_validator(mode="after")
-    def _order(self):
+    def _order(self) -> Self:
         if self.target >= self.limit:
             raise Problem(f"target ({self.target} s) must be less than limit ({self.limit} s)", "target")
         return self
@@ -555,7 +559,7 @@ class PhotoQuestion(BaseQuestion):
     max_photos: Int = Field(default=5, ge=1)
 
     @model_validator(mode="after")
-    def _counts(self):
+    def _counts(self) -> Self:
         if self.min_photos is None:
             self.min_photos = 1 if self.required else 0
         elif self.required and self.min_photos == 0:
@@ -576,9 +580,9 @@ class PhotoQuestion(BaseQuestion):
         return list(raw) or None
 
     def incomplete(self, value: Any) -> AnswerError | None:
-        if len(value) < self.min_photos:
-            return AnswerError("photos taken: %(count)d; at least %(needed)d needed",
-                               count=len(value), needed=self.min_photos)
+        needed = self.min_photos or 0  # never None once _counts has run
+        if len(value) < needed:
+            return AnswerError("photos taken: %(count)d; at least %(needed)d needed", count=len(value), needed=needed)
         return None
 
     def words(self, value: Any) -> str:

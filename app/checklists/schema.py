@@ -1,6 +1,7 @@
 """The checklist definition: the YAML contract as typed pydantic models."""
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 
@@ -25,6 +26,8 @@ from app.checklists.questions import (
     YesNoQuestion,
     number_as_text,
 )
+from app.yamldoc.loader import Document
+from app.yamldoc.reader import KeyPath
 
 __all__ = [
     "QUESTION_CLASSES", "BaseQuestion", "Checklist", "ChoiceQuestion", "DurationQuestion", "Grade",
@@ -33,7 +36,8 @@ __all__ = [
 ]
 
 Slug = Annotated[str, BeforeValidator(number_as_text), StringConstraints(pattern=r"^[a-z0-9-]+$")]
-CHANNELS = ("store", "phone", "email", "web", "chat", "other")
+Channel = Literal["store", "phone", "email", "web", "chat", "other"]
+T = TypeVar("T")
 
 Question = Annotated[
     YesNoQuestion | ScaleQuestion | ChoiceQuestion | NumberQuestion | DurationQuestion | TextQuestion | PhotoQuestion,
@@ -72,7 +76,18 @@ class Section(BaseModel):
     questions: list[Question] = Field(min_length=1)
 
 
-class Checklist(BaseModel):
+@dataclass(frozen=True)
+class _Index:
+    """The lookups of a checklist, built on first use."""
+
+    questions: list[BaseQuestion]
+    by_id: dict[str, BaseQuestion]
+    section_of: dict[str, Section]
+    #: Highest band first.
+    grades: list[Grade]
+
+
+class Checklist(Document):
     """One version of a checklist, as written in its YAML file."""
 
     model_config = ConfigDict(extra="forbid")
@@ -81,17 +96,17 @@ class Checklist(BaseModel):
     version: Int = Field(gt=0)
     title: Text
     description: str | None = None
-    channel: Literal[CHANNELS] | None = None
+    channel: Channel | None = None
     critical_policy: Literal["fail_visit", "flag"] = "fail_visit"
     shopper_sees_score: bool = False
     grades: list[Grade] = Field(default_factory=lambda: [g.model_copy() for g in DEFAULT_GRADES], min_length=1)
     sections: list[Section] = Field(min_length=1)
 
-    _index: dict | None = PrivateAttr(default=None)
-    _cache: dict = PrivateAttr(default_factory=dict)
+    _index: _Index | None = PrivateAttr(default=None)
+    _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _cross_checks(self):
+    def _cross_checks(self) -> Self:
         self._check_grades()
         self._check_ids_and_conditions()
         return self
@@ -125,12 +140,12 @@ class Checklist(BaseModel):
                         f"question id {question.id!r} is used twice (first in section {first!r})", *loc, "id"
                     )
                 if question.show_if is not None:
-                    self._check_condition(question, questions, loc)
+                    self._check_condition(question, question.show_if, questions, loc)
                 questions[question.id] = (s_index, question)
 
     @staticmethod
-    def _check_condition(question: BaseQuestion, earlier: dict[str, tuple[int, BaseQuestion]], loc: tuple) -> None:
-        condition = question.show_if
+    def _check_condition(question: BaseQuestion, condition: ShowIf, earlier: dict[str, tuple[int, BaseQuestion]],
+                         loc: KeyPath) -> None:
         if condition.question == question.id:
             raise Problem("show_if cannot depend on the question itself", *loc, "show_if", "question")
         if condition.question not in earlier:
@@ -143,9 +158,9 @@ class Checklist(BaseModel):
         if isinstance(parent, PhotoQuestion):
             raise Problem(f"show_if cannot depend on photo question {parent.id!r}", *loc, "show_if", "question")
         key = "equals" if condition.in_ is None else "in"
-        values = []
+        values: list[Any] = []
         for index, raw in enumerate(condition.values):
-            where = (*loc, "show_if", key) + (() if key == "equals" else (index,))
+            where: KeyPath = (*loc, "show_if", key) + (() if key == "equals" else (index,))
             if raw == NA:
                 if not parent.allow_na:
                     raise Problem(f'{parent.id!r} does not allow "na", so show_if cannot wait for it', *where)
@@ -165,49 +180,47 @@ class Checklist(BaseModel):
 
     # -- lookups -------------------------------------------------------------------------------
 
-    def _lookup(self) -> dict:
+    def _lookup(self) -> _Index:
         if self._index is None:
-            questions, by_id, section_of = [], {}, {}
+            questions: list[BaseQuestion] = []
+            by_id: dict[str, BaseQuestion] = {}
+            section_of: dict[str, Section] = {}
             for section in self.sections:
                 for question in section.questions:
                     questions.append(question)
                     by_id[question.id] = question
                     section_of[question.id] = section
-            self._index = {
-                "questions": questions,
-                "by_id": by_id,
-                "section_of": section_of,
-                "grades": sorted(self.grades, key=lambda grade: grade.min, reverse=True),
-            }
+            self._index = _Index(questions, by_id, section_of,
+                                 sorted(self.grades, key=lambda grade: grade.min, reverse=True))
         return self._index
 
     @property
     def questions(self) -> list[BaseQuestion]:
         """Return every question, in the order they are asked."""
-        return self._lookup()["questions"]
+        return self._lookup().questions
 
     def question(self, question_id: str) -> BaseQuestion:
         """Return the question with this id; raise KeyError when there is none."""
-        return self._lookup()["by_id"][question_id]
+        return self._lookup().by_id[question_id]
 
     def has_question(self, question_id: str) -> bool:
         """Return True when the checklist asks a question with this id."""
-        return question_id in self._lookup()["by_id"]
+        return question_id in self._lookup().by_id
 
     def section_of(self, question_id: str) -> Section:
         """Return the section holding this question; raise KeyError when there is none."""
-        return self._lookup()["section_of"][question_id]
+        return self._lookup().section_of[question_id]
 
     def grade_for(self, score: float | None) -> str | None:
         """Return the label of the highest band whose min <= score; None without a score."""
         if score is None:
             return None
-        for grade in self._lookup()["grades"]:
+        for grade in self._lookup().grades:
             if score + GRADE_TOLERANCE >= grade.min:
                 return grade.label
         return None
 
-    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+    def cached(self, key: str, build: Callable[[], T]) -> T:
         """Return a value derived from this checklist, built once (scoring plans, forms)."""
         try:
             return self._cache[key]

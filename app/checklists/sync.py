@@ -44,7 +44,7 @@ def _label(item: LoadedChecklist) -> str:
     return f"{item.path} ({item.checklist.id} v{item.checklist.version})"
 
 
-def _snapshot_fields(item: LoadedChecklist) -> dict:
+def _snapshot_fields(item: LoadedChecklist) -> dict[str, object]:
     checklist = item.checklist
     return {
         "title": checklist.title,
@@ -56,7 +56,7 @@ def _snapshot_fields(item: LoadedChecklist) -> dict:
     }
 
 
-def sync_checklists(directory: str | os.PathLike) -> SyncReport:
+def sync_checklists(directory: str | os.PathLike[str]) -> SyncReport:
     """Add new checklist versions from `directory` to the session (not committed); return a report."""
     loaded, errors = load_checklist_dir(directory)
     report = SyncReport(errors=errors)
@@ -78,9 +78,9 @@ def sync_checklists(directory: str | os.PathLike) -> SyncReport:
                 f" visits already use it — bump `version`"
             )
         else:
+            # The parsed definition is cached by (id, source_hash), so the new hash parses afresh.
             for name, value in _snapshot_fields(item).items():
                 setattr(stored, name, value)
-            stored.__dict__.pop("checklist", None)  # drop the cached parsed definition
             report.updated.append(_label(item))
     db.session.flush()
     return report

@@ -5,6 +5,7 @@ Only the shape of the answers is made up here; the score always comes from app.s
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from app.checklists.questions import BaseQuestion, PhotoQuestion
 from app.checklists.schema import Checklist
@@ -44,24 +45,25 @@ class Draw:
 class AnswerMaker:
     """Makes the answers of one checklist; `weak` questions fail more often at a location."""
 
-    def __init__(self, checklist: Checklist, rng: random.Random):
+    def __init__(self, checklist: Checklist, rng: random.Random) -> None:
         self.checklist = checklist
         self.rng = rng
         self.language = language_of(checklist)
 
-    def pick(self, pool: dict, key: str) -> str:
+    def pick(self, pool: dict[str, dict[str, list[str]]], key: str) -> str:
         """Return a text from pool[language][key], else from its "*" entry."""
         texts = pool[self.language]
         return self.rng.choice(texts.get(key) or texts["*"])
 
-    def make(self, quality: float, weak: set[str], photos: Callable[[PhotoQuestion, int], list[str]]) -> dict:
+    def make(self, quality: float, weak: set[str],
+             photos: Callable[[PhotoQuestion, int], list[str]]) -> dict[str, Any]:
         """Return raw answers (value or {"value", "comment"}) for the questions a visit would show.
 
         `photos(question, count)` returns the ids of that many stored photos for a photo question.
         """
         values = {q.id: self.value(q, quality, weak, photos) for q in self.checklist.questions}
         visible = visible_questions(self.checklist, values)
-        answers = {}
+        answers: dict[str, Any] = {}
         for question in self.checklist.questions:
             value = values[question.id]
             if question.id not in visible or value is None:
@@ -71,7 +73,7 @@ class AnswerMaker:
         return answers
 
     def value(self, question: BaseQuestion, quality: float, weak: set[str],
-              photos: Callable[[PhotoQuestion, int], list[str]] = lambda question, count: []):
+              photos: Callable[[PhotoQuestion, int], list[str]] = lambda question, count: []) -> Any:
         """Return one answer value (None = left empty, "na" = not applicable)."""
         if question.allow_na and self.rng.random() < NA_RATE:
             return "na"
@@ -83,7 +85,7 @@ class AnswerMaker:
                     lambda q: self.pick(TEXTS, q.id), photos)
         return question.demo_value(draw)
 
-    def comment(self, question: BaseQuestion, value) -> str | None:
+    def comment(self, question: BaseQuestion, value: Any) -> str | None:
         """Return the shopper's comment on an answer, when one is asked for or likely."""
         if question.comment == "none" or value == "na" or not question.is_scored:
             return None

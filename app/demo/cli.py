@@ -1,6 +1,6 @@
 """`flask demo`: load believable demo data (idempotent), or wipe everything and reload it."""
 import time
-from datetime import date
+from datetime import date, datetime
 
 import click
 from flask import current_app
@@ -27,7 +27,7 @@ def print_logins() -> None:
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Pretend today is this day (YYYY-MM-DD); visits cover the six months before it.")
 @with_appcontext
-def demo_cli(reset: bool, yes: bool, seed: int, today):
+def demo_cli(reset: bool, yes: bool, seed: int, today: datetime | None) -> None:
     """Load demo regions, locations, accounts, checklists, six months of visits and surveys."""
     if current_app.config.get("ENV_NAME") == "production":
         raise click.ClickException("refusing to load demo data in production: its accounts share a known password")

@@ -6,11 +6,14 @@ the caller; scores come from app.scoring.score_visit and are stored through visi
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import TypedDict
 
 from sqlalchemy import func, or_, select
 
+from app.checklists.questions import PhotoQuestion
 from app.checklists.sync import latest_versions, sync_checklists
 from app.demo import content as c
 from app.demo.answers import AnswerMaker, clamp
@@ -20,6 +23,7 @@ from app.models import (
     ActionStatus,
     Answer,
     AuditLog,
+    ChecklistVersion,
     CorrectiveAction,
     Location,
     Photo,
@@ -39,6 +43,18 @@ S = VisitStatus
 MONTHS = 6
 #: Moscow and Kazan time, in which the shoppers' visit hours are written.
 LOCAL = timezone(timedelta(hours=3))
+
+
+class DemoLocation(TypedDict):
+    """A demo location and how its audits go: level, trend, monthly wander and weak questions per version."""
+
+    row: Location
+    kind: str
+    base: float
+    trend: float
+    person: str
+    wander: list[float]
+    weak: dict[int, set[str]]
 
 
 class DemoError(Exception):
@@ -67,7 +83,7 @@ def is_loaded() -> bool:
 def logins() -> list[tuple[str, str, str]]:
     """Return (role, email, what they see) of the demo accounts."""
     labels = {"admin": "administrator", "manager": "quality manager", "shopper": "mystery shopper"}
-    out = []
+    out: list[tuple[str, str, str]] = []
     for _key, local, name, role, code, regions in c.USERS:
         scope = ""
         if role == "manager":
@@ -101,7 +117,7 @@ def wipe(upload_dir: str) -> None:
 class Generator:
     """Builds the demo data in memory, then hands it to the session."""
 
-    def __init__(self, *, today: date, seed: int, upload_dir: str):
+    def __init__(self, *, today: date, seed: int, upload_dir: str) -> None:
         self.today = today
         self.start = today - timedelta(days=MONTHS * 30 + 3)
         self.rng = random.Random(seed)
@@ -116,11 +132,12 @@ class Generator:
         """Return a local wall-clock time on `day` as a UTC datetime."""
         return datetime.combine(day, time(hour, minute), LOCAL).astimezone(UTC)
 
-    def log(self, user, action: str, target, when: datetime, **details) -> None:
+    def log(self, user: User, action: str, target: Region | Location | User | Visit | CorrectiveAction,
+            when: datetime, **details: object) -> None:
         self.audit.append(AuditLog(user_id=user.id, action=action, target_type=type(target).__name__.lower(),
                                    target_id=target.id, details=details, at=when))
 
-    def quality(self, loc: dict, day: date) -> float:
+    def quality(self, loc: DemoLocation, day: date) -> float:
         """Return the location's quality on `day`: its level, its trend and a monthly wander."""
         months = (day - self.start).days / 30
         wander = loc["wander"][min(int(months), MONTHS)]
@@ -131,23 +148,25 @@ class Generator:
     def network(self) -> None:
         """Create regions, locations and accounts; the admin 'created' them half a year ago."""
         self.regions = {code: Region(code=code, name=name) for code, name in c.REGIONS}
-        self.locations = []
-        for code, region, kind, name, address, lat, lon, base, trend, person in c.LOCATIONS:
-            location = Location(code=code, name=name, address=address, region=self.regions[region],
+        self.locations: list[DemoLocation] = []
+        for code, region_code, kind, name, address, lat, lon, base, trend, person in c.LOCATIONS:
+            location = Location(code=code, name=name, address=address, region=self.regions[region_code],
                                 latitude=lat, longitude=lon, active=True)
             self.locations.append({
                 "row": location, "kind": kind, "base": base, "trend": trend, "person": person,
                 "wander": [self.rng.gauss(0, 0.025) for _ in range(MONTHS + 1)], "weak": {},
             })
-        self.users = {}
+        self.users: dict[str, User] = {}
+        #: Email -> the regions a shopper visits.
+        self.homes: dict[str, tuple[str, ...]] = {}
         shared = User(password_hash="")
         shared.set_password(c.PASSWORD)  # hashed once: the password is printed for everyone anyway
-        for key, local, name, role, code, regions in c.USERS:
-            user = User(email=f"{local}@{c.DOMAIN}", name=name, role=Role(role), shopper_code=code,
+        for key, local, name, role, shopper_code, regions in c.USERS:
+            user = User(email=f"{local}@{c.DOMAIN}", name=name, role=Role(role), shopper_code=shopper_code,
                         created_at=self.at(self.start - timedelta(days=14), 10),
                         password_hash=shared.password_hash)
             user.regions = [self.regions[r] for r in regions] if role == "manager" else []
-            user.home = regions
+            self.homes[user.email] = regions
             self.users[key] = user
         db.session.add_all([*self.regions.values(), *(loc["row"] for loc in self.locations), *self.users.values()])
         db.session.flush()
@@ -173,7 +192,7 @@ class Generator:
             raise DemoError(f"no valid checklist in {directory}; the demo needs at least one")
         self.summary.checklists = len(versions)
         fallback = sorted(versions.values(), key=lambda v: v.checklist_id)
-        self.plan = {}
+        self.plan: dict[str, list[tuple[ChecklistVersion, int]]] = {}
         for kind, items in c.PLAN.items():
             chosen = [(versions[cid], per_month) for cid, per_month in items if cid in versions]
             self.plan[kind] = chosen or [(fallback[0], 2)]
@@ -188,16 +207,16 @@ class Generator:
     def reviewer(self, location: Location) -> User:
         return self.users["spb"] if location.region.code == "SPB" else self.users["quality"]
 
-    def shopper_for(self, location: Location, version) -> User:
+    def shopper_for(self, location: Location, version: ChecklistVersion) -> User:
         shoppers = [u for u in self.users.values() if u.role == Role.shopper]
         if version.channel != "phone":
-            shoppers = [u for u in shoppers if location.region.code in u.home] or shoppers
+            shoppers = [u for u in shoppers if location.region.code in self.homes[u.email]] or shoppers
         return self.rng.choice(shoppers)
 
-    def photos_for(self, visit: Visit, when: datetime):
+    def photos_for(self, visit: Visit, when: datetime) -> Callable[[PhotoQuestion, int], list[str]]:
         """Return the callback that stores photos for a photo question of `visit`."""
-        def store(question, count):
-            tokens = []
+        def store(question: PhotoQuestion, count: int) -> list[str]:
+            tokens: list[str] = []
             for _ in range(count):
                 self.photo_number += 1
                 name, width, height, size = self.files.write(question.id, self.photo_number, self.rng)
@@ -212,7 +231,7 @@ class Generator:
             return tokens
         return store
 
-    def visit(self, loc: dict, version, day: date, status: VisitStatus) -> Visit:
+    def visit(self, loc: DemoLocation, version: ChecklistVersion, day: date, status: VisitStatus) -> Visit:
         """Create a filled, scored visit of `loc` on `day` with its history."""
         rng, location = self.rng, loc["row"]
         shopper = self.shopper_for(location, version)
@@ -222,24 +241,26 @@ class Generator:
         minutes = rng.randint(5, 14) if phone else rng.randint(20, 55)
         submitted = started + timedelta(minutes=minutes + rng.randint(3, 90))
         window_start = day - timedelta(days=rng.randint(2, 7))
+        submission_id = f"demo-{self.summary.visits + 1:05d}"
         visit = Visit(
             location=location, checklist_version=version, shopper=shopper, status=status,
             window_start=window_start, window_end=day + timedelta(days=rng.randint(0, 6)),
             instructions=c.INSTRUCTIONS.get(version.checklist_id, ""), created_by_id=reviewer.id,
             created_at=self.at(window_start - timedelta(days=3), 9), started_at=started,
             submitted_at=submitted, visited_at=started,
-            client_submission_id=f"demo-{self.summary.visits + 1:05d}",
+            client_submission_id=submission_id,
         )
-        if not phone:
+        if not phone and location.latitude is not None and location.longitude is not None:  # all demo ones have
             if rng.random() < 0.06:
                 visit.geolocation = "denied"
             else:
                 visit.geolocation = "granted"
-                visit.start_latitude = location.latitude + rng.uniform(-0.0004, 0.0004)
-                visit.start_longitude = location.longitude + rng.uniform(-0.0004, 0.0004)
+                start_latitude = location.latitude + rng.uniform(-0.0004, 0.0004)
+                start_longitude = location.longitude + rng.uniform(-0.0004, 0.0004)
+                visit.start_latitude, visit.start_longitude = start_latitude, start_longitude
                 visit.start_accuracy = round(rng.uniform(5, 35), 1)
-                visit.submit_latitude = visit.start_latitude + rng.uniform(-0.0002, 0.0002)
-                visit.submit_longitude = visit.start_longitude + rng.uniform(-0.0002, 0.0002)
+                visit.submit_latitude = start_latitude + rng.uniform(-0.0002, 0.0002)
+                visit.submit_longitude = start_longitude + rng.uniform(-0.0002, 0.0002)
                 visit.submit_accuracy = round(rng.uniform(5, 35), 1)
         maker = self.makers[version.id]
         answers = maker.make(self.quality(loc, day), loc["weak"][version.id],
@@ -252,7 +273,7 @@ class Generator:
         visit.events.append(VisitEvent(user_id=reviewer.id, at=visit.created_at, action="assigned"))
         db.session.add(visit)
         record_submission(visit, score_visit(version.checklist, answers), answers, times,
-                          client_submission_id=visit.client_submission_id, digest=payload_hash(payload),
+                          client_submission_id=submission_id, digest=payload_hash(payload),
                           submitted_at=submitted, received_at=submitted, user_id=shopper.id)
         reviewed = submitted + timedelta(hours=rng.randint(3, 60))
         if status in (S.approved, S.returned, S.voided):
@@ -273,7 +294,7 @@ class Generator:
 
     def history(self) -> list[Visit]:
         """Create six months of submitted visits per location, with a few returned and one voided."""
-        planned = []
+        planned: list[tuple[date, DemoLocation, ChecklistVersion]] = []
         for loc in self.locations:
             for version, per_month in self.plan[loc["kind"]]:
                 count = per_month * MONTHS
@@ -288,7 +309,7 @@ class Generator:
         returned = set(self.rng.sample(recent, k=min(2, len(recent))))
         older = [i for i, (day, _l, _v) in enumerate(planned) if 30 <= (self.today - day).days <= 90]
         voided = set(self.rng.sample(older, k=min(1, len(older))))
-        visits = []
+        visits: list[Visit] = []
         for i, (day, loc, version) in enumerate(planned):
             age = (self.today - day).days
             if i in returned:
@@ -304,10 +325,10 @@ class Generator:
 
     def upcoming(self) -> list[Visit]:
         """Plan visits for every shopper: upcoming ones, a few overdue, one started on the phone."""
-        visits = []
+        visits: list[Visit] = []
         shoppers = [u for u in self.users.values() if u.role == Role.shopper]
         for n, shopper in enumerate(shoppers):
-            home = [loc for loc in self.locations if loc["row"].region.code in shopper.home]
+            home = [loc for loc in self.locations if loc["row"].region.code in self.homes[shopper.email]]
             specs = [(self.rng.randint(-1, 3), self.rng.randint(7, 14)) for _ in range(2)]
             if n % 2 == 0:
                 specs.append((-self.rng.randint(12, 16), -self.rng.randint(1, 5)))  # overdue
@@ -338,19 +359,23 @@ class Generator:
     def actions(self, visits: list[Visit]) -> list[CorrectiveAction]:
         """Open corrective actions for the worst failures of reviewed visits in the last four months."""
         recent = {v.id: v for v in visits
-                  if v.status == S.approved and (self.today - v.visited_at.date()).days <= 120}
-        failed = defaultdict(list)
+                  if v.status == S.approved and v.visited_at and (self.today - v.visited_at.date()).days <= 120}
+        failed: defaultdict[int, list[Answer]] = defaultdict(list)
         for answer in db.session.scalars(select(Answer).where(
                 Answer.visit_id.in_(recent), Answer.fraction < 1, Answer.max_points >= 1)):
             failed[answer.visit_id].append(answer)
-        candidates = []
+        candidates: list[tuple[Visit, Answer]] = []
         for visit_id, answers in sorted(failed.items()):
-            worst = max(answers, key=lambda a: (a.critical_failed, a.max_points * (1 - a.fraction), a.question_id))
+            # The query kept only answers with a fraction (below 1).
+            worst = max(answers, key=lambda a: (a.critical_failed, a.max_points * (1 - (a.fraction or 0)),
+                                                a.question_id))
             candidates.append((recent[visit_id], worst))
         candidates.sort(key=lambda item: (not item[1].critical_failed, item[0].score or 0))
         chosen = candidates[:18]
-        actions = []
+        actions: list[CorrectiveAction] = []
         for visit, answer in chosen:
+            if visit.reviewed_at is None:  # every approved visit was reviewed
+                continue
             loc = next(item for item in self.locations if item["row"] is visit.location)
             language = self.makers[visit.checklist_version.id].language
             texts = c.ACTIONS[language]
@@ -365,10 +390,11 @@ class Generator:
             overdue_days = (self.today - due).days
             if overdue_days > 7 or (overdue_days > 0 and self.rng.random() < 0.5):
                 action.status = ActionStatus.done
-                action.done_at = created + timedelta(days=self.rng.randint(3, 13))
+                done_at = created + timedelta(days=self.rng.randint(3, 13))
+                action.done_at = done_at
                 if overdue_days > 14 and self.rng.random() < 0.7:
                     action.status = ActionStatus.verified
-                    action.verified_at = action.done_at + timedelta(days=self.rng.randint(2, 10))
+                    action.verified_at = done_at + timedelta(days=self.rng.randint(2, 10))
             actions.append(action)
         self.summary.actions = len(actions)
         return actions
@@ -379,7 +405,7 @@ class Generator:
         survey_id, version = (survey.id, survey.version) if survey else ("default", None)
         purposes = ["buy", "buy", "buy", "advice", "return", "other"]
         rng, days = self.rng, (self.today - self.start).days
-        responses = []
+        responses: list[SurveyResponse] = []
         for loc in self.locations:
             for _ in range(rng.randint(25, 55)):
                 day = self.start + timedelta(days=rng.randint(0, days - 1))
@@ -419,21 +445,20 @@ class Generator:
         upcoming = self.upcoming()
         db.session.add_all(history + upcoming)
         db.session.flush()
+        decisions = {S.approved: "visit.approve", S.returned: "visit.return", S.voided: "visit.void"}
         for visit in history + upcoming:
-            reviewer = db.session.get(User, visit.created_by_id)
-            self.log(reviewer, "visit.assign", visit, visit.created_at, location=visit.location.code,
-                     checklist=visit.checklist_version.checklist_id, version=visit.checklist_version.version,
-                     shopper=visit.shopper.email)
-            if visit.status in (S.approved, S.returned, S.voided):
-                action = {S.approved: "visit.approve", S.returned: "visit.return", S.voided: "visit.void"}
+            self.log(db.session.get_one(User, visit.created_by_id), "visit.assign", visit, visit.created_at,
+                     location=visit.location.code, checklist=visit.checklist_version.checklist_id,
+                     version=visit.checklist_version.version, shopper=visit.shopper.email)
+            if visit.status in decisions and visit.reviewed_at is not None:  # every decided visit was reviewed
                 details = {"comment": visit.review_comment or visit.void_reason} if visit.status != S.approved else {}
-                self.log(db.session.get(User, visit.reviewed_by_id), action[visit.status], visit, visit.reviewed_at,
-                         **details)
+                self.log(db.session.get_one(User, visit.reviewed_by_id), decisions[visit.status], visit,
+                         visit.reviewed_at, **details)
         actions = self.actions(history)
         db.session.add_all(actions)
         db.session.flush()
         for action in actions:
-            self.log(db.session.get(User, action.created_by_id), "action.create", action, action.created_at,
+            self.log(db.session.get_one(User, action.created_by_id), "action.create", action, action.created_at,
                      visit_id=action.visit_id, question_id=action.question_id, due=action.due_date.isoformat())
         db.session.add_all(self.surveys())
         db.session.add_all(self.audit)

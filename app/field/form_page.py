@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from flask import current_app, make_response, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.access import get_visit_or_404, public, roles_required
@@ -37,7 +38,7 @@ def asset_urls() -> list[str]:
 def asset_version() -> str:
     """Return a short hash of the form's static files; a new version makes phones re-cache them."""
     digest = hashlib.sha256()
-    app_static = Path(current_app.static_folder)
+    app_static = Path(current_app.root_path) / "static"
     files = [app_static / "vendor/pico/pico.min.css", app_static / "app.css"]
     files += [STATIC_DIR / name for name in FORM_STYLES + FORM_MODULES]
     files.append(Path(current_app.root_path) / "field/templates/field/sw.js")
@@ -48,7 +49,7 @@ def asset_version() -> str:
 
 
 @roles_required(Role.shopper)
-def fill(visit_id: int):
+def fill(visit_id: int) -> ResponseReturnValue:
     """Render the phone form of the shopper's own visit.
 
     :raise 404: for someone else's visit; :raise 403: for managers and admins.
@@ -77,7 +78,7 @@ def fill(visit_id: int):
 
 
 @public
-def service_worker():
+def service_worker() -> ResponseReturnValue:
     """Serve the form's service worker (scope /visits/), never cached by the browser."""
     body = render_template(
         "field/sw.js",

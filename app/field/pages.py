@@ -2,6 +2,7 @@
 from datetime import date
 
 from flask import abort, current_app, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import case, select
 from sqlalchemy.orm import joinedload
@@ -31,7 +32,7 @@ def fill_url(visit: Visit) -> str | None:
 
 
 @roles_required(Role.shopper)
-def my_visits():
+def my_visits() -> ResponseReturnValue:
     """List the shopper's visits: returned for correction, in progress, upcoming, submitted."""
     today = date.today()
     base = (
@@ -46,7 +47,7 @@ def my_visits():
         .order_by(case((Visit.submitted_at.is_(None), 1), else_=0), Visit.submitted_at.desc(), Visit.id.desc())
         .limit(SUBMITTED_SHOWN)
     ).unique().all()
-    groups = {name: [] for name, _states in SECTIONS}
+    groups: dict[str, list[Visit]] = {name: [] for name, _states in SECTIONS}
     for visit in [*open_visits, *done]:
         for name, states in SECTIONS:
             if visit.status in states:
@@ -56,7 +57,7 @@ def my_visits():
 
 
 @roles_required(Role.shopper)
-def detail(visit_id: int):
+def detail(visit_id: int) -> ResponseReturnValue:
     """Show the shopper one visit: status, window, instructions, history, return comment, score if allowed.
 
     :raise 404: for someone else's visit.
@@ -71,7 +72,7 @@ def detail(visit_id: int):
 
 
 @roles_required(Role.shopper, Role.manager, Role.admin)
-def photo(token: str):
+def photo(token: str) -> ResponseReturnValue:
     """Serve a stored photo (EXIF-free JPEG) or its thumbnail (?size=thumb).
 
     :raise 404: unknown photo, or a visit the user may not see.

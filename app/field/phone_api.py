@@ -1,7 +1,9 @@
 """JSON API of the phone form (/api/v1): visit definition, start, draft, photos, submission. See docs/api.md."""
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from flask import current_app, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -17,19 +19,19 @@ from app.storage import remove_photo_files
 from app.visits import lifecycle
 from app.visits import photos as photo_service
 from app.visits.errors import SubmissionRace, VisitError
-from app.visits.payloads import DraftPayload, StartPayload, SubmitPayload, parse
+from app.visits.payloads import DraftPayload, StartPayload, SubmitPayload, json_object, parse
 
 #: HTTP status of each refusal code; every other code is 400 (see docs/api.md).
 STATUS_OF = {"not_editable": 409, "conflict": 409, "already_submitted": 409, "forbidden": 403, "not_found": 404,
              "too_large": 413}
 
 
-def visit_error(error: VisitError):
+def visit_error(error: VisitError) -> tuple[Response, int]:
     """Answer a refused request with {"error", "message", ...}."""
     return jsonify(error=error.code, message=str(error.message), **error.extra), STATUS_OF.get(error.code, 400)
 
 
-def too_large(error):
+def too_large(error: RequestEntityTooLarge) -> tuple[Response, int]:
     """Answer an upload over the size limit with 413 too_large."""
     limit = current_app.config["PHOTO_MAX_BYTES"]
     return jsonify(error="too_large", message=str(_l("The photo is larger than %(mb)s MB.", mb=limit // 2**20)),
@@ -45,17 +47,17 @@ def _json_body() -> object:
     return request.get_json(silent=True)
 
 
-def _iso(moment):
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _location(visit: Visit) -> dict:
+def _location(visit: Visit) -> dict[str, object]:
     loc = visit.location
     return {"code": loc.code, "name": loc.name, "address": loc.address,
             "latitude": loc.latitude, "longitude": loc.longitude}
 
 
-def _photo(photo: Photo) -> dict:
+def _photo(photo: Photo) -> dict[str, object]:
     url = url_for("field.photo", token=photo.token)
     return {"id": photo.token, "question_id": photo.question_id, "client_photo_id": photo.client_photo_id,
             "url": url, "thumb_url": url_for("field.photo", token=photo.token, size="thumb"),
@@ -63,18 +65,18 @@ def _photo(photo: Photo) -> dict:
             "latitude": photo.latitude, "longitude": photo.longitude}
 
 
-def _submitted_body(body: dict) -> dict:
+def _submitted_body(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "detail_url": url_for("field.detail", visit_id=body["visit_id"])}
 
 
 @roles_required(Role.shopper)
-def csrf_token():
+def csrf_token() -> ResponseReturnValue:
     """Return a CSRF token for the X-CSRFToken header (fetch one before flushing the offline queue)."""
     return jsonify(csrf_token=generate_csrf())
 
 
 @roles_required(Role.shopper)
-def visit_list():
+def visit_list() -> ResponseReturnValue:
     """Return the shopper's open visits so the phone can cache them for offline use."""
     today = date.today()
     visits = db.session.scalars(
@@ -91,7 +93,7 @@ def visit_list():
 
 
 @roles_required(Role.shopper)
-def visit_definition(visit_id: int):
+def visit_definition(visit_id: int) -> ResponseReturnValue:
     """Return everything the form needs: the visit, its exact checklist version, draft, photos, submission."""
     visit = _own_visit(visit_id)
     submission = None
@@ -114,7 +116,7 @@ def visit_definition(visit_id: int):
 
 
 @roles_required(Role.shopper)
-def start(visit_id: int):
+def start(visit_id: int) -> ResponseReturnValue:
     """Mark the visit started with the phone's time and position (idempotent)."""
     visit = _own_visit(visit_id)
     lifecycle.start_visit(visit, parse(StartPayload, _json_body()))
@@ -123,7 +125,7 @@ def start(visit_id: int):
 
 
 @roles_required(Role.shopper)
-def save_draft(visit_id: int):
+def save_draft(visit_id: int) -> ResponseReturnValue:
     """Save the answers given so far (values checked, completeness not)."""
     visit = _own_visit(visit_id)
     saved = lifecycle.save_draft(visit, parse(DraftPayload, _json_body()))
@@ -132,7 +134,7 @@ def save_draft(visit_id: int):
 
 
 @roles_required(Role.shopper)
-def upload_photo(visit_id: int):
+def upload_photo(visit_id: int) -> ResponseReturnValue:
     """Store one photo for a photo question: 201 new, 200 when this client_photo_id was stored before."""
     visit = _own_visit(visit_id)
     limit = current_app.config["PHOTO_MAX_BYTES"]
@@ -158,15 +160,15 @@ def upload_photo(visit_id: int):
             # The same photo arrived twice at once: the unique (visit, client_photo_id) kept one.
             db.session.rollback()
             remove_photo_files(upload_dir, photo.stored_name)
-            photo = photo_service.find_photo(_own_visit(visit_id), form.get("client_photo_id", ""))
-            if photo is None:
+            stored = photo_service.find_photo(_own_visit(visit_id), form.get("client_photo_id", ""))
+            if stored is None:
                 raise
-            created = False
+            photo, created = stored, False
     return jsonify(_photo(photo)), 201 if created else 200
 
 
 @roles_required(Role.shopper)
-def delete_photo(visit_id: int, token: str):
+def delete_photo(visit_id: int, token: str) -> ResponseReturnValue:
     """Delete a photo of an editable visit."""
     visit = _own_visit(visit_id)
     photo = db.session.scalar(select(Photo).where(Photo.visit_id == visit.id, Photo.token == token))
@@ -178,10 +180,10 @@ def delete_photo(visit_id: int, token: str):
 
 
 @roles_required(Role.shopper)
-def submit(visit_id: int):
+def submit(visit_id: int) -> ResponseReturnValue:
     """Validate, score and store the visit once: 201 first time, 200 for an identical retry, 409 otherwise."""
     _own_visit(visit_id)  # someone else's visit is "not found", whatever the body says
-    body = _json_body()
+    body = json_object(_json_body())
     payload = parse(SubmitPayload, body)
     try:
         digest = lifecycle.payload_hash(body)

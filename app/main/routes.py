@@ -1,5 +1,6 @@
 """Start page: sends each role to where its work is."""
 from flask import current_app, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.access import roles_required
@@ -13,7 +14,7 @@ HOME_BY_ROLE = {
 
 
 @roles_required(*Role)
-def home():
+def home() -> ResponseReturnValue:
     """Redirect to the role's main page, or show the role's overview."""
     endpoint = HOME_BY_ROLE[current_user.role]
     if endpoint in current_app.view_functions:

@@ -1,14 +1,18 @@
 """Who changed what, for every decision that matters."""
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import JSONType, UTCDateTime, utcnow
 
+if TYPE_CHECKING:
+    from app.models.users import User
 
-class AuditLog(db.Model):
+
+class AuditLog(Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -18,12 +22,12 @@ class AuditLog(db.Model):
     action: Mapped[str] = mapped_column(String(60))
     target_type: Mapped[str] = mapped_column(String(40))
     target_id: Mapped[int | None]
-    details: Mapped[dict] = mapped_column(JSONType, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
-    user = relationship("User")
+    user: Mapped["User | None"] = relationship("User")
 
 
-def record(user, action: str, target, **details) -> AuditLog:
+def record(user: "User | None", action: str, target: Model, **details: object) -> AuditLog:
     """Add an audit entry for `user` doing `action` to `target` (not committed)."""
     entry = AuditLog(
         user_id=getattr(user, "id", None),

@@ -1,11 +1,12 @@
 """Immutable snapshots of the checklist versions that visits are filled with."""
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.checklists.schema import Checklist
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import JSONType, UTCDateTime, utcnow
 
 #: Parsed checklists by (version id, source hash): the one cache of parsed definitions.
@@ -13,7 +14,7 @@ _PARSED: dict[tuple[int, str], Checklist] = {}
 _PARSED_MAX = 500
 
 
-class ChecklistVersion(db.Model):
+class ChecklistVersion(Model):
     __tablename__ = "checklist_versions"
     __table_args__ = (UniqueConstraint("checklist_id", "version", name="uq_checklist_versions_id_version"),)
 
@@ -25,7 +26,7 @@ class ChecklistVersion(db.Model):
     channel: Mapped[str | None] = mapped_column(String(20), index=True)
     #: The parsed definition, Checklist.model_dump(mode="json"). Deferred: lists of visits never need it,
     #: and `checklist` reads it only once per process.
-    definition: Mapped[dict] = mapped_column(JSONType, deferred=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType, deferred=True)
     source_text: Mapped[str] = mapped_column(Text, deferred=True)
     #: sha256 of the YAML bytes, to notice edits made without bumping `version`.
     source_hash: Mapped[str] = mapped_column(String(64))

@@ -4,23 +4,23 @@ import secrets
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 
 
-class Region(db.Model):
+class Region(Model):
     __tablename__ = "regions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
 
-    locations = relationship("Location", back_populates="region", order_by="Location.code")
+    locations: Mapped[list["Location"]] = relationship("Location", back_populates="region", order_by="Location.code")
 
     def __repr__(self) -> str:
         return f"<Region {self.code}>"
 
 
-class Location(db.Model):
+class Location(Model):
     __tablename__ = "locations"
     __table_args__ = (
         CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude_range"),
@@ -40,7 +40,7 @@ class Location(db.Model):
         String(32), unique=True, default=lambda: secrets.token_urlsafe(12)
     )
 
-    region = relationship("Region", back_populates="locations", lazy="joined")
+    region: Mapped[Region] = relationship("Region", back_populates="locations", lazy="joined")
 
     def __repr__(self) -> str:
         return f"<Location {self.code}>"

@@ -1,14 +1,18 @@
 """Customer survey answers (NPS, CSAT, CES) per location."""
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import JSONType, UTCDateTime, utcnow
 
+if TYPE_CHECKING:
+    from app.models.locations import Location
 
-class SurveyResponse(db.Model):
+
+class SurveyResponse(Model):
     __tablename__ = "survey_responses"
     __table_args__ = (
         CheckConstraint("nps IS NULL OR (nps BETWEEN 0 AND 10)", name="nps_range"),
@@ -28,7 +32,7 @@ class SurveyResponse(db.Model):
     ces: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(Text)
     #: Answers to the survey's extra questions.
-    extra: Mapped[dict] = mapped_column(JSONType, default=dict)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     language: Mapped[str | None] = mapped_column(String(8))
     #: "web" or "import"
     source: Mapped[str] = mapped_column(String(10), default="web")
@@ -44,4 +48,4 @@ class SurveyResponse(db.Model):
     fill_seconds: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    location = relationship("Location")
+    location: Mapped["Location"] = relationship("Location")

@@ -2,14 +2,18 @@
 import enum
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Column, Enum, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from app.models.locations import Region
 
 
 class Role(str, enum.Enum):
@@ -31,7 +35,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +54,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     #: Regions a manager is limited to; a manager with none sees the whole network (see app/access.py).
-    regions = relationship("Region", secondary=manager_regions, lazy="selectin")
+    regions: Mapped[list["Region"]] = relationship("Region", secondary=manager_regions, lazy="selectin")
 
     def set_password(self, password: str) -> None:
         """Hash and store the password; ends every existing login of this user."""
@@ -73,18 +77,6 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.active
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.admin
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role == Role.manager
-
-    @property
-    def is_shopper(self) -> bool:
-        return self.role == Role.shopper
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"

@@ -2,6 +2,7 @@
 import enum
 import uuid
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -15,8 +16,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.checklists.schema import Checklist
+from app.extensions import Model
 from app.models.types import JSONType, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from app.models.checklists import ChecklistVersion
+    from app.models.locations import Location
+    from app.models.users import User
 
 
 class VisitStatus(str, enum.Enum):
@@ -34,11 +41,11 @@ OPEN_STATES = frozenset({VisitStatus.planned, VisitStatus.in_progress, VisitStat
 HANDED_IN_STATES = frozenset({VisitStatus.submitted, VisitStatus.approved})
 
 
-def _enum(cls, length=16):
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
     return Enum(cls, native_enum=False, length=length, validate_strings=True)
 
 
-class Visit(db.Model):
+class Visit(Model):
     __tablename__ = "visits"
     __table_args__ = (
         CheckConstraint("window_start <= window_end", name="window_order"),
@@ -70,7 +77,7 @@ class Visit(db.Model):
     void_reason: Mapped[str | None] = mapped_column(Text)
 
     #: Work in progress saved from the phone: {"answers": {...}, "answer_times": {...}}.
-    draft: Mapped[dict | None] = mapped_column(JSONType)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     draft_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Generated on the phone for each submission; the unique constraint makes retries idempotent.
     client_submission_id: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -91,21 +98,25 @@ class Visit(db.Model):
     #: "granted", "denied" or "unavailable": what the phone said when asked for its position.
     geolocation: Mapped[str | None] = mapped_column(String(16))
 
-    location = relationship("Location", lazy="joined")
-    checklist_version = relationship("ChecklistVersion", lazy="joined")
-    shopper = relationship("User", foreign_keys=[shopper_id], lazy="joined")
-    reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
-    answers = relationship(
+    location: Mapped["Location"] = relationship("Location", lazy="joined")
+    checklist_version: Mapped["ChecklistVersion"] = relationship("ChecklistVersion", lazy="joined")
+    shopper: Mapped["User"] = relationship("User", foreign_keys=[shopper_id], lazy="joined")
+    reviewed_by: Mapped["User | None"] = relationship("User", foreign_keys=[reviewed_by_id])
+    answers: Mapped[list["Answer"]] = relationship(
         "Answer", back_populates="visit", cascade="all, delete-orphan", order_by="Answer.id"
     )
-    section_scores = relationship(
+    section_scores: Mapped[list["VisitSectionScore"]] = relationship(
         "VisitSectionScore", back_populates="visit", cascade="all, delete-orphan"
     )
-    photos = relationship("Photo", back_populates="visit", cascade="all, delete-orphan", order_by="Photo.id")
-    events = relationship("VisitEvent", back_populates="visit", cascade="all, delete-orphan", order_by="VisitEvent.at")
+    photos: Mapped[list["Photo"]] = relationship(
+        "Photo", back_populates="visit", cascade="all, delete-orphan", order_by="Photo.id"
+    )
+    events: Mapped[list["VisitEvent"]] = relationship(
+        "VisitEvent", back_populates="visit", cascade="all, delete-orphan", order_by="VisitEvent.at"
+    )
 
     @property
-    def checklist(self):
+    def checklist(self) -> Checklist:
         """Return the parsed checklist this visit is filled with."""
         return self.checklist_version.checklist
 
@@ -122,7 +133,7 @@ class Visit(db.Model):
         return f"<Visit {self.id} {self.status.value}>"
 
 
-class VisitSectionScore(db.Model):
+class VisitSectionScore(Model):
     """A section's score for one visit, stored at submission so dashboards aggregate in SQL."""
 
     __tablename__ = "visit_section_scores"
@@ -142,10 +153,10 @@ class VisitSectionScore(db.Model):
     #: Copy of Visit.visited_at written by store_result, so period aggregates range-scan this table.
     visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    visit = relationship("Visit", back_populates="section_scores")
+    visit: Mapped[Visit] = relationship("Visit", back_populates="section_scores")
 
 
-class Answer(db.Model):
+class Answer(Model):
     """One question's answer in a submitted visit, with its share of the score."""
 
     __tablename__ = "answers"
@@ -173,10 +184,10 @@ class Answer(db.Model):
     #: Copy of Visit.visited_at written by store_result, so period aggregates range-scan this table.
     visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    visit = relationship("Visit", back_populates="answers")
+    visit: Mapped[Visit] = relationship("Visit", back_populates="answers")
 
 
-class Photo(db.Model):
+class Photo(Model):
     """Photo evidence, re-encoded without EXIF; the GPS position and time are kept here."""
 
     __tablename__ = "photos"
@@ -201,10 +212,10 @@ class Photo(db.Model):
     geo_source: Mapped[str | None] = mapped_column(String(10))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    visit = relationship("Visit", back_populates="photos")
+    visit: Mapped[Visit] = relationship("Visit", back_populates="photos")
 
 
-class VisitEvent(db.Model):
+class VisitEvent(Model):
     """The history of a visit: assigned, submitted, returned, resubmitted, approved, voided."""
 
     __tablename__ = "visit_events"
@@ -216,10 +227,10 @@ class VisitEvent(db.Model):
     action: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
     #: For submissions: the answers and score as they were, so corrections keep their history.
-    snapshot: Mapped[dict | None] = mapped_column(JSONType)
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
-    visit = relationship("Visit", back_populates="events")
-    user = relationship("User")
+    visit: Mapped[Visit] = relationship("Visit", back_populates="events")
+    user: Mapped["User | None"] = relationship("User")
 
 
 class ActionStatus(str, enum.Enum):
@@ -228,7 +239,7 @@ class ActionStatus(str, enum.Enum):
     verified = "verified"
 
 
-class CorrectiveAction(db.Model):
+class CorrectiveAction(Model):
     """What a location must fix after a failed question, who owns it and by when."""
 
     __tablename__ = "corrective_actions"
@@ -247,11 +258,11 @@ class CorrectiveAction(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    visit = relationship("Visit")
-    location = relationship("Location")
+    visit: Mapped[Visit] = relationship("Visit")
+    location: Mapped["Location"] = relationship("Location")
 
 
-class ReviewComment(db.Model):
+class ReviewComment(Model):
     """A reviewer's reusable comment text."""
 
     __tablename__ = "review_comments"

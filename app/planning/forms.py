@@ -16,7 +16,7 @@ class AssignForm(FlaskForm):
     window_end = DateField(_l("To"), validators=[DataRequired()])
     instructions = TextAreaField(_l("Instructions (what to buy or ask, the scenario)"), validators=[Length(max=5000)])
 
-    def validate_window_end(self, field):
+    def validate_window_end(self, field: DateField) -> None:
         if self.window_start.data and field.data and field.data < self.window_start.data:
             raise ValidationError(_l("The window must end on or after its first day."))
 
@@ -30,7 +30,7 @@ class EditVisitForm(FlaskForm):
     window_end = DateField(_l("To"), validators=[InputRequired()])
     instructions = TextAreaField(_l("Instructions (what to buy or ask, the scenario)"), validators=[Length(max=5000)])
 
-    def validate_window_end(self, field):
+    def validate_window_end(self, field: DateField) -> None:
         if self.window_start.data and field.data and field.data < self.window_start.data:
             raise ValidationError(_l("The window must end on or after its first day."))
 

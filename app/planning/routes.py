@@ -1,20 +1,24 @@
 """Planning pages: the list of open and planned visits, assigning, changing or cancelling one, CSV import."""
+from collections.abc import Sequence
 from datetime import date
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 lacks it (3.3)
 
 from app.access import get_visit_or_404, region_scope, roles_required, visible_locations, visible_regions
 from app.analytics.figures import sample_plan
 from app.analytics.filters import Filters
 from app.analytics.periods import Period
 from app.extensions import db
-from app.models import Location, Region, Role, User, VisitStatus
+from app.models import Location, Region, Role, User, Visit, VisitStatus
 from app.planning.forms import AssignForm, CancelVisitForm, EditVisitForm, ImportForm
 from app.planning.services import (
+    VisitFilters,
     edit_visit,
     filter_visits,
     import_assignments,
@@ -34,15 +38,15 @@ CSV_EXAMPLE = (
 )
 
 
-def _locations():
+def _locations() -> Sequence[Location]:
     return db.session.scalars(select(Location).where(Location.active.is_(True), visible_locations(current_user))
                               .order_by(Location.code)).all()
 
 
-def _active_shoppers():
-    return db.session.scalars(
+def _active_shoppers() -> list[User]:
+    return list(db.session.scalars(
         select(User).where(User.role == Role.shopper, User.active.is_(True)).order_by(User.name)
-    ).all()
+    ))
 
 
 def _int_arg(name: str) -> int | None:
@@ -51,7 +55,7 @@ def _int_arg(name: str) -> int | None:
 
 
 @roles_required(Role.manager, Role.admin)
-def index():
+def index() -> ResponseReturnValue:
     """List visits in the manager's regions: open by default, filterable, overdue ones marked."""
     today = date.today()
     precision = request.args.get("precision", type=float) or DEFAULT_PRECISION
@@ -59,13 +63,13 @@ def index():
     status = request.args.get("status", "open")
     if status not in {"open", "all", *(s.value for s in VisitStatus)}:
         status = "open"
-    filters = {
+    filters: VisitFilters = {
         "status": status, "region_id": _int_arg("region"), "shopper_id": _int_arg("shopper"),
         "overdue": request.args.get("overdue") == "1", "q": request.args.get("q", "").strip() or None,
     }
     query = filter_visits(current_user, today=today, **filters)
     page = max(_int_arg("page") or 1, 1)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     visits = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
     regions_query = select(Region).where(visible_regions(current_user)).order_by(Region.name)
     return render_template(
@@ -79,7 +83,7 @@ def index():
 
 
 @roles_required(Role.manager, Role.admin)
-def assign():
+def assign() -> ResponseReturnValue:
     """Assign one visit (the checklist's latest version) to a shopper."""
     form = AssignForm()
     locations = _locations()
@@ -92,12 +96,13 @@ def assign():
     if request.method == "GET":
         form.shopper.data = _int_arg("shopper")
         form.location.data = _int_arg("location")
-    if form.validate_on_submit():
+    start, end = form.window_start.data, form.window_end.data
+    if form.validate_on_submit() and start and end:  # DataRequired has made sure of both dates
         location = next(loc for loc in locations if loc.id == form.location.data)
         shopper = next(u for u in shoppers if u.id == form.shopper.data)
         try:
-            visit = assign_visit(location, versions[form.checklist.data], shopper, form.window_start.data,
-                                 form.window_end.data, form.instructions.data or "", manager=current_user)
+            visit = assign_visit(location, versions[form.checklist.data], shopper, start, end,
+                                 form.instructions.data or "", manager=current_user)
         except VisitError as exc:
             flash(str(exc.message), "error")
         else:
@@ -108,14 +113,14 @@ def assign():
     return render_template("planning/assign.html", form=form, has_choices=bool(locations and versions and shoppers))
 
 
-def _closed(visit, title: str):
+def _closed(visit: Visit, title: str) -> tuple[str, int]:
     """Explain that a handed-in or voided visit can no longer be changed (409 to a POST)."""
     page = render_template("planning/closed.html", visit=visit, message=NotAllowed(visit, "edit").message,
                            title=title)
     return page, 409 if request.method == "POST" else 200
 
 
-def _refuse(form, error: VisitError) -> None:
+def _refuse(form: FlaskForm, error: VisitError) -> None:
     """Show a refused change next to its field, or at the top of the page."""
     field = getattr(form, error.field or "", None)
     if field is not None:
@@ -125,7 +130,7 @@ def _refuse(form, error: VisitError) -> None:
 
 
 @roles_required(Role.manager, Role.admin)
-def edit(visit_id: int):
+def edit(visit_id: int) -> ResponseReturnValue:
     """Change the shopper (until the visit is started), the window and the instructions of an open visit."""
     visit = get_visit_or_404(visit_id, current_user)
     if not allows(visit, "edit"):
@@ -140,11 +145,12 @@ def edit(visit_id: int):
     else:
         del form.shopper  # started: the answers, photos and position so far are this shopper's
         shoppers = [visit.shopper]
-    if form.validate_on_submit():
+    start, end = form.window_start.data, form.window_end.data
+    if form.validate_on_submit() and start and end:  # InputRequired has made sure of both dates
         shopper = next(u for u in shoppers if u.id == (form.shopper.data if "shopper" in form else visit.shopper_id))
         try:
-            changes = edit_visit(visit, current_user, shopper=shopper, window_start=form.window_start.data,
-                                 window_end=form.window_end.data, instructions=form.instructions.data or "")
+            changes = edit_visit(visit, current_user, shopper=shopper, window_start=start, window_end=end,
+                                 instructions=form.instructions.data or "")
         except VisitError as exc:
             db.session.rollback()
             _refuse(form, exc)
@@ -156,7 +162,7 @@ def edit(visit_id: int):
 
 
 @roles_required(Role.manager, Role.admin)
-def cancel(visit_id: int):
+def cancel(visit_id: int) -> ResponseReturnValue:
     """Cancel an open visit with a reason: it is voided and leaves the shopper's list."""
     visit = get_visit_or_404(visit_id, current_user)
     if not allows(visit, "cancel"):
@@ -164,7 +170,7 @@ def cancel(visit_id: int):
     form = CancelVisitForm()
     if form.validate_on_submit():
         try:
-            cancel_visit(visit, current_user, form.reason.data)
+            cancel_visit(visit, current_user, form.reason.data or "")
         except VisitError as exc:
             db.session.rollback()
             _refuse(form, exc)
@@ -177,7 +183,7 @@ def cancel(visit_id: int):
 
 
 @roles_required(Role.manager, Role.admin)
-def import_csv():
+def import_csv() -> ResponseReturnValue:
     """Assign visits from a CSV file and show which rows were accepted and which were refused, and why."""
     form = ImportForm()
     report = None
@@ -192,7 +198,7 @@ def import_csv():
 
 
 @roles_required(Role.manager, Role.admin)
-def example_csv():
+def example_csv() -> ResponseReturnValue:
     """Download an example file with the expected columns."""
     return Response(CSV_EXAMPLE, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=assignments-example.csv"})

@@ -1,11 +1,14 @@
 """Planning: which visits a manager sees, changing or cancelling a planned visit, and bulk assignment from CSV."""
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypedDict
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from flask_babel.speaklater import LazyString
+from sqlalchemy import Select, func, or_, select
 
 from app.access import scope_of, visible_visits
 from app.extensions import db
@@ -29,9 +32,19 @@ ORDER = ("location", "checklist", "shopper", "from", "to", "instructions")
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d.%m.%y")
 
 
+class VisitFilters(TypedDict):
+    """The filters of the planning list, as filter_visits takes them."""
+
+    status: str
+    region_id: int | None
+    shopper_id: int | None
+    overdue: bool
+    q: str | None
+
+
 def filter_visits(user: User, *, status: str | None = None, region_id: int | None = None,
                   shopper_id: int | None = None, overdue: bool = False, q: str | None = None,
-                  today: date | None = None):
+                  today: date | None = None) -> Select[Visit]:
     """Return a select of the visits `user` may plan, for the planning list, soonest window first."""
     today = today or date.today()
     query = select(Visit).join(Location, Visit.location_id == Location.id).where(visible_visits(user))
@@ -63,21 +76,21 @@ def status_counts(user: User, today: date | None = None) -> dict[str, int]:
     return counts
 
 
-def latest_versions_by_id(checklist_ids=None) -> dict[str, ChecklistVersion]:
+def latest_versions_by_id(checklist_ids: Iterable[str] | None = None) -> dict[str, ChecklistVersion]:
     """Return the newest stored version of each checklist id (all, or those given)."""
     newest = select(ChecklistVersion.checklist_id, func.max(ChecklistVersion.version).label("v"))
     if checklist_ids is not None:
         newest = newest.where(ChecklistVersion.checklist_id.in_(list(checklist_ids)))
-    newest = newest.group_by(ChecklistVersion.checklist_id).subquery()
+    latest = newest.group_by(ChecklistVersion.checklist_id).subquery()
     rows = db.session.scalars(select(ChecklistVersion).join(
-        newest, (ChecklistVersion.checklist_id == newest.c.checklist_id) & (ChecklistVersion.version == newest.c.v)))
+        latest, (ChecklistVersion.checklist_id == latest.c.checklist_id) & (ChecklistVersion.version == latest.c.v)))
     return {v.checklist_id: v for v in rows}
 
 
 # -- changing and cancelling a planned visit ---------------------------------------------------
 
 def edit_visit(visit: Visit, manager: User, *, shopper: User, window_start: date, window_end: date,
-               instructions: str, today: date | None = None) -> dict:
+               instructions: str, today: date | None = None) -> dict[str, list[object]]:
     """Change the shopper, window and instructions of an open visit (no commit); return {field: [old, new]}.
 
     Raise NotAllowed once it was handed in, VisitError (with `field`) for a change the rules refuse.
@@ -96,7 +109,7 @@ def edit_visit(visit: Visit, manager: User, *, shopper: User, window_start: date
         raise VisitError(_l("The window must end on or after its first day."), field="window_end")
     if window_end != visit.window_end and window_end < today:
         raise VisitError(_l("The window cannot end in the past."), field="window_end")
-    changes = {}
+    changes: dict[str, list[object]] = {}
     if shopper.id != visit.shopper_id:
         changes["shopper"] = [visit.shopper.email, shopper.email]
         visit.shopper = shopper
@@ -120,7 +133,7 @@ class ImportRow:
 
     line: int
     values: dict[str, str]
-    reasons: list = field(default_factory=list)
+    reasons: list[LazyString | str] = field(default_factory=list)
     visit: Visit | None = None
 
     @property
@@ -131,7 +144,7 @@ class ImportRow:
 @dataclass
 class ImportReport:
     rows: list[ImportRow] = field(default_factory=list)
-    error: object | None = None  # a problem with the whole file
+    error: LazyString | None = None  # a problem with the whole file
     dry_run: bool = False
 
     @property
@@ -161,7 +174,7 @@ def parse_date(text: str) -> date | None:
     return None
 
 
-def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], object | None]:
+def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], LazyString | None]:
     """Return (line number, {column: value}) for each non-empty row, and a whole-file problem or None."""
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ("\t" if "\t" in sample and "," not in sample
@@ -171,7 +184,7 @@ def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], object | Non
     if not rows:
         return [], _l("The file is empty.")
     header = [cell.strip().lower() for cell in rows[0][1]]
-    mapping = {}
+    mapping: dict[str, int] = {}
     for name, aliases in COLUMNS.items():
         for index, cell in enumerate(header):
             if cell in aliases:
@@ -186,7 +199,7 @@ def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], object | Non
         mapping = {name: index for index, name in enumerate(ORDER)}
     if len(rows) > MAX_ROWS:
         return [], _l("The file has %(n)s rows; import at most %(max)s at a time.", n=len(rows), max=MAX_ROWS)
-    result = []
+    result: list[tuple[int, dict[str, str]]] = []
     for line, row in rows:
         values = {name: (row[index].strip() if index < len(row) else "") for name, index in mapping.items()}
         result.append((line, values))
@@ -209,14 +222,14 @@ def import_assignments(data: bytes, manager: User, *, dry_run: bool = False, tod
     shoppers = {u.email.lower(): u for u in db.session.scalars(
         select(User).where(func.lower(User.email).in_(emails)))} if emails else {}
     versions = latest_versions_by_id(checklist_ids) if checklist_ids else {}
-    existing = set()
+    existing: set[tuple[int, str, int, date, date]] = set()
     if shoppers:
-        for loc_id, cl_id, shopper_id, start, end in db.session.execute(
+        for loc_id, cl_id, shopper_id, window_start, window_end in db.session.execute(
             select(Visit.location_id, ChecklistVersion.checklist_id, Visit.shopper_id, Visit.window_start,
                    Visit.window_end).join(ChecklistVersion, Visit.checklist_version_id == ChecklistVersion.id)
             .where(Visit.shopper_id.in_([u.id for u in shoppers.values()]), Visit.status.in_(OPEN))
         ):
-            existing.add((loc_id, cl_id, shopper_id, start, end))
+            existing.add((loc_id, cl_id, shopper_id, window_start, window_end))
     scope = scope_of(manager)
 
     for line, values in rows:
@@ -251,8 +264,8 @@ def import_assignments(data: bytes, manager: User, *, dry_run: bool = False, tod
                                   start=start.isoformat(), end=end.isoformat()))
         elif end and end < today:
             row.reasons.append(_l("The window ended in the past (%(end)s).", end=end.isoformat()))
-        if row.reasons:
-            continue
+        if row.reasons or location is None or version is None or shopper is None or start is None or end is None:
+            continue  # each missing piece has given a reason
         key = (location.id, version.checklist_id, shopper.id, start, end)
         if key in existing:
             row.reasons.append(_l("This visit is already assigned (same location, checklist, shopper and window)."))

@@ -5,7 +5,7 @@ label passes through markupsafe.escape, so checklist or location text can never 
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +38,10 @@ def _num(value: float) -> str:
     return f"{value:.1f}"
 
 
+def _day_month(moment: datetime) -> str:
+    return moment.strftime("%d.%m")
+
+
 @dataclass(frozen=True)
 class Point:
     """One visit on the trend chart."""
@@ -49,7 +53,8 @@ class Point:
 
 def trend_chart(points: Sequence[Point], *, start: datetime, end: datetime,
                 references: Sequence[tuple[str, float | None, str]] = (), width: int = 680,
-                height: int = 230, date_format=lambda d: d.strftime("%d.%m"), number=_num) -> Markup:
+                height: int = 230, date_format: Callable[[datetime], str] = _day_month,
+                number: Callable[[float], str] = _num) -> Markup:
     """Return an SVG chart of visit scores over [start, end] on coloured score bands.
 
     `references` are horizontal dashed lines: (label, value, colour), e.g. the network average.
@@ -114,7 +119,7 @@ def trend_chart(points: Sequence[Point], *, start: datetime, end: datetime,
 
 
 def comparison_chart(rows: Sequence[tuple[str, Sequence[float | None]]], series: Sequence[tuple[str, str]],
-                     *, width: int = 680, label_width: int = 210, number=_num) -> Markup:
+                     *, width: int = 680, label_width: int = 210, number: Callable[[float], str] = _num) -> Markup:
     """Return horizontal grouped bars: one group per row (a section), one bar per series.
 
     `rows` are (label, values) with one value per series; `series` are (name, colour).
@@ -146,7 +151,7 @@ def comparison_chart(rows: Sequence[tuple[str, Sequence[float | None]]], series:
             parts.append(f'<rect x="{label_width}" y="{by}" width="{bw:.1f}" height="{bar_h}" fill="{colour}" '
                          f'rx="1.5"/><text x="{label_width + bw + 3:.1f}" y="{by + bar_h - 1.5}" fill="#202124" '
                          f'font-size="8">{escape(number(value))}</text>')
-    lx = label_width
+    lx: float = label_width
     for name, colour in series:
         parts.append(f'<rect x="{lx}" y="{height - 12}" width="10" height="8" fill="{colour}"/>'
                      f'<text x="{lx + 14}" y="{height - 5}" fill="#3c4043">{escape(name)}</text>')

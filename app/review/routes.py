@@ -1,5 +1,6 @@
 """Review pages: the queue of submitted visits, the whole visit, decisions, the comment library."""
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,7 +20,7 @@ PAGE_SIZE = 50
 
 
 @roles_required(*MANAGERS)
-def queue():
+def queue() -> ResponseReturnValue:
     """List the submitted visits waiting for review in the user's regions, oldest first."""
     total = services.queue_count(current_user)
     page = max(request.args.get("page", 1, type=int), 1)
@@ -30,13 +31,13 @@ def queue():
 
 
 @roles_required(*MANAGERS)
-def visit(visit_id: int):
+def visit(visit_id: int) -> ResponseReturnValue:
     """Show the whole visit: answers, photos, timings, score breakdown, proof of visit, decisions."""
     item = get_staff_visit_or_404(visit_id, current_user)
     return render_visit(item, DecisionForm())
 
 
-def render_visit(item, form, status=200):
+def render_visit(item: Visit, form: DecisionForm, status: int = 200) -> tuple[str, int]:
     """Render the review page of a visit (also after a refused decision, with the form's errors)."""
     actions = db.session.scalars(select(CorrectiveAction).where(CorrectiveAction.visit_id == item.id)
                                  .order_by(CorrectiveAction.id)).all()
@@ -52,7 +53,7 @@ def render_visit(item, form, status=200):
 
 
 @roles_required(*MANAGERS)
-def decide(visit_id: int):
+def decide(visit_id: int) -> ResponseReturnValue:
     """Approve, return for correction (with a comment) or void (with a reason) a visit."""
     item = get_staff_visit_or_404(visit_id, current_user)
     form = DecisionForm()
@@ -85,12 +86,12 @@ def decide(visit_id: int):
 
 
 @roles_required(*MANAGERS)
-def add_comment():
+def add_comment() -> ResponseReturnValue:
     """Add a comment to the reviewer's library."""
     form = LibraryForm()
     if form.validate_on_submit():
         try:
-            services.add_comment(current_user, form.text.data)
+            services.add_comment(current_user, form.text.data or "")
         except services.ReviewError as exc:
             flash(str(exc), "error")
         else:
@@ -102,7 +103,7 @@ def add_comment():
 
 
 @roles_required(*MANAGERS)
-def delete_comment(comment_id: int):
+def delete_comment(comment_id: int) -> ResponseReturnValue:
     """Remove a comment from the reviewer's library."""
     comment = get_comment_or_404(comment_id, current_user)
     db.session.delete(comment)

@@ -4,14 +4,14 @@ The decisions themselves (approve, return, void) are operations of app/visits/li
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.access import visible_visits
+from app.checklists.schema import BaseQuestion, Section
 from app.extensions import db
-from app.models import ReviewComment, User, Visit, VisitStatus
+from app.models import Answer, Photo, ReviewComment, User, Visit, VisitSectionScore, VisitStatus
 
 MAX_LIBRARY = 100
 
@@ -20,7 +20,7 @@ class ReviewError(ValueError):
     """A comment-library change the rules refuse, with a message for the manager."""
 
 
-def queue_query(user: User):
+def queue_query(user: User) -> Select[Visit]:
     """Return a select of the submitted visits waiting for `user`'s review, oldest first."""
     stmt = select(Visit).where(Visit.status == VisitStatus.submitted, visible_visits(user))
     return stmt.order_by(Visit.submitted_at.asc().nulls_last(), Visit.id)
@@ -34,13 +34,13 @@ def queue_count(user: User) -> int:
 # -- the comment library ---------------------------------------------------------------------
 
 
-def library(user) -> list[ReviewComment]:
+def library(user: User) -> list[ReviewComment]:
     """Return the user's reusable comments, oldest first."""
     return list(db.session.scalars(
         select(ReviewComment).where(ReviewComment.user_id == user.id).order_by(ReviewComment.id)))
 
 
-def add_comment(user, text: str) -> ReviewComment:
+def add_comment(user: User, text: str) -> ReviewComment:
     """Add a reusable comment (not committed); :raise ReviewError: when empty, repeated or too many."""
     text = (text or "").strip()
     if not text:
@@ -62,10 +62,10 @@ def add_comment(user, text: str) -> ReviewComment:
 class AnswerView:
     """One question of the visit as the reviewer sees it."""
 
-    question: Any
-    answer: Any  # the stored Answer row, or None
+    question: BaseQuestion
+    answer: Answer | None
     display: str
-    photos: list = field(default_factory=list)
+    photos: list[Photo] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -74,8 +74,8 @@ class AnswerView:
 
 @dataclass
 class SectionView:
-    section: Any
-    score: Any  # VisitSectionScore or None
+    section: Section
+    score: VisitSectionScore | None
     answers: list[AnswerView]
 
 
@@ -84,12 +84,12 @@ def visit_sections(visit: Visit) -> list[SectionView]:
     checklist = visit.checklist
     answers = {a.question_id: a for a in visit.answers}
     scores = {s.section_id: s for s in visit.section_scores}
-    photos = defaultdict(list)
+    photos: defaultdict[str, list[Photo]] = defaultdict(list)
     for photo in visit.photos:
         photos[photo.question_id].append(photo)
-    sections = []
+    sections: list[SectionView] = []
     for section in checklist.sections:
-        rows = []
+        rows: list[AnswerView] = []
         for question in section.questions:
             answer = answers.get(question.id)
             words = question.answer_text(answer.status, answer.value) if answer else question.answer_text(

@@ -1,6 +1,7 @@
 """Inline SVG chart: audit score against NPS across locations (no JavaScript, prints in PDFs)."""
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -16,6 +17,19 @@ class Scatter:
     svg: Markup
     points: int
     correlation: float | None
+
+
+class Estimate(Protocol):
+    """A metric's value with its number of answers and 95% margin of error (app.surveys.metrics.MetricResult)."""
+
+    @property
+    def value(self) -> float | None: ...
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def margin_of_error(self) -> float | None: ...
 
 
 def correlation(pairs: list[tuple[float, float]]) -> float | None:
@@ -41,9 +55,9 @@ def _y(nps: float) -> float:
     return TOP + (HEIGHT - TOP - BOTTOM) * (100 - max(-100.0, min(nps, 100.0))) / 200
 
 
-def score_vs_nps(points: list[tuple[str, float | None, object]]) -> Scatter | None:
+def score_vs_nps(points: list[tuple[str, float | None, Estimate | None]]) -> Scatter | None:
     """Return the scatter of (label, audit score, NPS MetricResult); None when under 2 locations have both."""
-    plotted = [(label, score, result) for label, score, result in points
+    plotted = [(label, score, result.value, result.margin_of_error, result.n) for label, score, result in points
                if score is not None and result is not None and result.value is not None]
     if len(plotted) < 2:
         return None
@@ -66,12 +80,12 @@ def score_vs_nps(points: list[tuple[str, float | None, object]]) -> Scatter | No
                  f'{escape(_("Audit score"))}</text>')
     parts.append(f'<text transform="translate(14 {(TOP + HEIGHT - BOTTOM) / 2:.0f}) rotate(-90)" '
                  f'text-anchor="middle" fill="#222">NPS</text>')
-    for label, score, result in plotted:
-        x, y = _x(score), _y(result.value)
-        if result.margin_of_error:  # the NPS's 95% margin of error as a whisker
-            top, bottom = _y(result.value + result.margin_of_error), _y(result.value - result.margin_of_error)
+    for label, score, nps, margin, n in plotted:
+        x, y = _x(score), _y(nps)
+        if margin:  # the NPS's 95% margin of error as a whisker
+            top, bottom = _y(nps + margin), _y(nps - margin)
             parts.append(f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{bottom:.1f}" stroke="#7aa7d8"/>')
-        tip = f"{label}: {_('audit')} {score:.1f}, NPS {result.value:.1f} (n={result.n})"
+        tip = f"{label}: {_('audit')} {score:.1f}, NPS {nps:.1f} (n={n})"
         # Labels go left of dots near the right edge so they stay inside the chart.
         left = x > WIDTH - RIGHT - 70
         anchor = ' text-anchor="end"' if left else ""
@@ -79,6 +93,6 @@ def score_vs_nps(points: list[tuple[str, float | None, object]]) -> Scatter | No
                      f'<text x="{x - 7 if left else x + 7:.1f}" y="{y - 6:.1f}" fill="#222"'
                      f'{anchor}>{escape(label)}</text>')
     parts.append("</svg>")
-    r = correlation([(score, result.value) for _label, score, result in plotted])
+    r = correlation([(score, nps) for _label, score, nps, _margin, _n in plotted])
     # Every text in `parts` was escaped above; the rest is our own numbers and tags.
     return Scatter(Markup("".join(parts)), len(plotted), r)  # noqa: S704

@@ -6,6 +6,7 @@ rows are reported with the reason and line; the same file (by its bytes) is neve
 import csv
 import hashlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
@@ -122,7 +123,9 @@ def import_answers(raw: bytes, filename: str, *, scope: set[int] | None, survey_
         return report
     codes = sorted({r[columns["location"]].strip().upper() for r in rows[1:] if len(r) > columns["location"]} - {""})
     # One query for every code in the file; codes match regardless of case.
-    found = db.session.scalars(select(Location).where(func.upper(Location.code).in_(codes))) if codes else []
+    found: Iterable[Location] = (
+        db.session.scalars(select(Location).where(func.upper(Location.code).in_(codes))) if codes else []
+    )
     locations = {loc.code.upper(): loc for loc in found}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -137,7 +140,8 @@ def _cell(row: list[str], columns: dict[str, int], name: str) -> str:
     return row[index].strip() if index is not None and index < len(row) else ""
 
 
-def _import_row(row, line, columns, locations, scope, survey_id, file_hash, today, dry_run) -> RowResult:
+def _import_row(row: list[str], line: int, columns: dict[str, int], locations: dict[str, Location],
+                scope: set[int] | None, survey_id: str, file_hash: str, today: date, dry_run: bool) -> RowResult:
     """Check one row; add a SurveyResponse for it unless this is a dry run."""
     code, metric = _cell(row, columns, "location"), _cell(row, columns, "metric").lower()
     value_text, comment = _cell(row, columns, "value"), _cell(row, columns, "comment")

@@ -36,11 +36,11 @@ def parse_survey(text: str, path: str = "<string>") -> Survey:
     return SURVEYS.parse(text, path)
 
 
-def load_survey_file(path: str | os.PathLike) -> LoadedSurvey:
+def load_survey_file(path: str | os.PathLike[str]) -> LoadedSurvey:
     """Return the survey at `path`; raise SurveyError when it is unreadable or invalid."""
     return SURVEYS.load_file(path)
 
 
-def load_survey_dir(directory: str | os.PathLike) -> tuple[list[LoadedSurvey], list[SurveyError]]:
+def load_survey_dir(directory: str | os.PathLike[str]) -> tuple[list[LoadedSurvey], list[SurveyError]]:
     """Return the valid surveys in `directory` and the rejected files; a version claimed twice loads from the first."""
     return SURVEYS.load_dir(directory)

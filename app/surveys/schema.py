@@ -4,13 +4,15 @@ A text shown to customers is either one string (the same in every language) or a
 `{en: ..., ru: ...}` that must give every language the survey lists in `languages`.
 """
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PrivateAttr,
     StringConstraints,
     field_validator,
@@ -18,6 +20,8 @@ from pydantic import (
 )
 
 from app.checklists.questions import Ident, Int, Problem, describe, option_value
+from app.yamldoc.loader import Document
+from app.yamldoc.reader import KeyPath
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -86,14 +90,14 @@ class Metrics(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _keep_order(cls, data: Any, handler):
+    def _keep_order(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         result = handler(data)
         written = [key for key in data if key in METRICS] if isinstance(data, dict) else []
         result._order = written or [name for name in METRICS if getattr(result, name) is not None]
         return result
 
     @model_validator(mode="after")
-    def _at_least_one(self):
+    def _at_least_one(self) -> Self:
         if not any(getattr(self, name) is not None for name in METRICS):
             raise Problem("metrics needs at least one of nps, csat, ces")
         return self
@@ -139,7 +143,7 @@ class ExtraQuestion(BaseModel):
     max_length: Int | None = Field(default=None, gt=0, le=5000)
 
     @model_validator(mode="after")
-    def _options_fit_type(self):
+    def _options_fit_type(self) -> Self:
         if self.type == "choice":
             if not self.options:
                 raise Problem("a choice question needs `options` (a list of {value, label})", "options")
@@ -157,13 +161,13 @@ class ExtraQuestion(BaseModel):
     def answer_values(self) -> tuple[str, ...] | None:
         """Return the allowed answers, or None for free text."""
         if self.type == "choice":
-            return tuple(option.value for option in self.options)
+            return tuple(option.value for option in self.options or ())  # never None for a choice
         if self.type == "yes_no":
             return ("yes", "no")
         return None
 
 
-class Survey(BaseModel):
+class Survey(Document):
     """One version of a customer survey, as written in its YAML file."""
 
     model_config = ConfigDict(extra="forbid")
@@ -179,7 +183,7 @@ class Survey(BaseModel):
     thank_you: Translated
 
     @model_validator(mode="after")
-    def _cross_checks(self):
+    def _cross_checks(self) -> Self:
         seen_languages: set[str] = set()
         for index, code in enumerate(self.languages):
             if code in seen_languages:
@@ -202,7 +206,7 @@ class Survey(BaseModel):
                                   f"({', '.join(self.languages)})", *loc, extra[0])
         return self
 
-    def _texts(self):
+    def _texts(self) -> Iterator[tuple[KeyPath, Translated]]:
         """Yield (loc, text) for every text shown to customers."""
         yield ("title",), self.title
         if self.intro is not None:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from werkzeug.datastructures import LanguageAccept
 
 from app.extensions import db
 from app.models import Location, SurveyResponse
@@ -29,7 +31,8 @@ DEVICE_COOKIE = "fa_device"
 _START_SALT = "survey-start"
 
 _cache_lock = threading.Lock()
-_cache: dict[str, tuple[tuple, list[LoadedSurvey], list[SurveyError]]] = {}
+#: SURVEYS_DIR -> ((name, mtime, size) of its files, surveys, rejected files)
+_cache: dict[str, tuple[tuple[tuple[str, int, int], ...], list[LoadedSurvey], list[SurveyError]]] = {}
 
 
 # -- the survey definition -------------------------------------------------------------------
@@ -73,7 +76,7 @@ def location_for_token(token: str) -> Location | None:
     return db.session.scalar(select(Location).where(Location.survey_token == token, Location.active.is_(True)))
 
 
-def pick_language(survey: Survey, asked: str | None, accept_languages) -> str:
+def pick_language(survey: Survey, asked: str | None, accept_languages: LanguageAccept) -> str:
     """Return ?lang= when the survey has it, else the browser's best match, else the survey's first."""
     if asked in survey.languages:
         return asked
@@ -98,7 +101,7 @@ class SurveyAnswers:
                           sort_keys=True, ensure_ascii=False)
 
 
-def parse_answers(survey: Survey, form) -> tuple[SurveyAnswers, dict[str, str]]:
+def parse_answers(survey: Survey, form: Mapping[str, str]) -> tuple[SurveyAnswers, dict[str, str]]:
     """Return the answers in `form` (a mapping of strings) and {field: problem} for the bad ones."""
     answers = SurveyAnswers()
     problems: dict[str, str] = {}
@@ -184,7 +187,7 @@ def record_response(survey: Survey, location: Location, answers: SurveyAnswers, 
     """Store a customer's answers (not committed), flagged when they look automated or repeated."""
     now = now or utcnow()
     config = current_app.config
-    reasons = []
+    reasons: list[str] = []
     if (submission.honeypot or "").strip():
         reasons.append(HONEYPOT)
     seconds = fill_seconds(submission.started, location.id, now)

@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, inspect, select, update
@@ -208,7 +208,8 @@ def record_submission(visit: Visit, result: VisitResult, answers: Mapping[str, A
 
 def submissions(visit: Visit) -> list[SubmissionSnapshot]:
     """Return the snapshots of every submission of the visit, oldest first."""
-    return [event.snapshot for event in visit.events  # type: ignore[misc]
+    # record_submission is the one writer of the snapshots that carry a client_submission_id.
+    return [cast(SubmissionSnapshot, event.snapshot) for event in visit.events
             if event.snapshot and event.snapshot.get("client_submission_id")]
 
 
@@ -432,7 +433,7 @@ def submit_visit(visit: Visit, payload: SubmitPayload, digest: str, *, user: Use
         .values(status=S.submitted, client_submission_id=client_id, submission_hash=digest)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
         raise SubmissionRace()
     visit.status = S.submitted
 

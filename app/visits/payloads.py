@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
@@ -17,7 +17,7 @@ from pydantic.types import Strict
 from app.visits.errors import VisitError
 
 SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-GEOLOCATION_STATES = ("granted", "denied", "unavailable")
+Geolocation = Literal["granted", "denied", "unavailable"]
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -62,7 +62,7 @@ class StartPayload(Payload):
     """POST /visits/<id>/start."""
 
     started_at: Moment = None
-    geolocation: Literal[GEOLOCATION_STATES] | None = None  # type: ignore[valid-type]
+    geolocation: Geolocation | None = None
     position: Position | None = None
 
 
@@ -90,8 +90,11 @@ class SubmitPayload(AnswersPayload):
     client_submission_id: Annotated[str, Strict(), Field(pattern=SUBMISSION_ID.pattern)]
     started_at: Moment = None
     submitted_at: Moment = None
-    geolocation: Literal[GEOLOCATION_STATES] | None = None  # type: ignore[valid-type]
+    geolocation: Geolocation | None = None
     position: Position | None = None
+
+
+P = TypeVar("P", bound=Payload)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -119,10 +122,16 @@ def _message(field: str, top: str) -> str:
     return str(_l("%(field)s must be an object.", field=field))
 
 
-def parse(model: type[Payload], body: Any) -> Any:
-    """Return `body` parsed as `model`; raise VisitError naming the first field that is wrong."""
+def json_object(body: object) -> dict[str, Any]:
+    """Return `body` when it is a JSON object; raise VisitError otherwise."""
     if not isinstance(body, dict):
         raise VisitError(_l("The request body must be a JSON object."), field="body")
+    return body
+
+
+def parse(model: type[P], body: object) -> P:
+    """Return `body` parsed as `model`; raise VisitError naming the first field that is wrong."""
+    body = json_object(body)
     try:
         return model.model_validate(body)
     except ValidationError as exc:

@@ -2,13 +2,16 @@
 import io
 import secrets
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import SupportsFloat
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
+from app.checklists.questions import PhotoQuestion
 from app.extensions import db
 from app.models import Photo, Visit
 from app.storage import photo_path, remove_photo_files, write_file
@@ -39,7 +42,7 @@ class VerifiedImage:
     taken_at: datetime | None
 
 
-def _degrees(values, ref) -> float | None:
+def _degrees(values: Iterable[SupportsFloat], ref: object) -> float | None:
     """Return signed decimal degrees from EXIF (degrees, minutes, seconds) rationals and N/S/E/W."""
     try:
         d, m, s = (float(v) for v in values)
@@ -59,8 +62,9 @@ def read_exif(image: Image.Image) -> tuple[float | None, float | None, datetime 
         details = exif.get_ifd(EXIF_IFD)
     except Exception:  # noqa: BLE001 - broken metadata is no reason to refuse the photo
         return None, None, None
-    lat = _degrees(gps.get(2), gps.get(1)) if gps.get(2) else None
-    lon = _degrees(gps.get(4), gps.get(3)) if gps.get(4) else None
+    latitude, longitude = gps.get(2), gps.get(4)
+    lat = _degrees(latitude, gps.get(1)) if latitude else None
+    lon = _degrees(longitude, gps.get(3)) if longitude else None
     if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         lat = lon = None
     taken_at = None
@@ -115,7 +119,7 @@ def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
         # Pillow warns (and under 2x the limit only warns) on decompression bombs: treat as refusal.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.format not in ALLOWED_FORMATS:
                 raise PhotoRejected(_l("Only JPEG, PNG and WebP photos are accepted."))
             width, height = image.size
@@ -161,7 +165,7 @@ def find_photo(visit: Visit, client_photo_id: str) -> Photo | None:
     )
 
 
-def _float(value, field: str, low: float, high: float) -> float | None:
+def _float(value: str | None, field: str, low: float, high: float) -> float | None:
     if value in (None, ""):
         return None
     try:
@@ -175,7 +179,8 @@ def _float(value, field: str, low: float, high: float) -> float | None:
 
 
 def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: str, upload_dir: str,
-              max_pixels: int, latitude=None, longitude=None, taken_at=None) -> tuple[Photo, bool]:
+              max_pixels: int, latitude: str | None = None, longitude: str | None = None,
+              taken_at: str | None = None) -> tuple[Photo, bool]:
     """Store a verified photo for a photo question; return (photo, created). Same client id = same photo."""
     if not isinstance(client_photo_id, str) or not 1 <= len(client_photo_id) <= 64:
         raise VisitError(_l("client_photo_id is required (at most 64 characters)."), field="client_photo_id")
@@ -185,7 +190,7 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
     require(visit, "upload")
     checklist = visit.checklist
     question = checklist.question(question_id) if checklist.has_question(question_id or "") else None
-    if question is None or question.type != "photo":
+    if not isinstance(question, PhotoQuestion):
         raise VisitError(_l("%(qid)s is not a photo question of this checklist.", qid=question_id),
                          code="unknown_question", question_id=question_id)
     if photo_count(visit, question.id) >= question.max_photos:

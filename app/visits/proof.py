@@ -6,12 +6,16 @@ review page. Warnings are lazy translatable strings, rendered in the reader's la
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 
 from app.checklists.questions import clock
+
+if TYPE_CHECKING:
+    from app.models import Visit
 
 EARTH_RADIUS_M = 6_371_008.8
 #: A phone further than this from the location's coordinates gets a warning.
@@ -23,6 +27,9 @@ MIN_TOTAL_SECONDS = 120
 #: Positions less precise than this prove little.
 POOR_ACCURACY_M = 1000
 
+#: (latitude, longitude); a stored position may lack either.
+Point = tuple[float | None, float | None]
+
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Return the great-circle distance in metres between two WGS84 points."""
@@ -32,11 +39,14 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def distance_m(point: tuple[float, float] | None, target: tuple[float, float] | None) -> float | None:
+def distance_m(point: Point | None, target: Point | None) -> float | None:
     """Return the distance between two (lat, lon) points, or None when either is missing."""
-    if point is None or target is None or None in point or None in target:
+    if point is None or target is None:
         return None
-    return haversine_m(point[0], point[1], target[0], target[1])
+    (lat1, lon1), (lat2, lon2) = point, target
+    if lat1 is None or lon1 is None or lat2 is None or lon2 is None:
+        return None
+    return haversine_m(lat1, lon1, lat2, lon2)
 
 
 @dataclass
@@ -54,7 +64,7 @@ class ProofReport:
     answering_span_s: float | None
     photo_distances_m: list[float] = field(default_factory=list)
     location_has_coordinates: bool = False
-    warnings: list = field(default_factory=list)
+    warnings: list[LazyString] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -67,12 +77,12 @@ def _far(distance: float | None, accuracy: float | None, limit: float) -> bool:
     return distance is not None and distance - min(accuracy or 0, limit) > limit
 
 
-def assess(*, geolocation: str | None, location: tuple[float, float] | None,
-           start: tuple[float, float] | None = None, start_accuracy: float | None = None,
-           submit: tuple[float, float] | None = None, submit_accuracy: float | None = None,
+def assess(*, geolocation: str | None, location: Point | None,
+           start: Point | None = None, start_accuracy: float | None = None,
+           submit: Point | None = None, submit_accuracy: float | None = None,
            started_at: datetime | None = None, submitted_at: datetime | None = None,
            answer_times: list[datetime] | None = None, answered: int = 0,
-           photo_positions: list[tuple[float, float]] | None = None,
+           photo_positions: list[Point] | None = None,
            far_m: float = FAR_METRES, min_seconds_per_answer: float = MIN_SECONDS_PER_ANSWER,
            min_total_s: float = MIN_TOTAL_SECONDS) -> ProofReport:
     """Return the proof report of a visit from plain values (positions as (lat, lon))."""
@@ -83,7 +93,7 @@ def assess(*, geolocation: str | None, location: tuple[float, float] | None,
     times = sorted(answer_times or [])
     span = (times[-1] - times[0]).total_seconds() if len(times) >= 2 else None
     photo_d = [d for d in (distance_m(p, location) for p in photo_positions or []) if d is not None]
-    warnings: list = []
+    warnings: list[LazyString] = []
 
     if geolocation != "granted" and start is None and submit is None:
         warnings.append(_l("The shopper did not share the phone's position: the visit cannot be placed."))
@@ -108,7 +118,8 @@ def assess(*, geolocation: str | None, location: tuple[float, float] | None,
             "%(num)d photos were taken more than %(limit)s m from the location.", far_photos, limit=int(far_m))))
     if duration is not None and duration < 0:
         warnings.append(_l("The visit was submitted before it was started: the phone's clock is wrong."))
-    elif duration is not None and answered and (per_answer < min_seconds_per_answer or duration < min_total_s):
+    elif duration is not None and per_answer is not None and (
+            per_answer < min_seconds_per_answer or duration < min_total_s):
         warnings.append(LazyString(lambda: ngettext(
             "%(num)d question was answered in %(time)s: too fast for a real visit.",
             "%(num)d questions were answered in %(time)s: too fast for a real visit.", answered,
@@ -126,7 +137,7 @@ def assess(*, geolocation: str | None, location: tuple[float, float] | None,
     )
 
 
-def proof_of_visit(visit) -> ProofReport:
+def proof_of_visit(visit: "Visit") -> ProofReport:
     """Return the proof report of a stored visit (uses its answers' first-answer times and photos)."""
     loc = visit.location
     answered = [a for a in visit.answers if a.status in ("answered", "na")]

@@ -1,21 +1,22 @@
 """The `validate` command every kind of document gets: check files or folders without a server."""
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.yamldoc.loader import DocumentError, DocumentKind, display_path
+from app.yamldoc.loader import DocumentError, DocumentKind, Error, Loaded, Model, display_path
 
 
-def echo_problems(errors: list[DocumentError]) -> None:
+def echo_problems(errors: Sequence[DocumentError]) -> None:
     """Print every problem of `errors` on stderr, one `file:line: message` per line."""
     for error in errors:
         for problem in error.problems:
             click.echo(str(problem), err=True)
 
 
-def validate_command(kind: DocumentKind, folder_setting: str) -> click.Command:
+def validate_command(kind: DocumentKind[Model, Loaded, Error], folder_setting: str) -> click.Command:
     """Return `validate [PATH...]` for `kind`; without paths it checks the folder in config `folder_setting`."""
 
     @click.command("validate", help=f"Check {kind.noun} files or folders (default: {folder_setting});"
@@ -33,7 +34,7 @@ def validate_command(kind: DocumentKind, folder_setting: str) -> click.Command:
             else:
                 try:
                     loaded, errors = [kind.load_file(target)], []
-                except DocumentError as exc:
+                except kind.error as exc:
                     loaded, errors = [], [exc]
             for item in loaded:
                 click.echo(f"{item.path}: ok — {item.summary()}")

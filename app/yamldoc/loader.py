@@ -4,7 +4,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -12,7 +12,16 @@ from app.yamldoc.messages import Wording, required_keys
 from app.yamldoc.reader import MAX_BYTES, YamlProblem, read_yaml, too_large
 
 EXTENSIONS = (".yaml", ".yml")
-Model = TypeVar("Model", bound=BaseModel)
+
+
+class Document(BaseModel):
+    """What every kind of document has: an id and a version, which no two files in a folder may share."""
+
+    id: str
+    version: int
+
+
+Model = TypeVar("Model", bound=Document)
 
 
 @dataclass(frozen=True)
@@ -30,12 +39,12 @@ class DocumentProblem:
 class DocumentError(Exception):
     """A document file that was rejected, with every problem found in it."""
 
-    def __init__(self, problems: list[DocumentProblem]):
+    def __init__(self, problems: list[DocumentProblem]) -> None:
         super().__init__("\n".join(str(problem) for problem in problems))
         self.problems = problems
 
     @classmethod
-    def single(cls, path: str, line: int | None, message: str) -> "DocumentError":
+    def single(cls, path: str, line: int | None, message: str) -> Self:
         """Return an error with one problem."""
         return cls([DocumentProblem(path, line, message)])
 
@@ -54,7 +63,7 @@ class LoadedDocument(Generic[Model]):
         return f"{self.document.id} v{self.document.version}"
 
 
-def display_path(path: str | os.PathLike) -> str:
+def display_path(path: str | os.PathLike[str]) -> str:
     """Return the path relative to the working directory when it lies below it."""
     path = Path(path)
     try:
@@ -63,7 +72,7 @@ def display_path(path: str | os.PathLike) -> str:
         return str(path)
 
 
-def document_files(directory: str | os.PathLike) -> list[Path]:
+def document_files(directory: str | os.PathLike[str]) -> list[Path]:
     """Return the YAML files directly in `directory`, sorted by name (subfolders and hidden files skipped)."""
     return sorted(
         entry for entry in Path(directory).iterdir()
@@ -71,7 +80,7 @@ def document_files(directory: str | os.PathLike) -> list[Path]:
     )
 
 
-def read_document(path: str | os.PathLike, error: type[DocumentError]) -> tuple[str, str, bytes]:
+def read_document(path: str | os.PathLike[str], error: type[DocumentError]) -> tuple[str, str, bytes]:
     """Return (path as shown, text, raw bytes) of a file; raise `error` when unreadable, too large or not UTF-8."""
     shown = display_path(path)
     try:
@@ -91,14 +100,19 @@ def read_document(path: str | os.PathLike, error: type[DocumentError]) -> tuple[
     return shown, text, raw
 
 
-class DocumentKind(Generic[Model]):
+Loaded = TypeVar("Loaded", bound=LoadedDocument[Any])
+Error = TypeVar("Error", bound=DocumentError)
+
+
+class DocumentKind(Generic[Model, Loaded, Error]):
     """One kind of YAML document (checklist, survey): how it is validated, worded and loaded.
 
     Every kind's model has `id` and `version`: a folder may not hold two files claiming the same pair.
+    `loaded` must be a LoadedDocument of `model`.
     """
 
-    def __init__(self, noun: str, model: type[Model], error: type[DocumentError],
-                 loaded: type[LoadedDocument[Model]], wording: Wording, *, first_claim_wins: bool = False):
+    def __init__(self, noun: str, model: type[Model], error: type[Error], loaded: type[Loaded], wording: Wording,
+                 *, first_claim_wins: bool = False) -> None:
         self.noun = noun
         self.model = model
         self.error = error
@@ -121,18 +135,18 @@ class DocumentKind(Generic[Model]):
         try:
             return self.model.model_validate(data)
         except ValidationError as exc:
-            found = self.wording.explain(exc.errors(include_url=False), data, lines)
-            raise self.error([DocumentProblem(path, line, message) for line, message in found]) from None
+            problems = self.wording.explain(exc.errors(include_url=False), data, lines)
+            raise self.error([DocumentProblem(path, line, message) for line, message in problems]) from None
 
-    def load_file(self, path: str | os.PathLike) -> LoadedDocument[Model]:
+    def load_file(self, path: str | os.PathLike[str]) -> Loaded:
         """Return the loaded document at `path`; raise the kind's error when it is unreadable or invalid."""
         shown, text, raw = read_document(path, self.error)
         return self.loaded(shown, self.parse(text, shown), text, hashlib.sha256(raw).hexdigest())
 
-    def load_dir(self, directory: str | os.PathLike) -> tuple[list[LoadedDocument[Model]], list[DocumentError]]:
+    def load_dir(self, directory: str | os.PathLike[str]) -> tuple[list[Loaded], list[Error]]:
         """Return the valid documents in `directory` and one error per rejected file."""
-        loaded: list[LoadedDocument[Model]] = []
-        errors: list[DocumentError] = []
+        loaded: list[Loaded] = []
+        errors: list[Error] = []
         try:
             files = document_files(directory)
         except OSError as exc:
@@ -140,7 +154,7 @@ class DocumentKind(Generic[Model]):
         for path in files:
             try:
                 loaded.append(self.load_file(path))
-            except DocumentError as exc:
+            except self.error as exc:  # load_file raises no other DocumentError
                 errors.append(exc)
             except Exception as exc:  # noqa: BLE001 - one broken file must never take the others down
                 message = f"could not be loaded ({exc!r}); please report this as a bug"
@@ -148,13 +162,13 @@ class DocumentKind(Generic[Model]):
         return self._reject_same_versions(loaded, errors)
 
     def _reject_same_versions(
-        self, loaded: list[LoadedDocument[Model]], errors: list[DocumentError]
-    ) -> tuple[list[LoadedDocument[Model]], list[DocumentError]]:
+        self, loaded: list[Loaded], errors: list[Error]
+    ) -> tuple[list[Loaded], list[Error]]:
         """Reject the files of an id and version that more than one file claims (all, or all but the first)."""
-        claims: dict[tuple[str, int], list[LoadedDocument[Model]]] = defaultdict(list)
+        claims: dict[tuple[str, int], list[Loaded]] = defaultdict(list)
         for item in loaded:
             claims[(item.document.id, item.document.version)].append(item)
-        kept = []
+        kept: list[Loaded] = []
         for item in loaded:
             same = claims[(item.document.id, item.document.version)]
             if len(same) == 1 or (self.first_claim_wins and item is same[0]):

@@ -1,10 +1,13 @@
 """Turn pydantic's validation errors into (line, message) pairs in a document author's words."""
 import difflib
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import ErrorDetails
 
-Lines = dict[tuple, int]
+from app.yamldoc.reader import KeyPath, Lines
+
 _MAPPING_ERRORS = ("model_type", "model_attributes_type", "dict_type")
 _BOUNDS = {"greater_than": ("more than", "gt"), "greater_than_equal": ("at least", "ge"),
            "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}
@@ -13,7 +16,7 @@ _BOUNDS = {"greater_than": ("more than", "gt"), "greater_than_equal": ("at least
 class Problem(ValueError):
     """A broken rule raised by a model's validator, with the keys (below that model) it points at."""
 
-    def __init__(self, message: str, *loc: str | int):
+    def __init__(self, message: str, *loc: str | int) -> None:
         super().__init__(message)
         self.message = message
         self.loc = loc
@@ -42,7 +45,7 @@ def suggest(word: Any, choices: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def line_at(path: tuple, lines: Lines) -> int | None:
+def line_at(path: KeyPath, lines: Lines) -> int | None:
     """Return the line of `path`, or of the nearest enclosing key that has one."""
     for end in range(len(path), -1, -1):
         if path[:end] in lines:
@@ -66,7 +69,7 @@ class Wording:
     #: The singular of a list key, for "sections needs at least one section".
     singular: dict[str, str] = {}
 
-    def explain(self, errors: list[dict], data: Any, lines: Lines) -> list[tuple[int | None, str]]:
+    def explain(self, errors: Sequence[ErrorDetails], data: Any, lines: Lines) -> list[tuple[int | None, str]]:
         """Return (line, message) pairs, sorted by line, for pydantic's `errors()` of `data`."""
         found: set[tuple[int | None, str]] = set()
         for error in errors:
@@ -83,33 +86,33 @@ class Wording:
             found.add((line_at(path, lines), message))
         return sorted(found, key=lambda item: (item[0] or 0, item[1]))
 
-    def clean(self, loc: tuple, data: Any) -> tuple:
+    def clean(self, loc: KeyPath, data: Any) -> KeyPath:
         """Return pydantic's loc as the path of YAML keys."""
         return tuple(part for part in loc if part != "[key]")
 
-    def subject(self, path: tuple, data: Any) -> str:
+    def subject(self, path: KeyPath, data: Any) -> str:
         """Name the part of the document that `path` is in (question "tone"), or "" for the top."""
         return ""
 
-    def name(self, path: tuple) -> str:
+    def name(self, path: KeyPath) -> str:
         """Return the key a message is about, as the author wrote it."""
         keys = [part for part in path if isinstance(part, str)]
         return keys[-1] if keys else "this"
 
-    def model_at(self, path: tuple, data: Any) -> type[BaseModel] | None:
+    def model_at(self, path: KeyPath, data: Any) -> type[BaseModel] | None:
         """Return the model class that validates the mapping at `path`, when known."""
         return None
 
-    def required_at(self, path: tuple, data: Any) -> list[str]:
+    def required_at(self, path: KeyPath, data: Any) -> list[str]:
         """Return the keys the mapping at `path` requires, for "must be a mapping of keys (...)"."""
         model = self.model_at(path, data)
         return required_keys(model) if model else []
 
-    def below(self, path: tuple, message: str) -> str:
+    def below(self, path: KeyPath, message: str) -> str:
         """Return a validator's message about the keys at `path` as the author reads it."""
         return message
 
-    def message(self, error: dict, path: tuple, data: Any) -> str:
+    def message(self, error: ErrorDetails, path: KeyPath, data: Any) -> str:
         """Return the author's words for one pydantic error at `path` (without the subject)."""
         kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
         name = self.name(path)
@@ -128,7 +131,7 @@ class Wording:
         if kind == "list_type":
             return f"{name} must be a list, not {describe(value)}"
         if kind == "too_short":
-            return f"{name} needs at least one {self.singular.get(path[-1], 'item')}"
+            return f"{name} needs at least one {self.singular.get(str(path[-1]), 'item')}"
         if kind == "string_type":
             return f"{name} must be text, not {describe(value)}"
         if kind == "string_too_short":

@@ -9,17 +9,17 @@ from typing import Any
 import yaml
 from yaml.nodes import ScalarNode
 
-try:  # libyaml parses about ten times faster than the pure-Python parser
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _Loader
+# libyaml parses about ten times faster than the pure-Python parser.
+_Loader: type[yaml.CSafeLoader | yaml.SafeLoader] = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 MAX_BYTES = 1024 * 1024
 # A 100-question checklist has about 1,500 values; aliases count each time they are used.
 MAX_VALUES = 200_000
 MAX_DEPTH = 40
 
-Lines = dict[tuple, int]
+#: Where a value is in a document: its keys and list indexes from the top.
+KeyPath = tuple[str | int, ...]
+Lines = dict[KeyPath, int]
 _TAG = "tag:yaml.org,2002:"
 _constructor = yaml.constructor.SafeConstructor()
 _NUMBERS = {_TAG + "int": _constructor.construct_yaml_int, _TAG + "float": _constructor.construct_yaml_float}
@@ -34,7 +34,7 @@ def too_large(size: int) -> str:
 class YamlProblem(Exception):
     """A document that cannot be read; `problems` holds (line or None, message) pairs."""
 
-    def __init__(self, problems: list[tuple[int | None, str]]):
+    def __init__(self, problems: list[tuple[int | None, str]]) -> None:
         super().__init__("; ".join(message for _, message in problems))
         self.problems = problems
 
@@ -69,27 +69,31 @@ class _Frame:
 
     __slots__ = ("value", "path", "anchor", "size", "key", "has_key", "skip", "key_lines", "merges")
 
-    def __init__(self, value, path, anchor):
+    def __init__(self, value: list[Any] | dict[Any, Any], path: KeyPath, anchor: str | None) -> None:
         self.value = value
         self.path = path
         self.anchor = anchor
         self.size = 1
-        self.key = None
+        #: The key whose value comes next: a plain word, _Merge for `<<`, None before the first.
+        self.key: str | int | type[_Merge] | None = None
         self.has_key = False
         self.skip = False
-        self.key_lines: dict = {}
-        self.merges: list = []
+        self.key_lines: dict[str | int, int] = {}
+        self.merges: list[tuple[Any, int]] = []
 
-    def child_path(self) -> tuple:
+    def child_path(self) -> KeyPath:
         if isinstance(self.value, list):
             return (*self.path, len(self.value))
-        return (*self.path, self.key) if self.has_key and not self.skip else (*self.path, "<key>")
+        if not self.has_key or self.skip:
+            return (*self.path, "<key>")
+        # The value of a merge key (`<<: *anchor`) sits under "<<", as written, until it is merged.
+        return (*self.path, self.key if isinstance(self.key, str | int) else "<<")
 
 
 class _Builder:
     """Turn parser events into plain Python data, noting the line of every path."""
 
-    def __init__(self, loader):
+    def __init__(self, loader: yaml.CSafeLoader | yaml.SafeLoader) -> None:
         self.loader = loader
         self.lines: Lines = {}
         self.problems: list[tuple[int | None, str]] = []
@@ -101,14 +105,14 @@ class _Builder:
 
     def run(self) -> Any:
         loader = self.loader
-        while loader.check_event():
-            self.handle(loader.get_event())
+        while (event := loader.get_event()) is not None:
+            self.handle(event)
         if self.documents == 0:
             raise YamlProblem([(1, "the file is empty")])
         return self.result
 
-    def handle(self, event) -> None:
-        line = event.start_mark.line + 1
+    def handle(self, event: yaml.Event) -> None:
+        line = event.start_mark.line + 1 if event.start_mark else 1  # the parser marks every event
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
@@ -135,7 +139,7 @@ class _Builder:
                 self.merge(frame)
             self.add(frame.value, frame.size, self.lines.get(frame.path, line), frame.anchor, is_scalar=False)
 
-    def scalar(self, event, line: int) -> Any:
+    def scalar(self, event: yaml.ScalarEvent, line: int) -> Any:
         tag = event.tag
         if tag in _PLAIN:
             tag = self.loader.resolve(ScalarNode, event.value, event.implicit)
