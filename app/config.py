@@ -79,11 +79,12 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
 
     production = app.config["ENV_NAME"] == "production"
     if not app.config.get("SECRET_KEY"):
+        # instance/secret_key is the development key `make run` writes: production never falls back to it.
         key_file = instance / "secret_key"
+        if production:
+            raise RuntimeError("SECRET_KEY must be set in production (environment or instance/config.py)")
         if key_file.exists():
             app.config["SECRET_KEY"] = key_file.read_text().strip()
-        elif production:
-            raise RuntimeError("SECRET_KEY must be set in production (environment or instance/config.py)")
         else:
             # A per-process key: sessions do not survive a restart, but nothing is hard-coded.
             # `make run` writes instance/secret_key so development logins persist.

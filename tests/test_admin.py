@@ -89,10 +89,10 @@ def test_index_shows_counts_and_links(client, admin, login, make_user, make_loca
 
 def test_create_shopper(client, admin, login, db):
     login(admin)
-    response = client.post("/admin/users/new", data={
+    response = client.post("/admin/users/new", data=sent({
         "name": "Анна Смирнова", "email": " Anna@Example.com ", "role": "shopper", "shopper_code": "MS-101",
         "password": NEW_PASSWORD,
-    })
+    }))
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "anna@example.com"))
     assert user.name == "Анна Смирнова" and user.role == Role.shopper and user.shopper_code == "MS-101"
@@ -106,10 +106,10 @@ def test_create_shopper(client, admin, login, db):
 def test_create_manager_limited_to_regions(client, admin, login, db, make_region):
     moscow, kazan = make_region("Москва"), make_region("Казань")
     login(admin)
-    client.post("/admin/users/new", data={
+    client.post("/admin/users/new", data=sent({
         "name": "Max", "email": "max@example.com", "role": "manager", "regions": [str(moscow.id)],
         "password": NEW_PASSWORD,
-    })
+    }))
     user = db.session.scalar(select(User).where(User.email == "max@example.com"))
     assert scope_of(user).regions == {moscow.id}
     assert not scope_of(user).sees_region(kazan.id)
@@ -131,7 +131,7 @@ def test_create_user_validation_errors(client, admin, login, make_user, db, data
     form = {"name": "New", "email": "new@example.com", "role": "shopper", "shopper_code": "MS-900",
             "password": NEW_PASSWORD, **data}
     before = db.session.scalar(select(db.func.count()).select_from(User))
-    response = client.post("/admin/users/new", data=form)
+    response = client.post("/admin/users/new", data=sent(form))
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert 'aria-invalid="true"' in response.get_data(as_text=True)
@@ -148,9 +148,9 @@ def test_new_form_suggests_the_next_shopper_code(client, admin, login, make_user
 @pytest.mark.parametrize("code", ["", "MS-042"])  # MS-042: the suggestion left in the hidden field
 def test_managers_and_admins_get_no_shopper_code(client, admin, login, db, code):
     login(admin)
-    response = client.post("/admin/users/new", data={
+    response = client.post("/admin/users/new", data=sent({
         "name": "Ira", "email": "ira@example.com", "role": "manager", "shopper_code": code, "password": NEW_PASSWORD,
-    })
+    }))
     assert response.status_code == 302
     assert db.session.scalar(select(User).where(User.email == "ira@example.com")).shopper_code is None
 
@@ -160,7 +160,7 @@ def test_edit_manager_regions_and_clear_them(client, admin, login, db, make_user
     manager = make_user("manager", regions=[moscow])
     login(admin)
     form = {"name": "Renamed", "email": manager.email, "role": "manager", "regions": [str(spb.id)]}
-    assert client.post(f"/admin/users/{manager.id}", data=form).status_code == 302
+    assert client.post(f"/admin/users/{manager.id}", data=sent(form)).status_code == 302
     db.session.refresh(manager)
     assert manager.name == "Renamed" and scope_of(manager).regions == {spb.id}
     [entry] = audit_actions(db, "user.update")
@@ -168,7 +168,7 @@ def test_edit_manager_regions_and_clear_them(client, admin, login, db, make_user
     assert entry.details["changes"]["regions"] == [[moscow.code], [spb.code]]
 
     form.pop("regions")  # nothing ticked: the whole network
-    client.post(f"/admin/users/{manager.id}", data=form)
+    client.post(f"/admin/users/{manager.id}", data=sent(form))
     db.session.refresh(manager)
     assert manager.regions == [] and scope_of(manager).whole_network
 
@@ -185,9 +185,9 @@ def test_edit_rejects_email_of_another_account(client, admin, login, make_user, 
     other = make_user("shopper", email="other@example.com")
     target = make_user("shopper")
     login(admin)
-    response = client.post(f"/admin/users/{target.id}", data={
+    response = client.post(f"/admin/users/{target.id}", data=sent({
         "name": target.name, "email": "other@example.com", "role": "shopper", "shopper_code": target.shopper_code,
-    })
+    }))
     assert "Another account already uses this email." in response.get_data(as_text=True)
     db.session.refresh(target)
     assert target.email != other.email
@@ -234,8 +234,8 @@ def test_admin_cannot_deactivate_themselves(client, admin, login, db):
 def test_admin_cannot_demote_themselves(client, admin, login, db, make_user):
     make_user("admin")  # even with another admin around
     login(admin)
-    response = client.post(f"/admin/users/{admin.id}", data={"name": admin.name, "email": admin.email,
-                                                            "role": "manager"})
+    response = client.post(f"/admin/users/{admin.id}", data=sent({"name": admin.name, "email": admin.email,
+                                                            "role": "manager"}))
     assert "You cannot take away your own administrator role" in response.get_data(as_text=True)
     db.session.refresh(admin)
     assert admin.role == Role.admin
@@ -244,7 +244,7 @@ def test_admin_cannot_demote_themselves(client, admin, login, db, make_user):
 def test_another_admin_can_be_demoted(client, admin, login, db, make_user):
     other = make_user("admin")
     login(admin)
-    client.post(f"/admin/users/{other.id}", data={"name": other.name, "email": other.email, "role": "manager"})
+    client.post(f"/admin/users/{other.id}", data=sent({"name": other.name, "email": other.email, "role": "manager"}))
     db.session.refresh(other)
     assert other.role == Role.manager
 
@@ -308,10 +308,10 @@ def test_unknown_user_is_404(client, admin, login):
 
 def test_create_and_rename_region(client, admin, login, db):
     login(admin)
-    assert client.post("/admin/regions/new", data={"code": "KZN", "name": "Казань"}).status_code == 302
+    assert client.post("/admin/regions/new", data=sent({"code": "KZN", "name": "Казань"})).status_code == 302
     region = db.session.scalar(select(Region).where(Region.code == "KZN"))
     assert region.name == "Казань"
-    client.post(f"/admin/regions/{region.id}", data={"code": "KZN", "name": "Казань и область"})
+    client.post(f"/admin/regions/{region.id}", data=sent({"code": "KZN", "name": "Казань и область"}))
     db.session.refresh(region)
     assert region.name == "Казань и область"
     assert [e.action for e in audit_actions(db)] == ["region.create", "region.update"]
@@ -327,7 +327,7 @@ def test_create_and_rename_region(client, admin, login, db):
 def test_region_validation(client, admin, login, db, make_region, data, message):
     make_region("Москва", code="MSK")
     login(admin)
-    response = client.post("/admin/regions/new", data={"code": "NEW", "name": "New", **data})
+    response = client.post("/admin/regions/new", data=sent({"code": "NEW", "name": "New", **data}))
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(db.func.count()).select_from(Region)) == 1
 
@@ -343,9 +343,14 @@ def test_region_list_counts_locations_and_managers(client, admin, login, make_lo
 
 # -- locations ----------------------------------------------------------------------------------
 
+def sent(data: dict) -> dict:
+    """Return form data as a browser sends it: every text field (empty when left blank) and the marker."""
+    return {"shopper_code": "", "complete": "1", **data}
+
+
 def location_form(region, **changes):
-    return {"code": "MSK-01", "name": "Тверская", "address": "ул. Тверская, 12, Москва", "region_id": region.id,
-            "latitude": "55.7616", "longitude": "37.6090", "active": "y", **changes}
+    return {"complete": "1", "code": "MSK-01", "name": "Тверская", "address": "ул. Тверская, 12, Москва",
+            "region_id": region.id, "latitude": "55.7616", "longitude": "37.6090", "active": "y", **changes}
 
 
 def test_create_and_edit_location(client, admin, login, db, make_region):
@@ -480,7 +485,7 @@ def csrf_token(client, url) -> str:
 
 def test_csrf_is_enforced_on_admin_forms(csrf_on, client, admin, shopper, login, db):
     login(admin)
-    form = {"code": "KZN", "name": "Казань"}
+    form = sent({"code": "KZN", "name": "Казань"})
     assert client.post("/admin/regions/new", data=form).status_code == 400
     assert client.post(f"/admin/users/{shopper.id}/deactivate").status_code == 400
     db.session.refresh(shopper)
@@ -494,3 +499,24 @@ def test_csrf_is_enforced_on_admin_forms(csrf_on, client, admin, shopper, login,
     assert client.post(f"/admin/users/{shopper.id}/deactivate", data={"csrf_token": token}).status_code == 302
     db.session.refresh(shopper)
     assert not shopper.active
+
+
+def test_an_incomplete_post_changes_nothing(client, admin, login, db, make_location, make_region):
+    """Regression: a location post without its fields deactivated the location and cleared its coordinates."""
+    login(admin)
+    location = make_location(make_region(), latitude=55.76, longitude=37.61)
+    response = client.post(f"/admin/locations/{location.id}", data={"complete": "1", "code": location.code,
+                                                                    "name": "Renamed"})
+    assert response.status_code == 200
+    assert "The form arrived incomplete" in response.get_data(as_text=True)
+    db.session.refresh(location)
+    assert location.active and location.latitude == 55.76 and location.name != "Renamed"
+    # A form without the marker (not sent by the page) is refused too, even with every field.
+    full = {k: v for k, v in location_form(location.region, code=location.code).items() if k != "complete"}
+    assert "The form arrived incomplete" in client.post(f"/admin/locations/{location.id}", data=full).get_data(
+        as_text=True)
+    # Unticking "active" in the page is still a change the form makes.
+    untick = {k: v for k, v in location_form(location.region, code=location.code).items() if k != "active"}
+    assert client.post(f"/admin/locations/{location.id}", data=untick).status_code == 302
+    db.session.refresh(location)
+    assert not location.active

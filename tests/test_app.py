@@ -17,6 +17,11 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    # Regression: after `make run` wrote the development key, production started with it.
+    (tmp_path / "secret_key").write_text("k" * 64 + "\n")
+    app = Flask("fieldaudit_test", instance_path=str(tmp_path))
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        load_config(app)
 
 
 def test_production_cookies_are_secure(monkeypatch):

@@ -55,7 +55,11 @@ def test_passwords_are_hashed(manager):
     assert manager.password_hash.startswith("scrypt:")
 
 
-@pytest.mark.parametrize("target", ["//evil.example.com/x", "https://evil.example.com/", "javascript:alert(1)"])
+@pytest.mark.parametrize("target", [
+    "//evil.example.com/x", "https://evil.example.com/", "javascript:alert(1)",
+    # Browsers drop tabs and newlines and read "\\" as "/": each of these leaves the site.
+    "/\t/evil.example.com", "/\n/evil.example.com", "/\\evil.example.com", "\t//evil.example.com",
+])
 def test_login_refuses_non_local_next(client, manager, target):
     response = sign_in(client, manager.email, query_string={"next": target})
     assert response.status_code == 302
@@ -83,6 +87,18 @@ def test_remember_cookie_lasts_at_most_30_days(client, manager):
     cookie = remember_cookie(client)
     assert cookie is not None and cookie.http_only
     assert cookie.max_age is None or cookie.max_age <= 30 * 24 * 3600
+
+
+def test_session_lasts_only_as_long_as_remember_me_says(app, client, manager):
+    """Regression: the session cookie lived 30 days even without "keep me signed in"."""
+    sign_in(client, manager.email, remember=False)
+    session_cookie = client.get_cookie("session")
+    assert session_cookie is not None and session_cookie.expires is None  # ends with the browser
+    assert remember_cookie(client) is None
+    other = app.test_client()
+    sign_in(other, manager.email, remember=True)
+    lasting = other.get_cookie("session")
+    assert lasting.expires is not None  # a dated cookie, the 30 days of "keep me signed in"
 
 
 def test_remember_cookie_signs_in_a_new_session(app, client, manager):

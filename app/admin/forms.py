@@ -3,6 +3,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     FloatField,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -65,7 +67,29 @@ class CoordinateField(FloatField):
             raise ValueError(_l("Enter a number in decimal degrees, e.g. 55.7558.")) from None
 
 
-class UserForm(FlaskForm):
+class CompleteForm(FlaskForm):
+    """A form refused whole when its post lacks any of its fields, so nothing is changed by half.
+
+    A browser always sends every text and select field, and the hidden `complete` marker that
+    hidden_tag() renders; only unticked checkboxes are absent, and that absence means "unticked".
+    """
+
+    complete = HiddenField(default="1")
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        sent = request.form
+        unticked_may_be_absent = (BooleanField, SelectMultipleField, SubmitField)
+        missing = [field.name for field in self if field.name not in sent
+                   and not isinstance(field, unticked_may_be_absent) and field.name != "csrf_token"]
+        if missing:
+            self.form_errors.append(_l("The form arrived incomplete (missing: %(fields)s); nothing was changed. "
+                                       "Reload the page and send it again.", fields=", ".join(missing)))
+            return False
+        return valid
+
+
+class UserForm(CompleteForm):
     """Create or edit an account; `user` is the account being edited (None when creating)."""
 
     name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
@@ -127,7 +151,7 @@ class PasswordResetForm(FlaskForm):
     submit = SubmitField(_l("Set password"))
 
 
-class RegionForm(FlaskForm):
+class RegionForm(CompleteForm):
     """Create or edit a region."""
 
     code = StringField(_l("Code"), filters=[strip], validators=[DataRequired(), Length(max=20)])
@@ -154,7 +178,7 @@ class RegionForm(FlaskForm):
             raise ValidationError(_l("Another region already has this name."))
 
 
-class LocationForm(FlaskForm):
+class LocationForm(CompleteForm):
     """Create or edit a location (branch, store, office)."""
 
     code = StringField(_l("Code"), filters=[strip], validators=[DataRequired(), Length(max=20)])

@@ -47,8 +47,10 @@ def login() -> ResponseReturnValue:
         elif not user.active:
             flash(_("This account is deactivated. Ask your administrator."), "error")
         else:
-            session.permanent = True
-            login_user(user, remember=form.remember.data)
+            # Without "keep me signed in" the session ends with the browser; with it, both the session
+            # and the remember cookie last PERMANENT_SESSION_LIFETIME / REMEMBER_COOKIE_DURATION (30 days).
+            session.permanent = bool(form.remember.data)
+            login_user(user, remember=bool(form.remember.data))
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/login.html", form=form)
 
