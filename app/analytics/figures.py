@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, has_app_context
 from sqlalchemy import ColumnElement, case, func, literal, select
@@ -348,7 +348,8 @@ def section_averages(filters: Filters) -> dict[str, SectionFigure]:
         .where(*filters.conditions(), *_copied_period(VisitSectionScore, filters.period))
         .group_by(VisitSectionScore.section_id)
     )
-    found = {sid: _sums(n, total, squares) for sid, n, total, squares in db.session.execute(stmt)}
+    found: dict[str, stats.Sums] = {
+        sid: _sums(n, total, squares) for sid, n, total, squares in db.session.execute(stmt)}
     if not found:
         return {}
     titles = section_titles(filters, found)
@@ -469,7 +470,7 @@ def _failure_counts(filters: Filters) -> list[tuple[str, str, int, int, int, dat
         figures[2] += critical or 0
         if last is not None and (figures[3] is None or last > figures[3]):
             figures[3] = last
-    return [(cid, qid, *figures) for (cid, qid), figures in merged.items()]  # type: ignore[misc]
+    return [(cid, qid, *figures) for (cid, qid), figures in merged.items()]
 
 
 def question_texts(versions: Iterable[ChecklistVersion]) -> dict[tuple[str, str], tuple[str, str, str]]:
@@ -531,7 +532,9 @@ def visit_scores(filters: Filters) -> list[VisitScore]:
         .join(User, User.id == Visit.shopper_id)
         .where(*filters.conditions()).order_by(Visit.visited_at, Visit.id)
     )
-    return [VisitScore(*row) for row in db.session.execute(stmt)]
+    # Filters.conditions() keeps only visits with a time and a score: neither column is NULL here.
+    return [VisitScore(visit_id, cast(datetime, visited_at), cast(float, score), grade, title, shopper_code)
+            for visit_id, visited_at, score, grade, title, shopper_code in db.session.execute(stmt)]
 
 
 # -- sample plan ---------------------------------------------------------------------------------------

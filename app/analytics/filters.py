@@ -7,7 +7,7 @@ a spreadsheet or the API shows exactly what the page it came from showed.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, select
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Form, SelectField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 lacks it (3.3)
 from wtforms.validators import Optional
 
 from app.analytics.periods import Period, PeriodError
@@ -151,7 +151,7 @@ def _programmes(filters: Filters) -> list[Programme]:
     return sorted(found, key=lambda p: (-p.visits, p.checklist_id))
 
 
-def latest_titles(checklist_ids: Any = None) -> dict[str, str]:
+def latest_titles(checklist_ids: Iterable[str] | None = None) -> dict[str, str]:
     """Return {checklist id: title of its newest version} (of all checklists, or those given)."""
     titles = memo("latest_titles", _latest_titles)
     return dict(titles) if checklist_ids is None else {cid: titles[cid] for cid in checklist_ids if cid in titles}

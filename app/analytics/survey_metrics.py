@@ -34,10 +34,10 @@ class MetricResult:
         return None if self.value is None or self.margin_of_error is None else self.value + self.margin_of_error
 
 
-def _counts(name: str, values: Iterable[int]) -> Counter:
+def _counts(name: str, values: Iterable[int]) -> Counter[int]:
     """Return how often each answer was given; raise ValueError for answers outside the scale."""
     low, high = RANGES[name]
-    counts: Counter = Counter()
+    counts: Counter[int] = Counter()
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"{name.upper()} answers are whole numbers from {low} to {high}, not {value!r}")

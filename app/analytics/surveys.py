@@ -9,23 +9,25 @@ Flagged answers (bots, repeats, too fast) are left out unless include_flagged=Tr
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, Label, Row, case, func, select
 
 from app.analytics import survey_metrics as metrics
+from app.analytics.periods import Period
 from app.extensions import db
 from app.models import Location, SurveyResponse
 
 MetricSet = dict[str, "metrics.MetricResult"]
 
 
-def _count_columns() -> list:
+def _count_columns() -> list[Label[int]]:
     """Return the SUM(CASE ...) columns the metrics need, labelled like nps_promoters, ces_4.
 
     NPS and CSAT only need their groups (promoters/passives/detractors, satisfied/not), so they
     are counted by group; CES needs the spread of its values, so each of 1..7 is counted.
     """
-    def count_when(condition, label):
+    def count_when(condition: ColumnElement[bool], label: str) -> Label[int]:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(label)
 
     nps, csat, ces = SurveyResponse.nps, SurveyResponse.csat, SurveyResponse.ces
@@ -36,7 +38,7 @@ def _count_columns() -> list:
     ]
 
 
-def _conditions(period, include_flagged: bool) -> list:
+def _conditions(period: Period, include_flagged: bool) -> list[ColumnElement[bool]]:
     start, end = period.bounds()
     conditions = [SurveyResponse.submitted_at >= start, SurveyResponse.submitted_at < end]
     if not include_flagged:
@@ -44,7 +46,7 @@ def _conditions(period, include_flagged: bool) -> list:
     return conditions
 
 
-def _results(row) -> MetricSet:
+def _results(row: Row[*tuple[Any, ...]] | None) -> MetricSet:
     """Return {"nps", "csat", "ces"} MetricResults from a row of counts (None = no answers)."""
     get = (lambda key: int(row._mapping[key] or 0)) if row is not None else (lambda key: 0)
     promoters, detractors = get("nps_promoters"), get("nps_detractors")
@@ -62,7 +64,7 @@ def empty_metrics() -> MetricSet:
     return _results(None)
 
 
-def survey_metrics(period, *, location_ids: Iterable[int] | None = None,
+def survey_metrics(period: Period, *, location_ids: Iterable[int] | None = None,
                    include_flagged: bool = False) -> dict[int, MetricSet]:
     """Return {location_id: {"nps", "csat", "ces": MetricResult}} for the period.
 
@@ -83,7 +85,7 @@ def survey_metrics(period, *, location_ids: Iterable[int] | None = None,
     return found
 
 
-def network_survey_metrics(period, scope: Iterable[int] | None = None, *,
+def network_survey_metrics(period: Period, scope: Iterable[int] | None = None, *,
                            include_flagged: bool = False) -> MetricSet:
     """Return the metrics over every answer in the period, limited to the regions in `scope` (None = all)."""
     stmt = select(*_count_columns()).where(*_conditions(period, include_flagged))
@@ -94,7 +96,7 @@ def network_survey_metrics(period, scope: Iterable[int] | None = None, *,
     return _results(db.session.execute(stmt).one())
 
 
-def flagged_counts(period, *, location_ids: Iterable[int]) -> dict[int, int]:
+def flagged_counts(period: Period, *, location_ids: Iterable[int]) -> dict[int, int]:
     """Return {location_id: number of flagged answers in the period} for locations that have any."""
     start, end = period.bounds()
     ids = sorted(set(location_ids))

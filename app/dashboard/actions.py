@@ -2,6 +2,7 @@
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -20,14 +21,14 @@ PAGE_SIZE = 50
 
 
 @roles_required(*MANAGERS)
-def actions():
+def actions() -> ResponseReturnValue:
     """List corrective actions in the user's regions; overdue ones flagged and first."""
     status = request.args.get("status") or None
     if status not in (None, *(s.value for s in ActionStatus)):
         status = None
     overdue_only = request.args.get("overdue") == "1"
     stmt = actions_query(current_user, status=ActionStatus(status) if status else None, overdue_only=overdue_only)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     page = max(request.args.get("page", 1, type=int), 1)
     items = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
@@ -38,7 +39,7 @@ def actions():
 
 
 @roles_required(*MANAGERS)
-def new_action(visit_id: int):
+def new_action(visit_id: int) -> ResponseReturnValue:
     """Create a corrective action for a failed question of a visit."""
     visit = get_staff_visit_or_404(visit_id, current_user)
     question_id = request.values.get("question", "")
@@ -46,12 +47,14 @@ def new_action(visit_id: int):
         abort(404)
     question = visit.checklist.question(question_id)
     form = ActionForm()
-    if form.validate_on_submit():
+    due_date = form.due_date.data
+    if form.validate_on_submit() and due_date:  # DataRequired has made sure of every field
         try:
-            create_action(visit, question_id, description=form.description.data, owner_name=form.owner_name.data,
-                          owner_email=form.owner_email.data, due_date=form.due_date.data, user=current_user)
+            create_action(visit, question_id, description=form.description.data or "",
+                          owner_name=form.owner_name.data or "", owner_email=form.owner_email.data or "",
+                          due_date=due_date, user=current_user)
         except ActionError as exc:
-            form.description.errors.append(str(exc))
+            form.description.errors = [*form.description.errors, str(exc)]
         else:
             db.session.commit()
             flash(_("Corrective action created."), "success")
@@ -63,7 +66,7 @@ def new_action(visit_id: int):
 
 
 @roles_required(*MANAGERS)
-def action_status(action_id: int):
+def action_status(action_id: int) -> ResponseReturnValue:
     """Move a corrective action to done / verified / open again."""
     action = get_action_or_404(action_id, current_user)
     form = ActionStatusForm()
@@ -81,7 +84,7 @@ def action_status(action_id: int):
 
 
 @roles_required(*MANAGERS)
-def export(what: str, fmt: str):
+def export(what: str, fmt: str) -> ResponseReturnValue:
     """Download the filtered league table or the raw answers as CSV or XLSX."""
     filters, _form = request_filters(strict=True)
     period = filters.period

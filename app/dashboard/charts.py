@@ -2,7 +2,7 @@
 from markupsafe import Markup, escape
 
 
-def sparkline_svg(values: list, width: int = 90, height: int = 24, label: str = "") -> Markup:
+def sparkline_svg(values: list[float | None], width: int = 90, height: int = 24, label: str = "") -> Markup:
     """Return an SVG sparkline of scores 0..100; None breaks the line (a period without visits)."""
     n = len(values)
     step = (width - 4) / ((n - 1) if n > 1 else 1)

@@ -11,6 +11,7 @@ import itertools
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from flask import Response, current_app, send_file, stream_with_context
 from flask_babel import gettext as _
@@ -21,19 +22,24 @@ from app.analytics.filters import Filters
 from app.extensions import db
 from app.models import Answer, ChecklistVersion, Location, Region, User, Visit
 
+if TYPE_CHECKING:
+    from rustpy_xlsxwriter import FastExcel
+
 BATCH = 2000
 #: Characters that make a spreadsheet read a cell as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A row of an export: text, numbers, dates, booleans, None, and answer values as stored (JSON).
+Row = list[object]
 
 
-def safe_cell(value):
+def safe_cell(value: object) -> object:
     """Return the value, with text that a spreadsheet would run as a formula made inert."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
 
-def _number(value, digits=2):
+def _number(value: float | None, digits: int = 2) -> float | None:
     return round(value, digits) if value is not None else None
 
 
@@ -44,7 +50,7 @@ def table_header() -> list[str]:
             _("Change"), _("Significant change")]
 
 
-def table_rows(filters: Filters) -> Iterator[list]:
+def table_rows(filters: Filters) -> Iterator[Row]:
     """Yield the league table of the filter, as the dashboard shows it (one aggregate query)."""
     table = league_table(filters, trend_points=2)
     for row in table.rows:
@@ -62,7 +68,7 @@ def answers_header() -> list[str]:
             "critical_failed"]
 
 
-def answer_rows(filters: Filters) -> Iterator[list]:
+def answer_rows(filters: Filters) -> Iterator[Row]:
     """Yield one row per visit x question of the filter's counted visits, fetched in batches."""
     conditions = filters.conditions()
     versions = list(db.session.scalars(select(ChecklistVersion).where(ChecklistVersion.id.in_(
@@ -96,10 +102,10 @@ def answer_rows(filters: Filters) -> Iterator[list]:
                comment, fraction, points, max_points, bool(critical)]
 
 
-def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Response:
+def csv_response(filename: str, header: list[str], rows: Iterable[Row]) -> Response:
     """Stream rows as a UTF-8 CSV (with BOM so that Excel reads Cyrillic) without holding them."""
 
-    def generate():
+    def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")
@@ -116,7 +122,7 @@ def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Resp
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def fast_writer():
+def fast_writer() -> "type[FastExcel] | None":
     """Return rustpy_xlsxwriter's FastExcel when installed (Rust, ~10x faster than openpyxl), else None."""
     try:
         from rustpy_xlsxwriter import FastExcel
@@ -125,7 +131,7 @@ def fast_writer():
     return FastExcel
 
 
-def write_xlsx(path: str, sheet: str, header: list[str], rows: Iterable[list]) -> None:
+def write_xlsx(path: str, sheet: str, header: list[str], rows: Iterable[Row]) -> None:
     """Write rows to an XLSX file as they come, never holding them all in memory.
 
     With rustpy-xlsxwriter a quarter of raw answers (600k rows) takes seconds; openpyxl's
@@ -159,7 +165,7 @@ def write_xlsx(path: str, sheet: str, header: list[str], rows: Iterable[list]) -
     workbook.save(path)
 
 
-def xlsx_response(filename: str, sheet: str, header: list[str], rows: Iterable[list]) -> Response:
+def xlsx_response(filename: str, sheet: str, header: list[str], rows: Iterable[Row]) -> Response:
     """Build the workbook in a temporary file, send it, and delete the file afterwards."""
     directory = current_app.config["EXPORT_DIR"]
     os.makedirs(directory, exist_ok=True)

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 lacks it (3.3)
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from app.models import ActionStatus
@@ -19,7 +19,7 @@ class ActionForm(FlaskForm):
     due_date = DateField(_l("Due date"), validators=[DataRequired()],
                          default=lambda: date.today() + timedelta(days=14))
 
-    def validate_due_date(self, field):
+    def validate_due_date(self, field: DateField) -> None:
         if field.data and field.data < date.today() - timedelta(days=1):
             raise ValidationError(_l("The due date is in the past."))
 

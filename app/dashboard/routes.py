@@ -3,19 +3,24 @@
 Every figure comes from app.analytics for one Filters read from the query string; the pages only
 present it, and every link (PDF, export, drill-down) carries the same filter.
 """
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
+from typing import Any
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import format_date
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 
 from app.access import get_location_or_404, get_region_or_404, roles_required
 from app.analytics import figures
+from app.analytics.figures import LeagueRow, SectionFigure, TrendPoint
 from app.analytics.filters import Filters
 from app.analytics.periods import monthly_periods
 from app.analytics.summaries import location_summary, network_summary
+from app.analytics.surveys import MetricSet
 from app.dashboard.services import actions_query, overdue_counts
 from app.extensions import db
 from app.labels import score_class
@@ -23,7 +28,9 @@ from app.models import Answer, ChecklistVersion, Role, Visit, VisitSectionScore
 from app.web import request_filters
 
 MANAGERS = (Role.manager, Role.admin)
-SORT_KEYS = {
+#: A sort key of the league table; its first item is False for rows without a value (listed last).
+SortKey = Callable[[LeagueRow], tuple[object, ...]]
+SORT_KEYS: dict[str, SortKey] = {
     "name": lambda r: (r.name.lower(),),
     "region": lambda r: (r.region_name.lower(), r.name.lower()),
     "visits": lambda r: (r.visits,),
@@ -34,12 +41,14 @@ SURVEY_KEYS = ("nps", "csat", "ces")
 PAGE_SIZE = 50
 
 
-def sort_rows(rows, key: str, descending: bool, surveys: dict) -> list:
+def sort_rows(rows: list[LeagueRow], key: str, descending: bool, surveys: Mapping[int, MetricSet]) -> list[LeagueRow]:
     """Return the league table sorted by a column; rows without a value always go last."""
+    value: SortKey
     if key in SURVEY_KEYS:
-        def value(row):
+        def survey_value(row: LeagueRow) -> tuple[object, ...]:
             metric = surveys.get(row.location_id, {}).get(key)
             return (metric is not None and metric.value is not None, metric.value if metric else 0)
+        value = survey_value
     else:
         value = SORT_KEYS.get(key, SORT_KEYS["score"])
     present = [r for r in rows if value(r)[0] is not False]
@@ -47,7 +56,8 @@ def sort_rows(rows, key: str, descending: bool, surveys: dict) -> list:
     return sorted(present, key=value, reverse=descending) + missing
 
 
-def heat_cells(cells: dict, sections, visits_url: str, location_id: int) -> Markup:
+def heat_cells(cells: Mapping[str, SectionFigure], sections: Iterable[str], visits_url: str,
+               location_id: int) -> Markup:
     """Return one heatmap row's cells as HTML: a page has thousands, too slow as Jinja macro calls."""
     prefix = f"{escape(visits_url)}location={location_id}&amp;section="
     parts = []
@@ -62,7 +72,7 @@ def heat_cells(cells: dict, sections, visits_url: str, location_id: int) -> Mark
 
 
 @roles_required(*MANAGERS)
-def index():
+def index() -> ResponseReturnValue:
     """Show the league table, heatmap, averages and most-failed questions for the filter."""
     filters, form = request_filters()
     summary = network_summary(filters)
@@ -75,7 +85,7 @@ def index():
 
 
 @roles_required(*MANAGERS)
-def location(location_id: int):
+def location(location_id: int) -> ResponseReturnValue:
     """Show a location: average with its interval, ranks, sections against region and network, trend, visits."""
     loc = get_location_or_404(location_id, current_user)
     filters, form = request_filters(location_id=loc.id)
@@ -86,13 +96,13 @@ def location(location_id: int):
                            actions=actions, today=date.today())
 
 
-def trend_labels(trend) -> list[str]:
+def trend_labels(trend: Iterable[TrendPoint]) -> list[str]:
     """Return short month labels (e.g. 'Dec 25') in the page language for a monthly trend."""
     return [format_date(point.period.start, "LLL yy") for point in trend]
 
 
 @roles_required(*MANAGERS)
-def region(region_id: int):
+def region(region_id: int) -> ResponseReturnValue:
     """Show a region: its locations' table, its sections against the network, its trend."""
     reg = get_region_or_404(region_id, current_user)
     filters, form = request_filters()
@@ -107,7 +117,7 @@ def region(region_id: int):
 
 
 def drilldown_query(filters: Filters, *, section_id: str | None = None, question_id: str | None = None,
-                    failed: bool = False):
+                    failed: bool = False) -> Select[*tuple[Any, ...]]:
     """Return a select of the counted visits behind a dashboard figure, newest first."""
     stmt = select(Visit).where(*filters.conditions())
     if section_id:
@@ -125,7 +135,7 @@ def drilldown_query(filters: Filters, *, section_id: str | None = None, question
 
 
 @roles_required(*MANAGERS)
-def visits():
+def visits() -> ResponseReturnValue:
     """List the counted visits behind a cell: by location, region, section, question and period."""
     location = None
     location_id = request.args.get("location", type=int)
@@ -136,7 +146,7 @@ def visits():
     question_id = request.args.get("question") or None
     failed = request.args.get("failed") == "1"
     stmt = drilldown_query(filters, section_id=section_id, question_id=question_id, failed=failed)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     page = max(request.args.get("page", 1, type=int), 1)
     rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     question_text = None

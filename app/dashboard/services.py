@@ -2,12 +2,12 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager
 
 from app.access import visible_actions
 from app.extensions import db
-from app.models import ActionStatus, CorrectiveAction, Location, Visit
+from app.models import ActionStatus, CorrectiveAction, Location, User, Visit
 from app.models.audit import record
 from app.models.types import utcnow
 from app.visits.lifecycle import failed_questions
@@ -18,7 +18,7 @@ class ActionError(ValueError):
 
 
 def create_action(visit: Visit, question_id: str, *, description: str, owner_name: str, owner_email: str,
-                  due_date: date, user) -> CorrectiveAction:
+                  due_date: date, user: User) -> CorrectiveAction:
     """Create an open corrective action for a failed question of a visit (not committed).
 
     :raise ActionError: when the question did not fail in this visit.
@@ -44,7 +44,7 @@ TRANSITIONS = {
 }
 
 
-def set_action_status(action: CorrectiveAction, status: ActionStatus, user) -> None:
+def set_action_status(action: CorrectiveAction, status: ActionStatus, user: User) -> None:
     """Move the action to `status` (not committed); :raise ActionError: on a disallowed change."""
     if status not in TRANSITIONS[action.status]:
         raise ActionError(f"an action that is {action.status.value} cannot become {status.value}")
@@ -59,8 +59,8 @@ def set_action_status(action: CorrectiveAction, status: ActionStatus, user) -> N
     record(user, "action.status", action, previous=previous.value, status=status.value)
 
 
-def actions_query(user, *, location_id: int | None = None, status: ActionStatus | None = None,
-                  overdue_only: bool = False, today: date | None = None):
+def actions_query(user: User, *, location_id: int | None = None, status: ActionStatus | None = None,
+                  overdue_only: bool = False, today: date | None = None) -> Select[CorrectiveAction]:
     """Return a select of the corrective actions `user` may see, most urgent first (location loaded)."""
     today = today or date.today()
     stmt = (select(CorrectiveAction).join(Location, Location.id == CorrectiveAction.location_id)
@@ -75,7 +75,7 @@ def actions_query(user, *, location_id: int | None = None, status: ActionStatus 
     return stmt.order_by(order_open, CorrectiveAction.due_date, CorrectiveAction.id)
 
 
-def overdue_counts(user, today: date | None = None, *, region_id: int | None = None) -> dict[int, int]:
+def overdue_counts(user: User, today: date | None = None, *, region_id: int | None = None) -> dict[int, int]:
     """Return {location id: number of open actions past their due date} in one query."""
     today = today or date.today()
     stmt = (

@@ -23,7 +23,7 @@ programme = click.option("--checklist", "programme", metavar="ID",
                          help="Programme (checklist id), or 'all' (default: the one with the most visits).")
 
 
-def _write(built, output: Path | None) -> None:
+def _write(built: tuple[str, str], output: Path | None) -> None:
     started = time.perf_counter()
     try:
         document = documents.to_pdf(built)
@@ -46,7 +46,8 @@ def _region(code: str | None) -> Region | None:
 @output
 @language
 @with_appcontext
-def location_command(code, start, end, programme, output, lang):
+def location_command(code: str, start: str | None, end: str | None, programme: str | None, output: Path | None,
+                     lang: str | None) -> None:
     """Write the report of location CODE for a period."""
     location = location_by_code(code)
     _write(documents.location_html(command_filters(start, end, programme, location_id=location.id), location,
@@ -59,7 +60,7 @@ def location_command(code, start, end, programme, output, lang):
 @language
 @click.option("--shopper-name", is_flag=True, help="Print the shopper's name beside the code.")
 @with_appcontext
-def visit_command(visit_id, output, lang, shopper_name):
+def visit_command(visit_id: int, output: Path | None, lang: str | None, shopper_name: bool) -> None:
     """Write the report of visit VISIT_ID."""
     visit = db.session.get(Visit, visit_id)
     if visit is None or not visit.answers:
@@ -75,7 +76,8 @@ def visit_command(visit_id, output, lang, shopper_name):
 @output
 @language
 @with_appcontext
-def region_command(code, start, end, programme, output, lang):
+def region_command(code: str, start: str | None, end: str | None, programme: str | None, output: Path | None,
+                   lang: str | None) -> None:
     """Write the summary (league table, heatmap) of region CODE."""
     region = region_by_code(code)
     _write(documents.summary_html(command_filters(start, end, programme, region_id=region.id), region=region,
@@ -89,7 +91,8 @@ def region_command(code, start, end, programme, output, lang):
 @output
 @language
 @with_appcontext
-def network_command(start, end, programme, output, lang):
+def network_command(start: str | None, end: str | None, programme: str | None, output: Path | None,
+                    lang: str | None) -> None:
     """Write the summary of the whole network."""
     _write(documents.summary_html(command_filters(start, end, programme), lang=lang), output)
 
@@ -103,7 +106,8 @@ def network_command(start, end, programme, output, lang):
               help="ZIP file to write.")
 @click.option("--workers", type=int, default=None, help="Render processes (default: REPORT_BATCH_WORKERS, 2).")
 @with_appcontext
-def batch_command(start, end, programme, region_code, output, workers):
+def batch_command(start: str | None, end: str | None, programme: str | None, region_code: str | None, output: Path,
+                  workers: int | None) -> None:
     """Write the reports of every location with a scored visit in the period into one ZIP."""
     region = _region(region_code)
     filters = command_filters(start, end, programme, region_id=region.id if region else None)
@@ -114,7 +118,7 @@ def batch_command(start, end, programme, region_code, output, workers):
     with click.progressbar(length=len(locations), label="Building reports", file=sys.stderr) as bar:
         last = [0]
 
-        def progress(done, name):
+        def progress(done: int, name: str) -> None:
             bar.update(done - last[0])
             last[0] = done
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from app.analytics.filters import Filters
 from app.analytics.summaries import LocationSummary, location_summary
+from app.checklists.schema import Checklist
 from app.extensions import db
 from app.models import (
     ActionStatus,
@@ -54,7 +55,9 @@ class QuestionLine:
     @property
     def lost_points(self) -> bool:
         """Return True when the answer earned less than the question's full points."""
-        return bool(self.max) and (self.points or 0) < self.max - 1e-9
+        if not self.max:
+            return False
+        return (self.points or 0) < self.max - 1e-9
 
 
 @dataclass
@@ -104,7 +107,7 @@ def language_of(*texts: str) -> str:
     return "ru" if any(CYRILLIC.search(t or "") for t in texts) else ""
 
 
-def checklist_language(checklist) -> str:
+def checklist_language(checklist: Checklist) -> str:
     """Return the language a checklist is written in ("ru" for Cyrillic, "" when unsure)."""
     return language_of(checklist.title, *(s.title for s in checklist.sections))
 
@@ -136,6 +139,7 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
             if status == "hidden":
                 continue  # never asked: a report lists what the shopper saw
             scored = bool(answer and answer.max_points)
+            value: object
             if question.type == "photo" and photos.get(question.id):
                 status, value = "answered", photos[question.id]  # the stored photos are the answer
             else:
@@ -143,7 +147,8 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
             line = QuestionLine(
                 number=f"{s_index}.{q_index}", question_id=question.id, text=question.text,
                 answer=question.answer_text(status, value), status=status,
-                points=answer.points if scored else None, max=answer.max_points if scored else None,
+                points=answer.points if scored and answer else None,
+                max=answer.max_points if scored and answer else None,
                 critical=question.critical, critical_failed=bool(answer and answer.critical_failed),
                 comment=(answer.comment or None) if answer else None, photos=photos.get(question.id, []),
                 section_title=section.title,

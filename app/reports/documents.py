@@ -1,9 +1,11 @@
 """Report documents: collect the data, fill the print templates, render the PDF."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from babel.numbers import get_decimal_symbol, get_minus_sign_symbol
 from flask import current_app, has_request_context, render_template
@@ -35,7 +37,7 @@ class Formatter:
     decimal sign, so a PDF and the dashboard always show the same figure.
     """
 
-    def __init__(self, locale: str):
+    def __init__(self, locale: str) -> None:
         self.locale = locale
         self.decimal = get_decimal_symbol(locale)
         self.minus = get_minus_sign_symbol(locale)
@@ -95,17 +97,17 @@ class Formatter:
             return "—"
         return f"{self._fixed(estimate.low)}–{self._fixed(estimate.high)}"
 
-    def date(self, value) -> str:
+    def date(self, value: dt.date | None) -> str:
         """Return a date in the report's language."""
         return "—" if value is None else format_date(value, "medium")
 
-    def datetime(self, value) -> str:
+    def datetime(self, value: dt.datetime | None) -> str:
         """Return a timestamp in the report's language (the app's time zone)."""
         return "—" if value is None else f'{format_date(value, "medium")}, {format_time(value, "short")}'
 
     def page_counter_css(self) -> str:
         """Return the CSS `content` value of "Page X of Y": one translated sentence around two counters."""
-        parts = []
+        parts: list[str] = []
         for piece in re.split(r"(%\(pages?\)d)", _("Page %(page)d of %(pages)d")):
             if piece in ("%(page)d", "%(pages)d"):
                 parts.append(f"counter({piece[2:-2]})")
@@ -135,7 +137,7 @@ def report_locale(hint: str = "", requested: str | None = None) -> str:
     return current if current in languages else default
 
 
-def _page(template: str, locale: str, doc_title: str, **context) -> str:
+def _page(template: str, locale: str, doc_title: str, **context: Any) -> str:
     """Return the HTML of a print template in `locale`."""
     return render_template(
         template, lang=locale, f=Formatter(locale), charts=charts, doc_title=doc_title,
@@ -144,13 +146,13 @@ def _page(template: str, locale: str, doc_title: str, **context) -> str:
     )
 
 
-def _name(*parts) -> str:
+def _name(*parts: object) -> str:
     return secure_filename("-".join(str(p) for p in parts if p)) + ".pdf"
 
 
 def visit_html(visit: Visit, *, include_shopper_name: bool = False, lang: str | None = None) -> tuple[str, str]:
     """Return (html, file name) of a visit report."""
-    visit = data.load_visit(visit.id)
+    visit = data.load_visit(visit.id) or visit  # the same visit, its answers, scores and photos loaded at once
     locale = report_locale(data.checklist_language(visit.checklist), lang)
     with force_locale(locale):
         detail = data.visit_detail(visit, include_shopper_name=include_shopper_name)
@@ -204,7 +206,7 @@ def summary_html(filters: Filters, *, region: Region | None = None, lang: str | 
     return html, _name(*kind, filters.programme, filters.period.start.isoformat(), filters.period.end.isoformat())
 
 
-def to_pdf(built: tuple[str, str], **render_options) -> Document:
+def to_pdf(built: tuple[str, str], **render_options: Any) -> Document:
     """Render (html, file name) to a Document."""
     html, filename = built
     return Document(filename, render(html, **render_options))

@@ -16,16 +16,17 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.analytics.filters import Filters
 from app.analytics.periods import Period
 from app.extensions import db
-from app.models import ExportJob, Location, Visit
+from app.models import ExportJob, Location, User, Visit
 from app.models.types import utcnow
 from app.pdf import RenderError, RenderPool, roots_for
 from app.reports.documents import location_html
@@ -63,7 +64,8 @@ def build_zip(locations: Iterable[Location], filters: Filters, target: Path, *,
     roots = roots_for(current_app)
     pool = RenderPool(workers)
     result = BatchResult()
-    pending: deque = deque()  # (file name, html, async result, pool generation)
+    # (file name, html, async result, pool generation) of each document being rendered, oldest first
+    pending: deque[tuple[str, str, AsyncResult[bytes], int]] = deque()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
 
@@ -105,7 +107,7 @@ def build_zip(locations: Iterable[Location], filters: Filters, target: Path, *,
     return result
 
 
-def create_job(user, filters: Filters) -> ExportJob:
+def create_job(user: User, filters: Filters) -> ExportJob:
     """Add a queued batch job for `user` (not committed): one location report per location under the filter."""
     period = filters.period
     job = ExportJob(user_id=user.id, kind=KIND, status="queued", params={
@@ -131,12 +133,12 @@ def start(job: ExportJob) -> str:
             return "rq"
         except Exception:  # Redis down: the export still happens, in this process
             log.exception("Could not queue export %s on Redis; running it in-process", job.id)
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy, typed as Flask
     threading.Thread(target=_run_in_thread, args=(app, job.id), name=f"export-{job.id}", daemon=True).start()
     return "thread"
 
 
-def _run_in_thread(app, job_id: str) -> None:
+def _run_in_thread(app: Flask, job_id: str) -> None:
     with app.app_context():
         run_batch(job_id)
 
@@ -170,9 +172,10 @@ def export_path(job: ExportJob) -> Path:
 
 def run_batch(job_id: str) -> None:
     """Build the job's ZIP, recording progress; never raises (a failure is stored on the job)."""
-    job = db.session.get(ExportJob, job_id)
-    if job is None or job.status not in ("queued",):
+    found = db.session.get(ExportJob, job_id)
+    if found is None or found.status not in ("queued",):
         return
+    job: ExportJob = found
     try:
         params = job.params
         scope = frozenset(params["scope"]) if params.get("scope") is not None else None
@@ -198,7 +201,10 @@ def run_batch(job_id: str) -> None:
     except Exception as exc:
         log.exception("Export %s failed", job_id)
         db.session.rollback()
-        job = db.session.get(ExportJob, job_id)
+        reloaded = db.session.get(ExportJob, job_id)
+        if reloaded is None:  # the job was deleted meanwhile: there is nothing left to mark failed
+            return
+        job = reloaded
         job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
     job.finished_at = utcnow()
     db.session.commit()

@@ -1,7 +1,9 @@
 """PDF downloads (visit, location, region, network) and the batch ZIP export with its progress page."""
 import io
+from typing import Any
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,7 +23,7 @@ from app.access import (
 from app.analytics.filters import ALL_PROGRAMMES, Filters
 from app.analytics.periods import Period, PeriodError
 from app.extensions import db
-from app.models import ExportJob, Region, Role
+from app.models import ExportJob, Region, Role, User, Visit
 from app.models.audit import AuditLog
 from app.pdf import RenderTimeout
 from app.reports import documents, jobs
@@ -39,7 +41,7 @@ def _flag(name: str) -> bool:
     return request.args.get(name, "").lower() in ("1", "true", "yes", "on")
 
 
-def _send(built: tuple[str, str]):
+def _send(built: tuple[str, str]) -> Response:
     """Render the document and send it as a download; :raise 503: when rendering times out."""
     try:
         document = documents.to_pdf(built)
@@ -51,7 +53,7 @@ def _send(built: tuple[str, str]):
     return response
 
 
-def get_scored_visit_or_404(visit_id: int, user):
+def get_scored_visit_or_404(visit_id: int, user: User) -> Visit:
     """Return a submitted visit the user may see; :raise 404: when missing, out of scope or not yet scored."""
     visit = get_staff_visit_or_404(visit_id, user)
     if not visit.answers:
@@ -60,7 +62,7 @@ def get_scored_visit_or_404(visit_id: int, user):
 
 
 @roles_required(*STAFF)
-def visit_pdf(visit_id: int):
+def visit_pdf(visit_id: int) -> ResponseReturnValue:
     """Download a visit's report; ?shopper_name=1 adds the shopper's name (staff in scope only)."""
     visit = get_scored_visit_or_404(visit_id, current_user)
     # Everyone who gets this far may see the name (404 above otherwise); it stays out unless asked.
@@ -69,7 +71,7 @@ def visit_pdf(visit_id: int):
 
 
 @roles_required(*STAFF)
-def location_pdf(location_id: int):
+def location_pdf(location_id: int) -> ResponseReturnValue:
     """Download a location's report for the filter of the page it came from (default: the last 90 days)."""
     location = get_location_or_404(location_id, current_user)
     return _send(documents.location_html(_filters(location.id), location, include_shopper_name=_flag("shopper_name"),
@@ -77,14 +79,14 @@ def location_pdf(location_id: int):
 
 
 @roles_required(*STAFF)
-def region_pdf(region_id: int):
+def region_pdf(region_id: int) -> ResponseReturnValue:
     """Download a region's league table and section heatmap for the page's filter."""
     region = get_region_or_404(region_id, current_user)
     return _send(documents.summary_html(_filters(), region=region, lang=request.args.get("lang")))
 
 
 @roles_required(*STAFF)
-def network_pdf():
+def network_pdf() -> ResponseReturnValue:
     """Download the whole network's summary; :raise 404: for managers limited to some regions."""
     if region_scope(current_user) is not None:
         abort(404)
@@ -102,7 +104,7 @@ class BatchForm(FlaskForm):
     region = SelectField(_l("Region"), coerce=int, validators=[Optional()])
     checklist = HiddenField()
 
-    def validate_end(self, field):
+    def validate_end(self, field: DateField) -> None:
         if self.start.data and field.data:
             try:
                 Period.checked(self.start.data, field.data)
@@ -133,16 +135,17 @@ def _job_or_404(job_id: str) -> ExportJob:
 
 
 @roles_required(*STAFF)
-def batch():
+def batch() -> ResponseReturnValue:
     """Show the batch export form; on POST queue the job and go to its progress page."""
     form = _batch_form()
-    if form.validate_on_submit():
+    start, end = form.start.data, form.end.data
+    if form.validate_on_submit() and start and end:  # DataRequired has made sure of both dates
         scope = region_scope(current_user)
         region_id = form.region.data or None
         if region_id is not None:
             get_region_or_404(region_id, current_user)
         programme = form.checklist.data if form.checklist.data and form.checklist.data != ALL_PROGRAMMES else None
-        job = jobs.create_job(current_user, Filters(Period(form.start.data, form.end.data), scope=scope,
+        job = jobs.create_job(current_user, Filters(Period(start, end), scope=scope,
                                                     region_id=region_id, programme=programme))
         db.session.flush()
         # ExportJob ids are UUIDs and audit target ids are integers: the job id goes into the details.
@@ -158,7 +161,7 @@ def batch():
     return render_template("reports/batch.html", form=form, recent=recent), (400 if form.errors else 200)
 
 
-def _job_json(job: ExportJob) -> dict:
+def _job_json(job: ExportJob) -> dict[str, Any]:
     percent = 100 if job.status == "done" else (int(100 * job.progress / job.total) if job.total else 0)
     return {
         "id": job.id, "status": job.status, "progress": job.progress, "total": job.total, "percent": percent,
@@ -168,20 +171,20 @@ def _job_json(job: ExportJob) -> dict:
 
 
 @roles_required(*STAFF)
-def batch_status(job_id: str):
+def batch_status(job_id: str) -> ResponseReturnValue:
     """Show a batch job's progress bar, updated by polling batch_status_json."""
     job = _job_or_404(job_id)
     return render_template("reports/batch_status.html", job=job, status=_job_json(job))
 
 
 @roles_required(*STAFF)
-def batch_status_json(job_id: str):
+def batch_status_json(job_id: str) -> ResponseReturnValue:
     """Return a batch job's state as JSON: status, progress, total, percent, download_url."""
     return jsonify(_job_json(_job_or_404(job_id)))
 
 
 @roles_required(*STAFF)
-def batch_download(job_id: str):
+def batch_download(job_id: str) -> ResponseReturnValue:
     """Download a finished batch's ZIP; :raise 404: when it is not ready (or the file is gone)."""
     job = _job_or_404(job_id)
     path = jobs.export_path(job)

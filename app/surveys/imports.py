@@ -6,7 +6,7 @@ rows are reported with the reason and line; the same file (by its bytes) is neve
 import csv
 import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
@@ -95,7 +95,7 @@ def parse_date(text: str, today: date) -> datetime | None:
     return None
 
 
-def import_answers(raw: bytes, filename: str, *, scope: set[int] | None, survey_id: str,
+def import_answers(raw: bytes, filename: str, *, scope: Collection[int] | None, survey_id: str,
                    dry_run: bool = False, today: date | None = None) -> ImportReport:
     """Check every row of a CSV file and store the good ones (not committed); return the report."""
     report = ImportReport(filename=filename, dry_run=dry_run)
@@ -141,7 +141,7 @@ def _cell(row: list[str], columns: dict[str, int], name: str) -> str:
 
 
 def _import_row(row: list[str], line: int, columns: dict[str, int], locations: dict[str, Location],
-                scope: set[int] | None, survey_id: str, file_hash: str, today: date, dry_run: bool) -> RowResult:
+                scope: Collection[int] | None, survey_id: str, file_hash: str, today: date, dry_run: bool) -> RowResult:
     """Check one row; add a SurveyResponse for it unless this is a dry run."""
     code, metric = _cell(row, columns, "location"), _cell(row, columns, "metric").lower()
     value_text, comment = _cell(row, columns, "value"), _cell(row, columns, "comment")

@@ -1,8 +1,10 @@
 """Customer surveys: the public page behind each location's QR code, and the managers' pages."""
 import secrets
+from typing import Any, TypedDict
 
 from babel import Locale, UnknownLocaleError
 from flask import (
+    Response,
     abort,
     current_app,
     make_response,
@@ -11,22 +13,24 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from app.access import get_location_or_404, public, region_scope, roles_required, visible_locations
 from app.analytics.figures import league_table
-from app.analytics.surveys import flagged_counts, network_survey_metrics, survey_metrics
+from app.analytics.surveys import MetricSet, flagged_counts, network_survey_metrics, survey_metrics
 from app.extensions import db, limiter
 from app.models import Location, Role
 from app.models.audit import record
 from app.surveys import charts, posters, services
 from app.surveys.forms import ImportForm, SurveyForm
 from app.surveys.imports import import_answers
-from app.surveys.schema import METRIC_RANGES
+from app.surveys.schema import METRIC_RANGES, ExtraQuestion, Survey
 from app.web import request_filters
 
 DEVICE_COOKIE_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
@@ -36,12 +40,12 @@ PUBLIC_ENDPOINTS = ("surveys.respond", "surveys.thanks")
 # -- public pages ----------------------------------------------------------------------------
 
 def _ip_key() -> str:
-    return f"survey-ip:{get_remote_address()}:{request.view_args.get('token', '')}"
+    return f"survey-ip:{get_remote_address()}:{(request.view_args or {}).get('token', '')}"
 
 
 def _device_key() -> str:
     device = request.cookies.get(services.DEVICE_COOKIE) or f"ip:{get_remote_address()}"
-    return f"survey-device:{device[:64]}:{request.view_args.get('token', '')}"
+    return f"survey-device:{device[:64]}:{(request.view_args or {}).get('token', '')}"
 
 
 def _ip_limit() -> str:
@@ -61,14 +65,14 @@ def _language_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def _public_page(template: str, language: str, status: int = 200, **context):
+def _public_page(template: str, language: str, status: int = 200, **context: Any) -> Response:
     """Render a public page in the customer's language and give the device its cookie."""
-    survey = context["survey"]
+    survey: Survey = context["survey"]
 
-    def question_options(question):
+    def question_options(question: ExtraQuestion) -> list[tuple[str, str]]:
         if question.type == "yes_no":
             return [("yes", _("Yes")), ("no", _("No"))]
-        return [(option.value, survey.text(option.label, language)) for option in question.options]
+        return [(option.value, survey.text(option.label, language)) for option in question.options or ()]
 
     with force_locale(language):
         response = make_response(render_template(
@@ -81,7 +85,7 @@ def _public_page(template: str, language: str, status: int = 200, **context):
     return response
 
 
-def _survey_and_location(token: str):
+def _survey_and_location(token: str) -> tuple[Survey, Location]:
     """Return (survey, location) of a public link; :raise 404: unknown link, 503: no valid survey."""
     location = services.location_for_token(token)
     if location is None:
@@ -95,7 +99,7 @@ def _survey_and_location(token: str):
 @public
 @limiter.limit(_ip_limit, key_func=_ip_key, methods=["POST"])
 @limiter.limit(_device_limit, key_func=_device_key, methods=["POST"])
-def respond(token: str):
+def respond(token: str) -> ResponseReturnValue:
     """Show the survey of a location; store the answers and thank the customer."""
     survey, location = _survey_and_location(token)
     language = services.pick_language(survey, request.values.get("lang"), request.accept_languages)
@@ -121,14 +125,14 @@ def respond(token: str):
 
 
 @public
-def thanks(token: str):
+def thanks(token: str) -> ResponseReturnValue:
     """Thank the customer in their language."""
     survey, location = _survey_and_location(token)
     language = services.pick_language(survey, request.args.get("lang"), request.accept_languages)
     return _public_page("surveys/thanks.html", language, survey=survey, location=location)
 
 
-def _public_error(code: int, message: str):
+def _public_error(code: int, message: str) -> tuple[str, int]:
     """Render an error of the public pages in their own light layout, not the staff one."""
     language = request.args.get("lang") if request.args.get("lang") in current_app.config["LANGUAGES"] else (
         request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en")
@@ -137,7 +141,7 @@ def _public_error(code: int, message: str):
                                back=request.path if code in (400, 429) else None), code
 
 
-def _app_error(error):
+def _app_error(error: HTTPException) -> ResponseReturnValue:
     """Answer an error of the managers' pages with the application's own handler (staff layout)."""
     # Blueprint handlers cannot be limited to some endpoints; Flask looks app-level handlers up
     # with an empty blueprint list.
@@ -145,19 +149,19 @@ def _app_error(error):
     return current_app.ensure_sync(handler)(error) if handler else error
 
 
-def too_many(error):
+def too_many(error: HTTPException) -> ResponseReturnValue:
     return _public_error(429, "rate") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
-def form_expired(error):
+def form_expired(error: HTTPException) -> ResponseReturnValue:
     return _public_error(400, "expired") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
-def unknown_link(error):
+def unknown_link(error: HTTPException) -> ResponseReturnValue:
     return _public_error(404, "unknown") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
-def no_survey(error):
+def no_survey(error: HTTPException) -> ResponseReturnValue:
     return _public_error(503, "unavailable") if request.endpoint in PUBLIC_ENDPOINTS else _app_error(error)
 
 
@@ -174,8 +178,18 @@ def public_url(location: Location) -> str:
 SORT_KEYS = ("location", "answers", "nps", "csat", "ces", "audit")
 
 
+class SurveyRow(TypedDict):
+    """A location's line on the surveys page."""
+
+    location: Location
+    metrics: MetricSet
+    flagged: int
+    audit: float | None
+    url: str
+
+
 @roles_required(Role.manager, Role.admin)
-def index():
+def index() -> ResponseReturnValue:
     """List the locations in scope with their survey metrics, links, posters and the score-vs-NPS chart."""
     filters, form = request_filters()
     scope, period, region_id = filters.scope, filters.period, filters.region_id
@@ -188,13 +202,15 @@ def index():
     metrics = survey_metrics(period, location_ids=ids, include_flagged=include_flagged)
     flagged = flagged_counts(period, location_ids=ids)
     audit = {row.location_id: row.score for row in league_table(filters, trend_points=2).rows}
-    rows = [{"location": loc, "metrics": metrics[loc.id], "flagged": flagged.get(loc.id, 0),
+    rows: list[SurveyRow] = [{"location": loc, "metrics": metrics[loc.id], "flagged": flagged.get(loc.id, 0),
              "audit": audit.get(loc.id), "url": public_url(loc)} for loc in locations]
-    sort = request.args.get("sort") if request.args.get("sort") in SORT_KEYS else "location"
+    sort = request.args.get("sort", "")
+    if sort not in SORT_KEYS:
+        sort = "location"
     descending = request.args.get("dir") == "desc"
-    present = [row for row in rows if _sort_value(row, sort) is not None]
+    present = [(value, row) for row in rows if (value := _sort_value(row, sort)) is not None]
     missing = [row for row in rows if _sort_value(row, sort) is None]
-    rows = sorted(present, key=lambda row: _sort_value(row, sort), reverse=descending) + missing
+    rows = [row for _value, row in sorted(present, key=lambda pair: pair[0], reverse=descending)] + missing
     network_scope = scope if region_id is None else {region_id}
     network = network_survey_metrics(period, network_scope, include_flagged=include_flagged)
     chart = charts.score_vs_nps([(row["location"].code, row["audit"], row["metrics"]["nps"]) for row in rows])
@@ -202,7 +218,7 @@ def index():
                            chart=chart, sort=sort, descending=descending, include_flagged=include_flagged)
 
 
-def _sort_value(row: dict, sort: str):
+def _sort_value(row: SurveyRow, sort: str) -> str | float | None:
     """Return the value a row sorts by, None when it has none (those go last)."""
     if sort == "location":
         return row["location"].code
@@ -214,7 +230,7 @@ def _sort_value(row: dict, sort: str):
 
 
 @roles_required(Role.manager, Role.admin)
-def poster(location_id: int):
+def poster(location_id: int) -> ResponseReturnValue:
     """Return the printable QR poster of a location, A4 or A6 (?size=)."""
     location = get_location_or_404(location_id, current_user)
     size = request.args.get("size", "A4").upper()
@@ -231,7 +247,7 @@ def poster(location_id: int):
 
 
 @roles_required(Role.manager, Role.admin)
-def import_csv():
+def import_csv() -> ResponseReturnValue:
     """Import survey answers from a CSV file and show what happened to every row."""
     form = ImportForm()
     report = None
