@@ -28,7 +28,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import labels, models, web  # noqa: F401  (models: every table registered with SQLAlchemy)
 from app.access import refuse_undeclared_routes
 from app.config import load_config
-from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 from app.web import wants_json
 
 
@@ -56,6 +56,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    init_security_headers(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
@@ -78,6 +79,34 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         return {"languages": app.config["LANGUAGES"], "current_locale": str(get_locale() or "en")}
 
     return app
+
+
+#: No inline script or event handler anywhere: scripts come from the app's own static files. Photos on
+#: the phone are previewed from blob: URLs; charts are inline SVG. Inline style attributes remain
+#: (the print templates and a few pages set colours per value), so styles allow 'unsafe-inline'.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "connect-src": "'self'",
+    "worker-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def init_security_headers(app: Flask) -> None:
+    """Send the security headers on every response (HSTS and Secure cookies in production only)."""
+    production = app.config["ENV_NAME"] == "production"
+    # TLS ends at the reverse proxy, which redirects plain HTTP; the app never redirects itself.
+    talisman.init_app(
+        app, force_https=False, strict_transport_security=production, session_cookie_secure=production,
+        content_security_policy=CONTENT_SECURITY_POLICY, frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+    )
 
 
 def register_blueprints(app: Flask) -> None:

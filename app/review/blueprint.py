@@ -3,7 +3,8 @@ from flask import Blueprint
 
 from app.review import routes
 
-bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
+bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates", static_folder="static",
+               static_url_path="/static")
 
 bp.add_url_rule("/", view_func=routes.queue)
 bp.add_url_rule("/visits/<int:visit_id>", view_func=routes.visit)

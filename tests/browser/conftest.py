@@ -88,6 +88,8 @@ def page(context):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A script or style the Content-Security-Policy blocks is reported on the console, not thrown.
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield page
     assert not errors, f"JavaScript errors on the page: {errors}"
 

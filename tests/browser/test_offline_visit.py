@@ -41,7 +41,7 @@ def visit(make_visit, make_checklist_version, shopper):
 
 def wait_offline_ready(page):
     """Wait until the service worker holds the page, its data and its files."""
-    page.wait_for_function("document.documentElement.dataset.offline === '1'", timeout=15_000)
+    page.wait_for_function("() => document.documentElement.dataset.offline === '1'", timeout=15_000)
 
 
 def test_offline_reload_submit_and_sync_once(page, context, live_server, shopper, visit, tmp_path, db):

@@ -11,3 +11,9 @@ document.addEventListener("DOMContentLoaded", () => {
   role.addEventListener("change", update);
   update();
 });
+
+// Destructive buttons ask first: forms with data-confirm="question" submit only when confirmed.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
