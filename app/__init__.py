@@ -68,6 +68,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     login_manager.unauthorized_handler(unauthorized)
 
     app.before_request(refuse_undeclared_routes)
+    app.before_request(web.refuse_unstorable_input)
     labels.register(app)
     web.register(app)
     register_blueprints(app)

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter, Map
 
 from app.access import get_region_or_404, region_scope, scope_of
 from app.analytics.filters import FilterError, FilterForm, Filters, read_args
@@ -22,6 +23,54 @@ NAVIGATION = [
     ("surveys.index", _l("Surveys"), {Role.manager, Role.admin}),
     ("admin.index", _l("Admin"), {Role.admin}),
 ]
+
+
+#: Largest id a database integer column holds: a bigger number in a URL is "not found", not an overflow.
+MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` in every route: a positive id the database can hold, anything else is a 404."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def int_arg(name: str, default: int | None = None, *, high: int = MAX_ID) -> int | None:
+    """Return a query-string number from 1 to `high` written in ASCII digits, else `default` (never an error)."""
+    raw = request.args.get(name, "")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return default
+    value = int(raw)
+    return value if 1 <= value <= high else default
+
+
+def page_arg() -> int:
+    """Return ?page= as a page number (1 when missing or not a sensible number)."""
+    return int_arg("page", 1, high=MAX_PAGE) or 1
+
+
+def _unstorable(text: str) -> bool:
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def refuse_unstorable_input() -> None:
+    """before_request hook: a NUL character (or half a surrogate pair) in the path, the query or a form
+    field is never something a person typed, and the database could not store or even search for it.
+
+    :raise 404: in the path; :raise 400: in the query string or the form.
+    """
+    if any(isinstance(v, str) and _unstorable(v) for v in (request.view_args or {}).values()):
+        abort(404)
+    values = [*request.args.keys(), *request.args.values()]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any(_unstorable(value) for value in values):
+        abort(400, _l("The request contains characters that cannot be stored (a NUL byte?)."))
 
 
 def wants_json() -> bool:
@@ -49,9 +98,9 @@ def request_filters(*, location_id: int | None = None, strict: bool = False) -> 
     :raise 404: for a region outside the user's scope (never an empty page of its figures);
     :raise 400: with strict=True (downloads, the API) when the filter is not valid.
     """
-    region = request.args.get("region", "")
-    if region.isdigit():
-        get_region_or_404(int(region), current_user)
+    region = int_arg("region")
+    if region is not None:
+        get_region_or_404(region, current_user)
     try:
         return read_args(request.args, scope=region_scope(current_user), location_id=location_id, strict=strict)
     except FilterError as exc:
@@ -85,5 +134,6 @@ def sees_whole_network() -> bool:
 
 
 def register(app: Flask) -> None:
-    """Make the navigation and link helpers template globals of every page."""
+    """Bound every route's ids; make the navigation and link helpers template globals of every page."""
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.jinja_env.globals.update(nav_items=nav_items, url_with=url_with, sees_whole_network=sees_whole_network)

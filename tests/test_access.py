@@ -1,5 +1,6 @@
 """Every route declares who may use it; anonymous users and wrong roles are refused."""
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from app import create_app
 from app.access import PUBLIC
@@ -9,7 +10,7 @@ from app.models import Role
 def _sample_value(converter):
     """Return a value the URL converter accepts; ids that exist nowhere, so 404 is fine."""
     kind = type(converter).__name__
-    if kind == "IntegerConverter":
+    if isinstance(converter, IntegerConverter):
         return 999_999
     if kind == "AnyConverter":
         return sorted(converter.items)[0]

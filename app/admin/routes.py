@@ -21,7 +21,7 @@ from app.admin.forms import (
 )
 from app.extensions import db
 from app.models import Location, Region, Role, User
-from app.web import safe_next
+from app.web import int_arg, page_arg, safe_next
 
 PER_PAGE = 50
 
@@ -73,7 +73,7 @@ def arg_state() -> bool | None:
 
 def paginate(query: Select[Any]) -> Pagination:
     """Return one page of `query` at ?page= (an out-of-range page is empty, not an error)."""
-    return db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+    return db.paginate(query, page=page_arg(), per_page=PER_PAGE,
                        max_per_page=PER_PAGE, error_out=False)
 
 
@@ -91,7 +91,7 @@ def users() -> ResponseReturnValue:
     """List accounts, filtered by role, region, status and a search text."""
     role_name = request.args.get("role", "")
     role = Role(role_name) if role_name in Role.__members__ else None
-    region_id = request.args.get("region", type=int)
+    region_id = int_arg("region")
     search = request.args.get("q", "").strip()
     page = paginate(services.user_query(role=role, region_id=region_id, active=arg_state(), search=search))
     regions = db.session.scalars(db.select(Region).order_by(Region.name)).all()
@@ -220,7 +220,7 @@ def region_edit(region_id: int | None = None) -> ResponseReturnValue:
 @roles_required(Role.admin)
 def locations() -> ResponseReturnValue:
     """List locations, filtered by region, status and a search text."""
-    region_id = request.args.get("region", type=int)
+    region_id = int_arg("region")
     search = request.args.get("q", "").strip()
     page = paginate(services.location_query(region_id=region_id, active=arg_state(), search=search))
     regions = db.session.scalars(db.select(Region).order_by(Region.name)).all()
@@ -233,7 +233,7 @@ def location_edit(location_id: int | None = None) -> ResponseReturnValue:
     """Create or edit a location."""
     location = get_location_or_404(location_id) if location_id is not None else None
     form = LocationForm(obj=location, location=location)
-    planned_region = request.args.get("region", type=int)
+    planned_region = int_arg("region")
     if location is None and request.method == "GET" and planned_region:
         form.region_id.data = planned_region
     if form.validate_on_submit():
@@ -267,7 +267,7 @@ def location_deactivate(location_id: int) -> ResponseReturnValue:
 def audit_log() -> ResponseReturnValue:
     """Show who changed what, newest first, filtered by action and user."""
     action = request.args.get("action", "").strip()
-    user_id = request.args.get("user", type=int)
+    user_id = int_arg("user")
     page = paginate(services.audit_query(action=action, user_id=user_id))
     actions, users = services.audit_filter_choices()
     groups = sorted({a.split(".")[0] + "." for a in actions if "." in a})

@@ -18,7 +18,7 @@ from app.web import safe_next
 def load_user(user_id: str) -> User | None:
     """Return the user of a session or remember cookie, or None if it was revoked."""
     pk, _sep, token = user_id.partition(":")
-    if not pk.isdigit() or not token:
+    if not (pk.isascii() and pk.isdigit()) or len(pk) > 10 or not token:
         return None
     user = db.session.get(User, int(pk))
     if user is None or not user.active or user.session_token != token:

@@ -15,7 +15,7 @@ from app.dashboard.services import ActionError, actions_query, create_action, is
 from app.extensions import db
 from app.models import ActionStatus
 from app.visits.lifecycle import failed_questions
-from app.web import request_filters, safe_next
+from app.web import page_arg, request_filters, safe_next
 
 PAGE_SIZE = 50
 
@@ -29,7 +29,7 @@ def actions() -> ResponseReturnValue:
     overdue_only = request.args.get("overdue") == "1"
     stmt = actions_query(current_user, status=ActionStatus(status) if status else None, overdue_only=overdue_only)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     items = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template(
         "dashboard/actions.html", actions=items, status=status, overdue_only=overdue_only, total=total,

@@ -25,7 +25,7 @@ from app.dashboard.services import actions_query, overdue_counts
 from app.extensions import db
 from app.labels import score_class
 from app.models import Answer, ChecklistVersion, Role, Visit, VisitSectionScore
-from app.web import request_filters
+from app.web import int_arg, page_arg, request_filters
 
 MANAGERS = (Role.manager, Role.admin)
 #: A sort key of the league table; its first item is False for rows without a value (listed last).
@@ -138,7 +138,7 @@ def drilldown_query(filters: Filters, *, section_id: str | None = None, question
 def visits() -> ResponseReturnValue:
     """List the counted visits behind a cell: by location, region, section, question and period."""
     location = None
-    location_id = request.args.get("location", type=int)
+    location_id = int_arg("location")
     if location_id is not None:
         location = get_location_or_404(location_id, current_user)
     filters, form = request_filters(location_id=location_id)
@@ -147,7 +147,7 @@ def visits() -> ResponseReturnValue:
     failed = request.args.get("failed") == "1"
     stmt = drilldown_query(filters, section_id=section_id, question_id=question_id, failed=failed)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     question_text = None
     if question_id:

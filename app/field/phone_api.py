@@ -44,7 +44,10 @@ def _own_visit(visit_id: int) -> Visit:
 
 
 def _json_body() -> object:
-    return request.get_json(silent=True)
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # JSON nested beyond the interpreter's limit: not a body any phone sends
+        raise VisitError(_l("The request body is nested too deeply."), field="body") from None
 
 
 def _iso(moment: datetime | None) -> str | None:

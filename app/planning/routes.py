@@ -27,6 +27,7 @@ from app.planning.services import (
 )
 from app.visits.errors import VisitError
 from app.visits.lifecycle import OPEN, NotAllowed, allows, assign_visit, cancel_visit
+from app.web import int_arg, page_arg
 
 PER_PAGE = 50
 #: The sample plan: the spread of scores over this many past days, and the default precision (± points).
@@ -49,26 +50,21 @@ def _active_shoppers() -> list[User]:
     ))
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 @roles_required(Role.manager, Role.admin)
 def index() -> ResponseReturnValue:
     """List visits in the manager's regions: open by default, filterable, overdue ones marked."""
     today = date.today()
     precision = request.args.get("precision", type=float) or DEFAULT_PRECISION
-    precision = precision if 0.5 <= precision <= 50 else DEFAULT_PRECISION
+    precision = precision if 0.5 <= precision <= 50 else DEFAULT_PRECISION  # NaN fails both and falls back
     status = request.args.get("status", "open")
     if status not in {"open", "all", *(s.value for s in VisitStatus)}:
         status = "open"
     filters: VisitFilters = {
-        "status": status, "region_id": _int_arg("region"), "shopper_id": _int_arg("shopper"),
+        "status": status, "region_id": int_arg("region"), "shopper_id": int_arg("shopper"),
         "overdue": request.args.get("overdue") == "1", "q": request.args.get("q", "").strip() or None,
     }
     query = filter_visits(current_user, today=today, **filters)
-    page = max(_int_arg("page") or 1, 1)
+    page = page_arg()
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     visits = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
     regions_query = select(Region).where(visible_regions(current_user)).order_by(Region.name)
@@ -94,8 +90,8 @@ def assign() -> ResponseReturnValue:
         versions.items(), key=lambda item: item[1].title)]
     form.shopper.choices = [(u.id, f"{u.name} ({u.shopper_code or u.email})") for u in shoppers]
     if request.method == "GET":
-        form.shopper.data = _int_arg("shopper")
-        form.location.data = _int_arg("location")
+        form.shopper.data = int_arg("shopper")
+        form.location.data = int_arg("location")
     start, end = form.window_start.data, form.window_end.data
     if form.validate_on_submit() and start and end:  # DataRequired has made sure of both dates
         location = next(loc for loc in locations if loc.id == form.location.data)

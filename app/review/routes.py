@@ -13,7 +13,7 @@ from app.review.forms import DecisionForm, LibraryForm
 from app.visits import lifecycle
 from app.visits.errors import VisitError
 from app.visits.proof import proof_of_visit
-from app.web import safe_next
+from app.web import page_arg, safe_next
 
 MANAGERS = (Role.manager, Role.admin)
 PAGE_SIZE = 50
@@ -23,7 +23,7 @@ PAGE_SIZE = 50
 def queue() -> ResponseReturnValue:
     """List the submitted visits waiting for review in the user's regions, oldest first."""
     total = services.queue_count(current_user)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     queue = services.queue_query(current_user)
     visits = db.session.scalars(queue.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template("review/queue.html", visits=visits, total=total, page=page,

@@ -160,7 +160,7 @@ def _import_row(row: list[str], line: int, columns: dict[str, int], locations: d
     else:
         low, high = METRIC_RANGES[metric]
         value = value_text.lstrip("+")
-        if not value.isdigit() or not low <= int(value) <= high:
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
             result.message = _('%(metric)s value "%(value)s" is out of range: a whole number from %(low)d to %(high)d',
                                metric=metric.upper(), value=value_text, low=low, high=high)
         elif len(comment) > 5000:

@@ -112,7 +112,7 @@ def parse_answers(survey: Survey, form: Mapping[str, str]) -> tuple[SurveyAnswer
             if metric.required:
                 problems[name] = _("Please choose an answer.")
             continue
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
             problems[name] = _("Please choose a number from %(low)d to %(high)d.", low=low, high=high)
             continue
         setattr(answers, name, int(raw))

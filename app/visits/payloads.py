@@ -122,10 +122,43 @@ def _message(field: str, top: str) -> str:
     return str(_l("%(field)s must be an object.", field=field))
 
 
+#: What no field of the phone's bodies needs, and the database could not store: refused at the door.
+MAX_DEPTH = 16
+MAX_NUMBER = 1e15
+
+
+def _unstorable(text: str) -> bool:
+    """Return True for text PostgreSQL cannot store: a NUL character or half of a surrogate pair."""
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def check_storable(body: object) -> None:
+    """Raise VisitError naming the first value the database could not hold (deep nesting, NUL, huge numbers)."""
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(body, ())]
+    while stack:
+        value, path = stack.pop()
+        field = ".".join(str(part) for part in path) or "body"
+        if len(path) > MAX_DEPTH:
+            raise VisitError(_l("%(field)s is nested too deeply.", field=field), field=field)
+        if isinstance(value, str) and _unstorable(value):
+            raise VisitError(_l("%(field)s contains characters that cannot be stored.", field=field), field=field)
+        if isinstance(value, int | float) and not isinstance(value, bool) and not -MAX_NUMBER <= value <= MAX_NUMBER:
+            raise VisitError(_l("%(field)s is a number too large to store.", field=field), field=field)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _unstorable(str(key)):
+                    raise VisitError(_l("%(field)s contains characters that cannot be stored.", field=field),
+                                     field=field)
+                stack.append((item, (*path, str(key))))
+        elif isinstance(value, list):
+            stack.extend((item, (*path, index)) for index, item in enumerate(value))
+
+
 def json_object(body: object) -> dict[str, Any]:
-    """Return `body` when it is a JSON object; raise VisitError otherwise."""
+    """Return `body` when it is a JSON object the database can store; raise VisitError otherwise."""
     if not isinstance(body, dict):
         raise VisitError(_l("The request body must be a JSON object."), field="body")
+    check_storable(body)
     return body
 
 

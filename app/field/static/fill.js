@@ -111,10 +111,13 @@ function syncContext() {
       noteSaved(savedAt);
       await persist();
     },
-    async draftRejected(rev, problems) {
+    async draftRejected(rev, problems, message) {
+      // Refused for good (a 4xx): this version of the draft is not sent again; the answers stay here.
       draft.rejected_rev = rev;
       await persist();
-      for (const p of problems) if (byId.has(p.question_id)) showError(byId.get(p.question_id), p.message);
+      const shown = problems.filter((p) => byId.has(p.question_id));
+      for (const p of shown) showError(byId.get(p.question_id), p.message);
+      if (!shown.length && message) $('.bar-sync').textContent = message;
     },
     async startSent() {
       draft.start.sent = true;

@@ -114,7 +114,11 @@ export function createSync(ctx) {
     const { status, data } = await send('PUT', `${base}/draft`, body);
     if (status === 200) await ctx.draftSaved(rev, data.saved_at);
     else if (status === 409 || status === 404) throw new Closed('not_editable');
-    else await ctx.draftRejected(rev, data.problems || [], data.message);
+    else {
+      await ctx.draftRejected(rev, data.problems || [], data.message);
+      return true;
+    }
+    return false;
   }
 
   async function sendSubmission(outbox) {
@@ -133,7 +137,9 @@ export function createSync(ctx) {
       Object.assign(outbox, { state: 'rejected', problems: data.problems || [], message: data.message });
       await putOutbox(outbox);
       await ctx.submitRejected(outbox);
+      return true;
     }
+    return false;
   }
 
   async function flush() {
@@ -160,9 +166,11 @@ export function createSync(ctx) {
     if (needStart) await sendStart(draft);
     for (const photo of uploads) if (photo.state === 'pending') await uploadPhoto(photo);
     for (const photo of deleting()) await deletePhoto(photo);
-    if (needDraft) await sendDraft();
-    if (submitting) await sendSubmission(outbox);
-    ctx.status(ctx.draftDirty() || waiting() ? 'local' : 'idle');
+    // A refusal (4xx) is final for what was sent: its message stays on screen, not "saved".
+    let refused = false;
+    if (needDraft) refused = await sendDraft();
+    if (submitting) refused = (await sendSubmission(outbox)) || refused;
+    if (!refused) ctx.status(ctx.draftDirty() || waiting() ? 'local' : 'idle');
   }
 
   async function runOnce() {
