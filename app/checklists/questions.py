@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic.types import Strict
 
+from app.checklists.bounds import ID_LENGTH
 from app.yamldoc.messages import Problem, describe
 
 
@@ -26,7 +27,8 @@ def number_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-Ident = Annotated[str, BeforeValidator(number_as_text), StringConstraints(pattern=r"^[a-z0-9_]+$")]
+Ident = Annotated[str, BeforeValidator(number_as_text),
+                  StringConstraints(pattern=r"^[a-z0-9_]+$", max_length=ID_LENGTH)]
 Text = Annotated[str, BeforeValidator(number_as_text), StringConstraints(strip_whitespace=True, min_length=1)]
 # Strict numbers: YAML `weight: yes` or `target: "60"` is a mistake, not a number.
 Int = Annotated[int, Strict()]

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 
+from app.checklists.bounds import GRADE_LENGTH, ID_LENGTH, MAX_VERSION, TITLE_LENGTH
 from app.checklists.questions import (
     NA,
     QUESTION_CLASSES,
@@ -35,7 +36,8 @@ __all__ = [
     "TextQuestion", "YesNoQuestion",
 ]
 
-Slug = Annotated[str, BeforeValidator(number_as_text), StringConstraints(pattern=r"^[a-z0-9-]+$")]
+Slug = Annotated[str, BeforeValidator(number_as_text),
+                 StringConstraints(pattern=r"^[a-z0-9-]+$", max_length=ID_LENGTH)]
 Channel = Literal["store", "phone", "email", "web", "chat", "other"]
 T = TypeVar("T")
 
@@ -51,7 +53,7 @@ class Grade(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min: Number = Field(ge=0, le=100)
-    label: Text
+    label: Annotated[Text, Field(max_length=GRADE_LENGTH)]
 
 
 DEFAULT_GRADES = [
@@ -93,8 +95,8 @@ class Checklist(Document):
     model_config = ConfigDict(extra="forbid")
 
     id: Slug
-    version: Int = Field(gt=0)
-    title: Text
+    version: Int = Field(gt=0, le=MAX_VERSION)
+    title: Annotated[Text, Field(max_length=TITLE_LENGTH)]
     description: str | None = None
     channel: Channel | None = None
     critical_policy: Literal["fail_visit", "flag"] = "fail_visit"

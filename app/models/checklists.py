@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.checklists.bounds import ID_LENGTH, TITLE_LENGTH
 from app.checklists.schema import Checklist
 from app.extensions import Model
 from app.models.types import JSONType, UTCDateTime, utcnow
@@ -20,9 +21,9 @@ class ChecklistVersion(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The checklist's slug from its YAML `id`, stable across versions.
-    checklist_id: Mapped[str] = mapped_column(String(100), index=True)
+    checklist_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     version: Mapped[int]
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(TITLE_LENGTH))
     channel: Mapped[str | None] = mapped_column(String(20), index=True)
     #: The parsed definition, Checklist.model_dump(mode="json"). Deferred: lists of visits never need it,
     #: and `checklist` reads it only once per process.

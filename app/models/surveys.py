@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.checklists.bounds import ID_LENGTH
 from app.extensions import Model
 from app.models.types import JSONType, UTCDateTime, utcnow
 
@@ -23,7 +24,7 @@ class SurveyResponse(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
-    survey_id: Mapped[str] = mapped_column(String(100))
+    survey_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     #: Version of the survey YAML the customer answered (None for imported answers).
     survey_version: Mapped[int | None]
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.checklists.bounds import GRADE_LENGTH, ID_LENGTH
 from app.checklists.schema import Checklist
 from app.extensions import Model
 from app.models.types import JSONType, UTCDateTime, utcnow
@@ -85,7 +86,7 @@ class Visit(Model):
     submission_hash: Mapped[str | None] = mapped_column(String(64))
 
     score: Mapped[float | None] = mapped_column(index=True)
-    grade: Mapped[str | None] = mapped_column(String(60))
+    grade: Mapped[str | None] = mapped_column(String(GRADE_LENGTH))
     critical_failed: Mapped[bool] = mapped_column(default=False)
 
     #: Proof of visit: the phone's position when the visit started and when it was submitted.
@@ -145,7 +146,7 @@ class VisitSectionScore(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
-    section_id: Mapped[str] = mapped_column(String(100), index=True)
+    section_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     score: Mapped[float | None]
     points: Mapped[float] = mapped_column(default=0)
     max_points: Mapped[float] = mapped_column(default=0)
@@ -169,8 +170,8 @@ class Answer(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
-    question_id: Mapped[str] = mapped_column(String(100), index=True)
-    section_id: Mapped[str] = mapped_column(String(100))
+    question_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    section_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     #: The answer as the contract defines it ("yes", 4, "opt", 95, "text", [photo ids], "na").
     value: Mapped[object | None] = mapped_column(JSONType)
     comment: Mapped[str | None] = mapped_column(Text)
@@ -197,7 +198,7 @@ class Photo(Model):
     #: Public id used in answers and URLs.
     token: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
-    question_id: Mapped[str] = mapped_column(String(100))
+    question_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     #: Generated on the phone, so that a retried upload does not store the photo twice.
     client_photo_id: Mapped[str] = mapped_column(String(64))
     stored_name: Mapped[str] = mapped_column(String(100))
@@ -247,7 +248,7 @@ class CorrectiveAction(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
-    question_id: Mapped[str] = mapped_column(String(100))
+    question_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     description: Mapped[str] = mapped_column(Text)
     owner_name: Mapped[str] = mapped_column(String(120))
     owner_email: Mapped[str] = mapped_column(String(254))

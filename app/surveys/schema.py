@@ -19,11 +19,12 @@ from pydantic import (
     model_validator,
 )
 
+from app.checklists.bounds import ID_LENGTH, MAX_VERSION
 from app.checklists.questions import Ident, Int, Problem, describe, option_value
 from app.yamldoc.loader import Document
 from app.yamldoc.reader import KeyPath
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", max_length=ID_LENGTH)]
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 LanguageCode = Annotated[str, StringConstraints(pattern=LANGUAGE_CODE.pattern)]
 
@@ -173,7 +174,7 @@ class Survey(Document):
     model_config = ConfigDict(extra="forbid")
 
     id: Slug
-    version: Int = Field(gt=0)
+    version: Int = Field(gt=0, le=MAX_VERSION)
     title: Translated
     languages: list[LanguageCode] = Field(default_factory=lambda: ["en"], min_length=1)
     intro: Translated | None = None

@@ -136,6 +136,9 @@ class Wording:
             return f"{name} must be text, not {describe(value)}"
         if kind == "string_too_short":
             return f"{name} must not be empty"
+        if kind == "string_too_long" or (kind == "too_long" and isinstance(value, str)):
+            return (f"{name} is {len(value) if isinstance(value, str) else '?'} characters long;"
+                    f" at most {ctx.get('max_length')} can be stored")
         if kind == "string_pattern_mismatch":
             joiner = "-" if path == ("id",) else "_"
             return f"{name} {value!r} may use only lowercase letters a-z, digits and '{joiner}'"
@@ -147,7 +150,9 @@ class Wording:
             return f"{name} must be true or false, not {describe(value)}"
         if kind in _BOUNDS:
             words, bound = _BOUNDS[kind]
-            return f"{name} must be {words} {ctx.get(bound):g}, not {describe(value)}"
+            limit = ctx.get(bound)
+            shown = f"{limit:,}" if isinstance(limit, int) and abs(limit) >= 10_000 else f"{limit:g}"
+            return f"{name} must be {words} {shown}, not {describe(value)}"
         if kind == "literal_error":
             choices = [part.strip(" '") for part in ctx.get("expected", "").replace(" or ", ", ").split(",")]
             return f"{name} must be one of {ctx.get('expected')}, not {describe(value)}{suggest(value, choices)}"

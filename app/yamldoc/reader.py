@@ -13,8 +13,10 @@ from yaml.nodes import ScalarNode
 _Loader: type[yaml.CSafeLoader | yaml.SafeLoader] = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 MAX_BYTES = 1024 * 1024
-# A 100-question checklist has about 1,500 values; aliases count each time they are used.
-MAX_VALUES = 200_000
+# Values the document expands to: each value once, and an alias as many values as it repeats. The byte
+# limit already bounds a document without aliases (20,000 questions fit in it), so this only stops
+# "billion laughs" expansions; it is far above any honest file.
+MAX_VALUES = 1_000_000
 MAX_DEPTH = 40
 
 #: Where a value is in a document: its keys and list indexes from the top.
@@ -118,12 +120,12 @@ class _Builder:
             if self.documents > 1:
                 raise YamlProblem([(line, "the file holds more than one YAML document (remove the `---`)")])
         elif isinstance(event, yaml.ScalarEvent):
-            self.add(self.scalar(event, line), 1, line, event.anchor, is_scalar=True)
+            self.add(self.scalar(event, line), 1, line, event.anchor, is_scalar=True, new_values=1)
         elif isinstance(event, yaml.AliasEvent):
             if event.anchor not in self.anchors:
                 raise YamlProblem([(line, f"alias *{event.anchor} refers to an unknown anchor or to itself")])
             value, size = self.anchors[event.anchor]
-            self.add(value, size, line, None, is_scalar=not isinstance(value, list | dict))
+            self.add(value, size, line, None, is_scalar=not isinstance(value, list | dict), new_values=size)
         elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
             if event.tag not in _PLAIN and event.tag not in (_TAG + "seq", _TAG + "map"):
                 self.problems.append((line, f"unsupported YAML tag {_short(event.tag)}"))
@@ -137,7 +139,9 @@ class _Builder:
             frame = self.stack.pop()
             if frame.merges:
                 self.merge(frame)
-            self.add(frame.value, frame.size, self.lines.get(frame.path, line), frame.anchor, is_scalar=False)
+            # Its contents were counted as they came: the container itself is one more value.
+            self.add(frame.value, frame.size, self.lines.get(frame.path, line), frame.anchor, is_scalar=False,
+                     new_values=1)
 
     def scalar(self, event: yaml.ScalarEvent, line: int) -> Any:
         tag = event.tag
@@ -158,8 +162,8 @@ class _Builder:
         self.problems.append((line, f"unsupported YAML tag {_short(tag)}"))
         return None
 
-    def add(self, value: Any, size: int, line: int, anchor: str | None, *, is_scalar: bool) -> None:
-        self.total += size
+    def add(self, value: Any, size: int, line: int, anchor: str | None, *, is_scalar: bool, new_values: int) -> None:
+        self.total += new_values
         if self.total > MAX_VALUES:
             raise YamlProblem([(line, f"the document expands to more than {MAX_VALUES:,} values (an alias bomb?)")])
         if anchor:
