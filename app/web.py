@@ -69,7 +69,7 @@ def refuse_unstorable_input() -> None:
     if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
         values += [*request.form.keys(), *request.form.values()]
-    if any(_unstorable(value) for value in values):
+    if any(isinstance(value, str) and _unstorable(value) for value in values):
         abort(400, _l("The request contains characters that cannot be stored (a NUL byte?)."))
 
 

@@ -6,3 +6,4 @@ from app.main import routes
 bp = Blueprint("main", __name__, template_folder="templates")
 
 bp.add_url_rule("/", view_func=routes.home)
+bp.add_url_rule("/api/v1/openapi.json", view_func=routes.openapi)
