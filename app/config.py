@@ -43,8 +43,12 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=30 * 24 * 3600,
         WTF_CSRF_TIME_LIMIT=None,
-        RATELIMIT_STORAGE_URI="memory://",
+        #: Where rate limits count: in memory (per process) in development; Redis in production, so
+        #: that every worker and every app server counts together (REDIS_URL when not set).
+        RATELIMIT_STORAGE_URI=None,
         LOGIN_RATE_LIMIT="10 per minute;50 per hour",
+        #: Photo uploads per shopper (a visit takes a handful; a script takes thousands).
+        UPLOAD_RATE_LIMIT="60 per minute;600 per hour",
         COUNT_SUBMITTED_VISITS=False,
         #: A location with fewer visits in a period is listed apart in league tables, not ranked.
         RANK_MIN_VISITS=3,
@@ -93,3 +97,8 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         raise RuntimeError("SECRET_KEY is too short for production: use at least 32 random characters")
     if production:
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        if production and not app.config.get("REDIS_URL"):
+            raise RuntimeError("Production needs Redis (REDIS_URL or RATELIMIT_STORAGE_URI): rate limits kept in each "
+                               "process let every worker allow the full limit")
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"

@@ -43,8 +43,8 @@ def add_photo(db, visit, question_id: str, upload_dir: str, number: int, size=(2
     path = photo_path(upload_dir, stored_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(out.getvalue())
-    photo = Photo(visit=visit, question_id=question_id, client_photo_id=f"c{number}", stored_name=stored_name,
-                  width=size[0], height=size[1], byte_size=len(out.getvalue()))
+    photo = Photo(visit=visit, question_id=question_id, slot=number, client_photo_id=f"c{number}",
+                  stored_name=stored_name, width=size[0], height=size[1], byte_size=len(out.getvalue()))
     db.session.add(photo)
     db.session.commit()
     return photo

@@ -27,6 +27,7 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
 def test_production_cookies_are_secure(monkeypatch):
     monkeypatch.setenv("FIELDAUDIT_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
@@ -84,3 +85,19 @@ def test_behind_a_proxy_the_client_address_comes_from_the_proxy(app_config):
     proxied.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"},
                               environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert seen["addr"] == "203.0.113.7"
+
+
+def test_production_counts_rate_limits_in_redis(monkeypatch):
+    """Per-process limits let each gunicorn worker allow the full limit: production refuses them."""
+    monkeypatch.setenv("FIELDAUDIT_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    with pytest.raises(RuntimeError, match="Redis"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["RATELIMIT_STORAGE_URI"] == \
+        "redis://127.0.0.1:6379/15"
+    monkeypatch.delenv("FIELDAUDIT_ENV")
+    monkeypatch.delenv("REDIS_URL")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["RATELIMIT_STORAGE_URI"] == "memory://"

@@ -43,6 +43,7 @@ def test_no_page_template_has_inline_script_or_handler():
 def test_hsts_in_production_over_https(monkeypatch, tmp_path):
     monkeypatch.setenv("FIELDAUDIT_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
     secure = app.test_client().get("/login", base_url="https://fieldaudit.example")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=31556926")  # one year

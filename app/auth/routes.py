@@ -3,6 +3,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
@@ -11,6 +12,7 @@ from app.auth.forms import LoginForm, PasswordForm
 from app.extensions import db, limiter, login_manager
 from app.models import Role, User
 from app.models.audit import record
+from app.models.types import utcnow
 from app.web import safe_next
 
 
@@ -42,7 +44,19 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        now = utcnow()
+        blocked = user.sign_in_blocked(now) if user is not None else None
+        if blocked is not None:
+            # The same answer whatever the password: guessing goes no faster from many addresses.
+            minutes = max(1, -(-int(blocked.total_seconds()) // 60))
+            flash(ngettext("Too many wrong passwords for this account. Try again in %(num)d minute.",
+                           "Too many wrong passwords for this account. Try again in %(num)d minutes.", minutes),
+                  "error")
+            return render_template("auth/login.html", form=form), 429
         if user is None or not user.check_password(form.password.data or ""):
+            if user is not None:
+                user.record_sign_in(False, now)
+                db.session.commit()
             flash(_("Wrong email or password."), "error")
         elif not user.active:
             flash(_("This account is deactivated. Ask your administrator."), "error")
@@ -50,6 +64,8 @@ def login() -> ResponseReturnValue:
             # Without "keep me signed in" the session ends with the browser; with it, both the session
             # and the remember cookie last PERMANENT_SESSION_LIFETIME / REMEMBER_COOKIE_DURATION (30 days).
             session.permanent = bool(form.remember.data)
+            user.record_sign_in(True, now)
+            db.session.commit()
             login_user(user, remember=bool(form.remember.data))
             return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("auth/login.html", form=form)

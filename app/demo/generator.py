@@ -217,12 +217,12 @@ class Generator:
         """Return the callback that stores photos for a photo question of `visit`."""
         def store(question: PhotoQuestion, count: int) -> list[str]:
             tokens: list[str] = []
-            for _ in range(count):
+            for slot in range(count):
                 self.photo_number += 1
                 name, width, height, size = self.files.write(question.id, self.photo_number, self.rng)
                 token = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
                 visit.photos.append(Photo(
-                    token=token, question_id=question.id, client_photo_id=f"demo-{self.photo_number}",
+                    token=token, question_id=question.id, slot=slot, client_photo_id=f"demo-{self.photo_number}",
                     stored_name=name, width=width, height=height, byte_size=size, taken_at=when,
                     latitude=visit.start_latitude, longitude=visit.start_longitude,
                 ))

@@ -12,10 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.access import get_visit_or_404, roles_required
-from app.extensions import db
+from app.extensions import db, limiter
 from app.field.pages import fill_url
 from app.models import OPEN_STATES, Photo, Role, Visit
-from app.storage import remove_photo_files
 from app.visits import lifecycle
 from app.visits import photos as photo_service
 from app.visits.errors import SubmissionRace, VisitError
@@ -136,7 +135,16 @@ def save_draft(visit_id: int) -> ResponseReturnValue:
     return jsonify(saved_at=_iso(saved.saved_at), stale=saved.stale, client_saved_at=saved.client_saved_at)
 
 
+def _upload_limit() -> str:
+    return str(current_app.config["UPLOAD_RATE_LIMIT"])
+
+
+def _uploader() -> str:
+    return f"upload:{current_user.id}"
+
+
 @roles_required(Role.shopper)
+@limiter.limit(_upload_limit, key_func=_uploader)
 def upload_photo(visit_id: int) -> ResponseReturnValue:
     """Store one photo for a photo question: 201 new, 200 when this client_photo_id was stored before."""
     visit = _own_visit(visit_id)
@@ -151,22 +159,13 @@ def upload_photo(visit_id: int) -> ResponseReturnValue:
         raise RequestEntityTooLarge()
     form = request.form
     upload_dir = current_app.config["UPLOAD_DIR"]
+    client_photo_id = form.get("client_photo_id", "")
     photo, created = photo_service.add_photo(
-        visit, data, question_id=form.get("question_id", ""), client_photo_id=form.get("client_photo_id", ""),
+        visit, data, question_id=form.get("question_id", ""), client_photo_id=client_photo_id,
         upload_dir=upload_dir, max_pixels=current_app.config["PHOTO_MAX_PIXELS"],
         latitude=form.get("latitude"), longitude=form.get("longitude"), taken_at=form.get("taken_at"),
     )
-    if created:
-        try:
-            db.session.commit()
-        except IntegrityError:
-            # The same photo arrived twice at once: the unique (visit, client_photo_id) kept one.
-            db.session.rollback()
-            remove_photo_files(upload_dir, photo.stored_name)
-            stored = photo_service.find_photo(_own_visit(visit_id), form.get("client_photo_id", ""))
-            if stored is None:
-                raise
-            photo, created = stored, False
+    db.session.commit()
     return jsonify(_photo(photo)), 201 if created else 200
 
 

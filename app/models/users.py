@@ -1,7 +1,7 @@
 """People who use the app and what they may see."""
 import enum
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
@@ -21,6 +21,10 @@ class Role(str, enum.Enum):
     manager = "manager"
     shopper = "shopper"
 
+
+#: Wrong passwords in a row an account accepts before it makes the next attempt wait.
+FREE_SIGN_IN_ATTEMPTS = 5
+MAX_SIGN_IN_BLOCK = timedelta(hours=1)
 
 manager_regions = Table(
     "manager_regions",
@@ -52,6 +56,9 @@ class User(UserMixin, Model):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Wrong passwords in a row, and until when this account refuses sign-ins (see check_sign_in).
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    login_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     #: Regions a manager is limited to; a manager with none sees the whole network (see app/access.py).
     regions: Mapped[list["Region"]] = relationship("Region", secondary=manager_regions, lazy="selectin")
@@ -64,6 +71,22 @@ class User(UserMixin, Model):
     def check_password(self, password: str) -> bool:
         """Return True when the password matches."""
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def sign_in_blocked(self, now: datetime) -> timedelta | None:
+        """Return how long sign-ins stay refused after too many wrong passwords, or None."""
+        if self.login_blocked_until is None or self.login_blocked_until <= now:
+            return None
+        return self.login_blocked_until - now
+
+    def record_sign_in(self, succeeded: bool, now: datetime) -> None:
+        """Count a wrong password (blocking for 30 s, then twice as long each time, up to an hour), or reset."""
+        if succeeded:
+            self.failed_logins, self.login_blocked_until = 0, None
+            return
+        self.failed_logins = (self.failed_logins or 0) + 1
+        over = self.failed_logins - FREE_SIGN_IN_ATTEMPTS
+        if over >= 0:
+            self.login_blocked_until = now + min(timedelta(seconds=30 * 2**min(over, 10)), MAX_SIGN_IN_BLOCK)
 
     def revoke_sessions(self) -> None:
         """Invalidate every session and remember cookie issued so far."""

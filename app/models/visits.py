@@ -192,13 +192,21 @@ class Photo(Model):
     """Photo evidence, re-encoded without EXIF; the GPS position and time are kept here."""
 
     __tablename__ = "photos"
-    __table_args__ = (UniqueConstraint("visit_id", "client_photo_id", name="uq_photos_visit_client"),)
+    __table_args__ = (
+        UniqueConstraint("visit_id", "client_photo_id", name="uq_photos_visit_client"),
+        # Each photo of a question takes one of its max_photos places: two uploads at once cannot
+        # both take the last one, so the database itself keeps a question within its limit.
+        UniqueConstraint("visit_id", "question_id", "slot", name="uq_photos_visit_question_slot"),
+        CheckConstraint("slot >= 0", name="slot_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Public id used in answers and URLs.
     token: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
     question_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    #: The photo's place among its question's photos, 0 .. max_photos - 1 (see __table_args__).
+    slot: Mapped[int] = mapped_column(default=0)
     #: Generated on the phone, so that a retried upload does not store the photo twice.
     client_photo_id: Mapped[str] = mapped_column(String(64))
     stored_name: Mapped[str] = mapped_column(String(100))

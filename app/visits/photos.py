@@ -9,7 +9,8 @@ from typing import SupportsFloat
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.checklists.questions import PhotoQuestion
 from app.extensions import db
@@ -151,13 +152,6 @@ def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
     return VerifiedImage(jpeg, thumb, out_w, out_h, lat, lon, taken_at)
 
 
-def photo_count(visit: Visit, question_id: str) -> int:
-    """Return how many photos the visit has for a question."""
-    return db.session.scalar(
-        select(func.count(Photo.id)).where(Photo.visit_id == visit.id, Photo.question_id == question_id)
-    ) or 0
-
-
 def find_photo(visit: Visit, client_photo_id: str) -> Photo | None:
     """Return the visit's photo uploaded with this client id, or None."""
     return db.session.scalar(
@@ -193,9 +187,11 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
     if not isinstance(question, PhotoQuestion):
         raise VisitError(_l("%(qid)s is not a photo question of this checklist.", qid=question_id),
                          code="unknown_question", question_id=question_id)
-    if photo_count(visit, question.id) >= question.max_photos:
-        raise VisitError(_l("This question takes at most %(n)s photos.", n=question.max_photos),
-                         code="too_many_photos", question_id=question.id, max_photos=question.max_photos)
+    taken = set(db.session.scalars(select(Photo.slot).where(Photo.visit_id == visit.id,
+                                                         Photo.question_id == question.id)))
+    free = [n for n in range(question.max_photos) if n not in taken]
+    if not free:
+        raise _too_many(question)
     device_lat = _float(latitude, "latitude", -90, 90)
     device_lon = _float(longitude, "longitude", -180, 180)
     try:
@@ -209,7 +205,7 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
     write_file(photo_path(upload_dir, stored_name, "thumb"), image.thumbnail)
     from_exif = image.latitude is not None
     photo = Photo(
-        visit=visit, question_id=question.id, client_photo_id=client_photo_id, stored_name=stored_name,
+        visit_id=visit.id, question_id=question.id, client_photo_id=client_photo_id, stored_name=stored_name,
         content_type="image/jpeg", width=image.width, height=image.height, byte_size=len(image.jpeg),
         latitude=image.latitude if from_exif else (device_lat if device_lon is not None else None),
         longitude=image.longitude if from_exif else (device_lon if device_lat is not None else None),
@@ -219,8 +215,27 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
         photo.geo_source = "exif"
     elif photo.latitude is not None:
         photo.geo_source = "device"
-    db.session.add(photo)
-    return photo, True
+    # The database decides who gets each place: an upload that loses a race for one tries the next.
+    for slot in free:
+        photo.slot = slot
+        try:
+            with db.session.begin_nested():
+                db.session.add(photo)
+            return photo, True
+        except IntegrityError:
+            if photo in db.session:
+                db.session.expunge(photo)
+            stored = find_photo(visit, client_photo_id)
+            if stored is not None:  # the same photo, sent twice at once: the other copy won
+                remove_photo_files(upload_dir, stored_name)
+                return stored, False
+    remove_photo_files(upload_dir, stored_name)
+    raise _too_many(question)
+
+
+def _too_many(question: PhotoQuestion) -> VisitError:
+    return VisitError(_l("This question takes at most %(n)s photos.", n=question.max_photos),
+                      code="too_many_photos", question_id=question.id, max_photos=question.max_photos)
 
 
 def delete_photo(visit: Visit, photo: Photo, upload_dir: str) -> None:
