@@ -1,5 +1,6 @@
 """Photo evidence: verify an upload, keep its GPS position and time, store an EXIF-free JPEG and a thumbnail."""
 import io
+import math
 import secrets
 import warnings
 from collections.abc import Iterable
@@ -22,6 +23,9 @@ from app.visits.payloads import parse_time
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_SIDE = 1600
+#: PNG and WebP decode whole, with no cheaper scale: a small file can unpack to a huge bitmap, so they
+#: get a lower limit than JPEG (phone cameras write JPEG; screenshots are a few megapixels).
+LOSSLESS_MAX_PIXELS = 16_000_000
 THUMB_SIDE = 320
 JPEG_QUALITY = 85
 GPS_IFD, EXIF_IFD = 0x8825, 0x8769
@@ -124,7 +128,7 @@ def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
             if image.format not in ALLOWED_FORMATS:
                 raise PhotoRejected(_l("Only JPEG, PNG and WebP photos are accepted."))
             width, height = image.size
-            if width * height > max_pixels:
+            if width * height > (max_pixels if image.format == "JPEG" else min(max_pixels, LOSSLESS_MAX_PIXELS)):
                 raise PhotoRejected(_l("The photo has too many pixels (%(w)s × %(h)s); take it at a lower resolution.",
                                        w=width, h=height))
             if not is_complete(data, image.format):
@@ -132,6 +136,12 @@ def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
             lat, lon, taken_at = read_exif(image)
+            if image.format == "JPEG":
+                # Decode at the smallest power-of-two scale that still gives MAX_SIDE on the long side:
+                # a 48 MP photo then costs a quarter or less of the time and memory.
+                scale = MAX_SIDE / max(width, height)
+                if scale < 1:
+                    image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
             image.load()
             image = ImageOps.exif_transpose(image)
             if image.mode not in ("RGB", "L"):
