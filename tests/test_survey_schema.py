@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from app.surveys.loader import SurveyError, load_survey_dir, load_survey_file, parse_survey
+from app.surveydefs.loader import SurveyError, load_survey_dir, load_survey_file, parse_survey
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = textwrap.dedent("""\

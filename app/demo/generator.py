@@ -36,7 +36,7 @@ from app.models import (
     VisitStatus,
 )
 from app.scoring import score_visit
-from app.surveys.services import active_survey
+from app.surveydefs.active import active_survey
 from app.visits.lifecycle import payload_hash, record_submission, write_draft
 
 S = VisitStatus

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Location, SurveyResponse
-from app.surveys.schema import METRIC_RANGES
+from app.surveydefs.schema import METRIC_RANGES
 
 MAX_ROWS = 50_000
 #: Header spellings accepted for each column (compared lower-case, spaces and dashes as "_").

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from app.models import Location
 from app.pdf import render
-from app.surveys.schema import Survey
+from app.surveydefs.schema import Survey
 
 SIZES = {"A4": "A4", "A6": "A6"}
 

@@ -27,10 +27,11 @@ from app.analytics.surveys import MetricSet, flagged_counts, network_survey_metr
 from app.extensions import db, limiter
 from app.models import Location, Role
 from app.models.audit import record
+from app.surveydefs.active import active_survey
+from app.surveydefs.schema import METRIC_RANGES, ExtraQuestion, Survey
 from app.surveys import charts, posters, services
 from app.surveys.forms import ImportForm, SurveyForm
 from app.surveys.imports import import_answers
-from app.surveys.schema import METRIC_RANGES, ExtraQuestion, Survey
 from app.web import request_filters
 
 DEVICE_COOKIE_AGE = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
@@ -90,7 +91,7 @@ def _survey_and_location(token: str) -> tuple[Survey, Location]:
     location = services.location_for_token(token)
     if location is None:
         abort(404)
-    survey = services.active_survey()
+    survey = active_survey()
     if survey is None:
         abort(503)
     return survey, location
@@ -236,7 +237,7 @@ def poster(location_id: int) -> ResponseReturnValue:
     size = request.args.get("size", "A4").upper()
     if size not in posters.SIZES:
         abort(400, _("Poster size must be A4 or A6."))
-    survey = services.active_survey()
+    survey = active_survey()
     if survey is None:
         abort(503, _("No valid survey is installed; check the files in checklists/surveys."))
     pdf = posters.render_poster(location, survey, public_url(location), size)
@@ -253,7 +254,7 @@ def import_csv() -> ResponseReturnValue:
     report = None
     if form.validate_on_submit():
         upload = form.file.data
-        survey = services.active_survey()
+        survey = active_survey()
         report = import_answers(upload.read(), upload.filename or "answers.csv", scope=region_scope(current_user),
                                 survey_id=survey.id if survey else "import", dry_run=form.dry_run.data)
         if not report.dry_run and not report.problem and report.accepted:

@@ -7,11 +7,9 @@ Rate limits (in routes.py) are the only refusal, and they answer with a friendly
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -22,52 +20,12 @@ from werkzeug.datastructures import LanguageAccept
 from app.extensions import db
 from app.models import Location, SurveyResponse
 from app.models.types import utcnow
-from app.surveys.loader import LoadedSurvey, SurveyError, load_survey_dir
-from app.surveys.schema import METRIC_RANGES, Survey
+from app.surveydefs.schema import METRIC_RANGES, Survey
 
 #: Flag reasons, stored comma-separated in SurveyResponse.flag_reason.
 HONEYPOT, TOO_FAST, NO_START, DUPLICATE = "honeypot", "too_fast", "no_start_time", "duplicate"
 DEVICE_COOKIE = "fa_device"
 _START_SALT = "survey-start"
-
-_cache_lock = threading.Lock()
-#: SURVEYS_DIR -> ((name, mtime, size) of its files, surveys, rejected files)
-_cache: dict[str, tuple[tuple[tuple[str, int, int], ...], list[LoadedSurvey], list[SurveyError]]] = {}
-
-
-# -- the survey definition -------------------------------------------------------------------
-
-def load_surveys(directory: str | None = None) -> tuple[list[LoadedSurvey], list[SurveyError]]:
-    """Return the valid surveys of SURVEYS_DIR and the rejected files, re-read when a file changes."""
-    directory = directory or current_app.config["SURVEYS_DIR"]
-    try:
-        stamp = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in Path(directory).iterdir()))
-    except OSError:
-        stamp = ()
-    with _cache_lock:
-        cached = _cache.get(directory)
-        if cached and cached[0] == stamp:
-            return cached[1], cached[2]
-    loaded, errors = load_survey_dir(directory)
-    for error in errors:
-        current_app.logger.error("Survey file rejected: %s", error)
-    with _cache_lock:
-        _cache[directory] = (stamp, loaded, errors)
-    return loaded, errors
-
-
-def active_survey() -> Survey | None:
-    """Return the survey customers get: SURVEY_ID's highest version, else the first survey by id."""
-    loaded, _errors = load_surveys()
-    if not loaded:
-        return None
-    wanted = current_app.config.get("SURVEY_ID")
-    candidates = [item.survey for item in loaded if item.survey.id == wanted] if wanted else []
-    if not candidates:
-        first = min(item.survey.id for item in loaded)
-        candidates = [item.survey for item in loaded if item.survey.id == first]
-    return max(candidates, key=lambda survey: survey.version)
-
 
 def location_for_token(token: str) -> Location | None:
     """Return the active location whose public survey link ends in `token`."""

@@ -1,8 +1,8 @@
 """Load survey YAML files into typed surveys, or say exactly what is wrong and where."""
 import os
 
-from app.surveys.messages import SurveyWording
-from app.surveys.schema import Survey
+from app.surveydefs.messages import SurveyWording
+from app.surveydefs.schema import Survey
 from app.yamldoc.loader import DocumentError, DocumentKind, LoadedDocument
 
 

@@ -4,7 +4,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from app.surveys.schema import TEXT_KEYS, ExtraQuestion, Metric, Metrics, Option, Survey, Why
+from app.surveydefs.schema import TEXT_KEYS, ExtraQuestion, Metric, Metrics, Option, Survey, Why
 from app.yamldoc.messages import Wording, describe
 from app.yamldoc.reader import KeyPath
 
