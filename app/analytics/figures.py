@@ -66,12 +66,10 @@ def grade_label(score: float | None, checklist: Checklist | None = None) -> str 
     return None
 
 
-@dataclass(frozen=True)
-class Figure:
-    """An average visit score with its number of visits, 95 % interval and grade."""
+class Averaged:
+    """The score (mean), visits, and low and high end of the 95 % interval of an `estimate`."""
 
     estimate: stats.Estimate
-    grade: str | None = None
 
     @property
     def score(self) -> float | None:
@@ -88,6 +86,14 @@ class Figure:
     @property
     def high(self) -> float | None:
         return self.estimate.high
+
+
+@dataclass(frozen=True)
+class Figure(Averaged):
+    """An average visit score with its number of visits, 95 % interval and grade."""
+
+    estimate: stats.Estimate
+    grade: str | None = None
 
 
 def _figure(sums: stats.Sums, checklist: Checklist | None) -> Figure:
@@ -321,21 +327,13 @@ def section_titles(filters: Filters, section_ids: Iterable[str]) -> dict[str, st
 
 
 @dataclass(frozen=True)
-class SectionFigure:
+class SectionFigure(Averaged):
     """A section's average score over the filter's visits (sections belong to one programme)."""
 
     programme: str
     section_id: str
     title: str
     estimate: stats.Estimate
-
-    @property
-    def score(self) -> float | None:
-        return self.estimate.mean
-
-    @property
-    def visits(self) -> int:
-        return self.estimate.n
 
 
 def section_averages(filters: Filters) -> dict[str, SectionFigure]:
@@ -394,19 +392,11 @@ def heatmap(filters: Filters) -> Heatmap:
 
 
 @dataclass(frozen=True)
-class TrendPoint:
+class TrendPoint(Averaged):
     """The average score over one period of a trend."""
 
     period: Period
     estimate: stats.Estimate
-
-    @property
-    def score(self) -> float | None:
-        return self.estimate.mean
-
-    @property
-    def visits(self) -> int:
-        return self.estimate.n
 
 
 def trend(filters: Filters, periods: list[Period]) -> list[TrendPoint]:
