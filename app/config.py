@@ -32,6 +32,8 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         PHOTO_MAX_BYTES=10 * 1024 * 1024,
         PHOTO_MAX_PIXELS=40_000_000,
+        #: Seconds one photo may take to decode and re-encode before it is refused.
+        PHOTO_DECODE_TIMEOUT=15,
         COMPANY_NAME="Fieldaudit",
         LANGUAGES=["en", "ru"],
         BABEL_DEFAULT_LOCALE="en",

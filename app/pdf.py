@@ -7,30 +7,26 @@ under UPLOAD_DIR, served as a downscaled JPEG thumbnail). Every other URL (``fil
 ``@font-face``, an SVG ``href``, an attachment link or a ``<base>`` element. ``data:`` is refused
 too: our templates never need it (charts are inline SVG), so allowing it would only add surface.
 
-Rendering runs with a time limit: in a process's main thread a SIGALRM timer interrupts it;
-elsewhere (web request threads) the work goes to a small pool of spawned worker processes, and a
-worker that overruns is killed with its pool.
+Rendering runs with a time limit (app.timelimit): a SIGALRM timer in a process's main thread,
+elsewhere a pool of spawned worker processes, killed with the worker that overruns.
 """
-import gc
 import io
 import logging
 import mimetypes
-import multiprocessing
 import os
 import signal
 import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from multiprocessing.pool import AsyncResult, Pool
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from types import FrameType
 from urllib.parse import unquote
 
 from flask import Flask
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from app.timelimit import ProcessPool, TimeLimitExceeded, can_use_alarm, time_limit
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +36,6 @@ PHOTO_SCHEME = "fa-photo:"
 BASE_URL = "fa-static:/"
 STATIC_SUFFIXES = {".css", ".png", ".jpg", ".jpeg", ".svg", ".gif", ".webp", ".woff", ".woff2", ".ttf", ".otf"}
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
-#: Extra seconds the parent waits for a worker before it kills it (the worker's own alarm fires first).
-HARD_KILL_GRACE = 5.0
 
 
 class RenderError(Exception):
@@ -50,14 +44,6 @@ class RenderError(Exception):
 
 class RenderTimeout(RenderError):
     """Rendering took longer than the time limit."""
-
-
-#: Seconds between repeated alarms once the deadline has passed.
-ALARM_REPEAT = 0.05
-
-
-class _Deadline(BaseException):
-    """Raised by the alarm; a BaseException so that WeasyPrint's `except Exception` cannot swallow it."""
 
 
 class RefusedURL(ValueError):
@@ -117,6 +103,7 @@ def thumbnail(source: Path, roots: FetchRoots) -> bytes:
         image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
         small = ImageOps.exif_transpose(image).convert("RGB")
         small.thumbnail((size, size), Image.Resampling.LANCZOS)
+        small.info.clear()  # no comment or XMP carried into the PDF
         buffer = io.BytesIO()
         small.save(buffer, "JPEG", quality=80, optimize=True)
     data = buffer.getvalue()
@@ -171,56 +158,13 @@ def photo_url(stored_name: str) -> str:
     return PHOTO_SCHEME + stored_name
 
 
-@contextmanager
-def _alarm(seconds: float) -> Iterator[None]:
-    """Raise _Deadline in this (main) thread after `seconds`; restores any outer timer.
-
-    A signal handler's exception that lands inside a garbage-collector callback is printed and
-    dropped by Python, so one alarm alone could be lost and the render run forever: the cyclic
-    collector is paused while the timer is armed, and the timer repeats every ALARM_REPEAT seconds
-    after the deadline in case a refcount-triggered callback still swallows one.
-    """
-    armed = [True]
-    collecting = gc.isenabled()
-    gc.disable()
-
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        if armed[0]:
-            raise _Deadline()
-
-    started = time.monotonic()
-    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
-    outer_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds, ALARM_REPEAT)
-    try:
-        yield
-    finally:
-        while True:  # an alarm may still strike while disarming; keep going until it is off
-            try:
-                armed[0] = False
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                break
-            except _Deadline:
-                continue
-        signal.signal(signal.SIGALRM, previous_handler)
-        if collecting:
-            gc.enable()
-        if outer_delay:  # an outer timer (RQ's job timeout) keeps running with what it had left
-            remaining = outer_delay - (time.monotonic() - started)
-            signal.setitimer(signal.ITIMER_REAL, max(remaining, 0.001))
-
-
-def can_use_alarm() -> bool:
-    """Return True when SIGALRM can interrupt the current thread."""
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-
-
 def render_here(html: str, roots: FetchRoots, timeout: float, base_url: str = BASE_URL) -> bytes:
     """Render `html` to PDF bytes in this process (main thread only) under a SIGALRM time limit."""
     fetcher = StrictFetcher(roots)
     try:
-        with _alarm(timeout):
+        with time_limit(timeout):
             return HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
-    except _Deadline:
+    except TimeLimitExceeded:
         raise RenderTimeout(f"rendering took longer than {timeout:g} s") from None
     except Exception as exc:  # pragma: no cover - WeasyPrint bugs surface as a clear error
         raise RenderError(f"{type(exc).__name__}: {exc}") from None
@@ -232,53 +176,23 @@ def _warm_worker() -> None:
     HTML(string="<p>.</p>").render()
 
 
-class RenderPool:
-    """A pool of spawned worker processes that render PDFs, killed and rebuilt on a hang."""
+class RenderPool(ProcessPool):
+    """A pool of spawned processes that render PDFs, killed and rebuilt on a hang."""
 
     def __init__(self, workers: int = 2) -> None:
-        self.workers = workers
-        self._pool: Pool | None = None
-        self._lock = threading.Lock()
-        #: Bumped on every kill, so callers can tell which submitted tasks died with the old pool.
-        self.generation = 0
+        super().__init__(workers, initializer=_warm_worker)
 
-    def pool(self) -> Pool:
-        """Return the live multiprocessing pool, starting it when needed."""
-        with self._lock:
-            if self._pool is None:
-                # spawn, not fork: forking a threaded web process with open DB connections is unsafe
-                context = multiprocessing.get_context("spawn")
-                self._pool = context.Pool(self.workers, initializer=_warm_worker, maxtasksperchild=100)
-            return self._pool
-
-    def submit(self, html: str, roots: FetchRoots, timeout: float, base_url: str = BASE_URL) -> AsyncResult[bytes]:
+    def submit_render(self, html: str, roots: FetchRoots, timeout: float,
+                      base_url: str = BASE_URL) -> AsyncResult[bytes]:
         """Start rendering; return an AsyncResult."""
-        return self.pool().apply_async(render_here, (html, roots, timeout, base_url))
+        return self.submit(render_here, html, roots, timeout, base_url)
 
-    def wait(self, result: AsyncResult[bytes], timeout: float) -> bytes:
+    def wait_render(self, result: AsyncResult[bytes], timeout: float) -> bytes:
         """Return the PDF bytes of `result`; kill the pool and raise RenderTimeout after `timeout` + grace."""
         try:
-            return result.get(timeout + HARD_KILL_GRACE)
-        except multiprocessing.TimeoutError:
-            self.kill()
+            return self.wait(result, timeout)
+        except TimeLimitExceeded:
             raise RenderTimeout(f"rendering took longer than {timeout:g} s") from None
-
-    def kill(self) -> None:
-        """Terminate every worker (hung ones included); the next submit starts a fresh pool."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-            self.generation += 1
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-
-    def close(self) -> None:
-        """Stop the workers gracefully."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
-            pool.join()
 
 
 _shared_pool: RenderPool | None = None
@@ -312,4 +226,4 @@ def render(html: str, base_url: str = BASE_URL, *, roots: FetchRoots | None = No
     if not isolate:
         return render_here(html, roots, timeout, base_url)
     pool = shared_pool(int(current_app.config.get("PDF_RENDER_WORKERS", 2)))
-    return pool.wait(pool.submit(html, roots, timeout, base_url), timeout)
+    return pool.wait_render(pool.submit_render(html, roots, timeout, base_url), timeout)

@@ -2,10 +2,18 @@
 import os
 from pathlib import Path
 
+#: The uploaded file, kept only until its photo is decoded: never served (it still has its metadata).
+ORIGINAL = "original"
+
 
 def photo_path(upload_dir: str, stored_name: str, size: str | None = None) -> Path:
-    """Return the file of a stored photo, or of its thumbnail when size == "thumb"."""
-    name = stored_name.replace(".jpg", "_thumb.jpg") if size == "thumb" else stored_name
+    """Return the file of a stored photo, of its thumbnail (size "thumb"), or of the upload (ORIGINAL)."""
+    if size == "thumb":
+        name = stored_name.replace(".jpg", "_thumb.jpg")
+    elif size == ORIGINAL:
+        name = stored_name.replace(".jpg", ".upload")
+    else:
+        name = stored_name
     return Path(upload_dir) / name[:2] / name
 
 
@@ -19,5 +27,5 @@ def write_file(path: Path, data: bytes) -> None:
 
 def remove_photo_files(upload_dir: str, stored_name: str) -> None:
     """Delete a photo's files (missing files are fine)."""
-    for size in (None, "thumb"):
+    for size in (None, "thumb", ORIGINAL):
         photo_path(upload_dir, stored_name, size).unlink(missing_ok=True)

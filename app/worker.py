@@ -3,7 +3,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-QUEUES = ("fieldaudit-reports",)
+QUEUES = ("fieldaudit-photos", "fieldaudit-reports")  # photos first: a shopper is waiting
 
 
 @click.command("worker")

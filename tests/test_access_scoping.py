@@ -1,4 +1,6 @@
 """A manager of region A never sees region B: 404 (or 403) on every page, export, PDF and API of B."""
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -89,7 +91,8 @@ def test_lists_and_exports_leave_region_b_out(client, login, world):
                 f"/dashboard/export/answers.csv?{Q2}", f"/dashboard/export/table.csv?{Q2}"):
         with client.get(url) as response:  # exports stream: read each before the next request
             assert response.status_code == 200, url
-            bodies.append(response.get_data(as_text=True))
+            # Random tokens (CSRF, CSP nonce) could spell "B1" by chance: only words count.
+            bodies.append(re.sub(r"[\w.-]{20,}", "", response.get_data(as_text=True)))
         assert "B1" not in bodies[-1] and "South" not in bodies[-1] and "Fix B" not in bodies[-1], url
     assert "A1" in bodies[0] and "A1" in bodies[-1]
 

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from app.models import Photo, VisitStatus
-from app.visits.photos import PhotoRejected, verify_image
+from app.visits.images import ImageRefused, verify_image
 
 MAX_PIXELS = 40_000_000
 
@@ -33,8 +33,8 @@ def gps_exif(orientation=None) -> Image.Exif:
 
 def test_exif_position_and_time_are_read_then_stripped():
     verified = verify_image(image_bytes(exif=gps_exif()), MAX_PIXELS)
-    assert verified.latitude == pytest.approx(55.75) and verified.longitude == pytest.approx(37.61)
-    assert verified.taken_at == datetime(2025, 5, 2, 9, 30, tzinfo=UTC)
+    assert verified.capture.latitude == pytest.approx(55.75) and verified.capture.longitude == pytest.approx(37.61)
+    assert verified.capture.taken_at == datetime(2025, 5, 2, 9, 30, tzinfo=UTC)
     stored = Image.open(io.BytesIO(verified.jpeg))
     assert stored.format == "JPEG"
     assert len(stored.getexif()) == 0 and "exif" not in stored.info
@@ -51,7 +51,7 @@ def test_png_and_webp_are_re_encoded_as_jpeg(fmt, mode):
     data = image_bytes(fmt, mode=mode) if mode != "L" else _grey_png()
     verified = verify_image(data, MAX_PIXELS)
     assert Image.open(io.BytesIO(verified.jpeg)).format == "JPEG"
-    assert verified.latitude is None and verified.taken_at is None
+    assert verified.capture.latitude is None and verified.capture.taken_at is None
 
 
 def _grey_png() -> bytes:
@@ -68,14 +68,14 @@ def test_large_photos_are_downscaled_to_1600_px():
 
 
 def test_text_file_renamed_jpg_is_refused():
-    with pytest.raises(PhotoRejected):
+    with pytest.raises(ImageRefused):
         verify_image(b"hello, I am a text file with a .jpg name\n" * 10, MAX_PIXELS)
 
 
 def test_gif_is_refused():
     out = io.BytesIO()
     Image.new("P", (10, 10)).save(out, "GIF")
-    with pytest.raises(PhotoRejected):
+    with pytest.raises(ImageRefused):
         verify_image(out.getvalue(), MAX_PIXELS)
 
 
@@ -84,7 +84,7 @@ def test_huge_pixel_png_is_refused_without_decoding():
     out = io.BytesIO()
     Image.new("1", (20000, 20000)).save(out, "PNG")
     assert len(out.getvalue()) < 2_000_000
-    with pytest.raises(PhotoRejected):
+    with pytest.raises(ImageRefused):
         verify_image(out.getvalue(), MAX_PIXELS)
 
 
@@ -96,7 +96,7 @@ def test_truncated_images_are_refused(monkeypatch, fmt, lenient):
 
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", lenient)
     data = image_bytes(fmt, size=(800, 800))
-    with pytest.raises(PhotoRejected):
+    with pytest.raises(ImageRefused):
         verify_image(data[: len(data) * 2 // 3], MAX_PIXELS)
 
 
@@ -165,7 +165,7 @@ def test_a_small_png_that_unpacks_to_a_huge_bitmap_is_refused_before_decoding():
     out = io.BytesIO()
     Image.new("RGB", (5000, 4000), (255, 255, 255)).save(out, "PNG")
     assert len(out.getvalue()) < 200_000
-    with pytest.raises(PhotoRejected, match="too many pixels"):
+    with pytest.raises(ImageRefused, match="too_many_pixels"):
         verify_image(out.getvalue(), 40_000_000)
 
 

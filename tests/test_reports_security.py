@@ -146,7 +146,7 @@ def test_render_pool_kills_a_hung_worker_and_recovers(app):
     try:
         started = time.monotonic()
         with pytest.raises(RenderTimeout):
-            pool.wait(pool.submit(slow_html(), roots, 0.5), 0.5)  # the worker's own alarm stops it
+            pool.wait_render(pool.submit_render(slow_html(), roots, 0.5), 0.5)  # the worker's own alarm stops it
         assert time.monotonic() - started < 8
         generation = pool.generation
         # A worker stuck where no alarm can reach it is killed from outside, with its pool.
@@ -154,8 +154,8 @@ def test_render_pool_kills_a_hung_worker_and_recovers(app):
         with pytest.raises(Exception):  # noqa: B017 (multiprocessing.TimeoutError)
             stuck.get(0.2)
         with pytest.raises(RenderTimeout):
-            pool.wait(stuck, 0.1)
+            pool.wait_render(stuck, 0.1)
         assert pool.generation == generation + 1
-        assert pool.wait(pool.submit("<p>again</p>", roots, 10), 10).startswith(b"%PDF")
+        assert pool.wait_render(pool.submit_render("<p>again</p>", roots, 10), 10).startswith(b"%PDF")
     finally:
         pool.close()

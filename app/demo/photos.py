@@ -6,7 +6,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from app.storage import photo_path
-from app.visits.photos import THUMB_SIDE
+from app.visits.images import THUMB_SIDE
 
 #: Stored names of demo photos start with this, so that `demo --reset` removes only them.
 PREFIX = "demo"

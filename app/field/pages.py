@@ -78,6 +78,8 @@ def photo(token: str) -> ResponseReturnValue:
     :raise 404: unknown photo, or a visit the user may not see.
     """
     stored = get_photo_or_404(token, current_user)
+    if not stored.ready:  # still being decoded, or refused: there is no clean copy to show
+        abort(404)
     size = "thumb" if request.args.get("size") == "thumb" else None
     path = photo_path(current_app.config["UPLOAD_DIR"], stored.stored_name, size)
     if not path.is_file():

@@ -60,9 +60,11 @@ def _location(visit: Visit) -> dict[str, object]:
 
 
 def _photo(photo: Photo) -> dict[str, object]:
-    url = url_for("field.photo", token=photo.token)
+    ready = photo.ready
     return {"id": photo.token, "question_id": photo.question_id, "client_photo_id": photo.client_photo_id,
-            "url": url, "thumb_url": url_for("field.photo", token=photo.token, size="thumb"),
+            "status": photo.status, "problem": photo_service.problem_message(photo),
+            "url": url_for("field.photo", token=photo.token) if ready else None,
+            "thumb_url": url_for("field.photo", token=photo.token, size="thumb") if ready else None,
             "width": photo.width, "height": photo.height, "taken_at": _iso(photo.taken_at),
             "latitude": photo.latitude, "longitude": photo.longitude}
 
@@ -158,14 +160,17 @@ def upload_photo(visit_id: int) -> ResponseReturnValue:
     if len(data) > limit:
         raise RequestEntityTooLarge()
     form = request.form
-    upload_dir = current_app.config["UPLOAD_DIR"]
-    client_photo_id = form.get("client_photo_id", "")
+    settings = photo_service.PhotoSettings.of(current_app.config)
     photo, created = photo_service.add_photo(
-        visit, data, question_id=form.get("question_id", ""), client_photo_id=client_photo_id,
-        upload_dir=upload_dir, max_pixels=current_app.config["PHOTO_MAX_PIXELS"],
-        latitude=form.get("latitude"), longitude=form.get("longitude"), taken_at=form.get("taken_at"),
+        visit, data, question_id=form.get("question_id", ""), client_photo_id=form.get("client_photo_id", ""),
+        settings=settings, latitude=form.get("latitude"), longitude=form.get("longitude"),
+        taken_at=form.get("taken_at"),
     )
     db.session.commit()
+    if created:
+        photo_service.enqueue(photo, settings)
+    if photo.status == "pending":
+        return jsonify(_photo(photo)), 202
     return jsonify(_photo(photo)), 201 if created else 200
 
 

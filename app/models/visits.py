@@ -189,7 +189,11 @@ class Answer(Model):
 
 
 class Photo(Model):
-    """Photo evidence, re-encoded without EXIF; the GPS position and time are kept here."""
+    """Photo evidence, re-encoded without any metadata; the GPS position and time are kept here.
+
+    An upload is stored as it came, "pending", until a job has decoded it; then it is "ready" (a
+    clean JPEG and thumbnail, the original deleted) or "rejected" with a problem code.
+    """
 
     __tablename__ = "photos"
     __table_args__ = (
@@ -211,9 +215,14 @@ class Photo(Model):
     client_photo_id: Mapped[str] = mapped_column(String(64))
     stored_name: Mapped[str] = mapped_column(String(100))
     content_type: Mapped[str] = mapped_column(String(40), default="image/jpeg")
-    width: Mapped[int]
-    height: Mapped[int]
-    byte_size: Mapped[int]
+    #: pending | ready | rejected
+    status: Mapped[str] = mapped_column(String(10), default="ready", server_default="ready")
+    #: Why a rejected photo was refused: a code of app.visits.photos.PROBLEMS.
+    problem: Mapped[str | None] = mapped_column(String(20))
+    #: Of the stored copy; unknown while pending.
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    byte_size: Mapped[int | None]
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
@@ -222,6 +231,10 @@ class Photo(Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     visit: Mapped[Visit] = relationship("Visit", back_populates="photos")
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
 
 
 class VisitEvent(Model):

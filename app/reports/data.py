@@ -127,7 +127,8 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
     answers = {a.question_id: a for a in visit.answers}
     stored_sections = {s.section_id: s for s in visit.section_scores}
     photos: dict[str, list[str]] = defaultdict(list)
-    for photo in visit.photos:
+    ready = [photo for photo in visit.photos if photo.ready]  # a pending or refused upload has no clean copy
+    for photo in ready:
         photos[photo.question_id].append(photo_url(stored_photo_path(photo.stored_name)))
 
     sections, critical = [], []
@@ -167,7 +168,7 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
         visit=visit, location=location, region=location.region, checklist_title=checklist.title,
         checklist_version=checklist.version, shopper_label=shopper_label(visit, include_shopper_name),
         score=visit.score, grade=visit.grade, critical=critical, sections=sections,
-        photo_count=len(visit.photos),
+        photo_count=len(ready),
     )
 
 

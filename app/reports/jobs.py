@@ -72,10 +72,10 @@ def build_zip(locations: Iterable[Location], filters: Filters, target: Path, *,
     def collect(archive: zipfile.ZipFile) -> None:
         name, html, job, generation = pending.popleft()
         if generation != pool.generation:  # its worker was killed with a hung neighbour: start it again
-            job, generation = pool.submit(html, roots, timeout), pool.generation
+            job, generation = pool.submit_render(html, roots, timeout), pool.generation
         try:
             # Up to 2 x workers are queued, so the oldest may wait one document's turn before it starts.
-            archive.writestr(name, pool.wait(job, 2 * timeout))
+            archive.writestr(name, pool.wait_render(job, 2 * timeout))
             result.written += 1
         except RenderError as exc:
             result.failures.append((name, str(exc)))
@@ -92,7 +92,7 @@ def build_zip(locations: Iterable[Location], filters: Filters, target: Path, *,
                     result.failures.append((f"{location.code}.pdf", f"{type(exc).__name__}: {exc}"))
                     progress(result.written + len(result.failures), location.code)
                     continue
-                pending.append((name, html, pool.submit(html, roots, timeout), pool.generation))
+                pending.append((name, html, pool.submit_render(html, roots, timeout), pool.generation))
                 while len(pending) >= 2 * workers:  # keep every worker fed while this thread builds HTML
                     collect(archive)
             while pending:

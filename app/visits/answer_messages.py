@@ -37,6 +37,7 @@ MESSAGES = {
     "%(count)d photos; at most %(limit)d are allowed": _l("%(count)d photos; at most %(limit)d are allowed"),
     "photos taken: %(count)d; at least %(needed)d needed": _l("photos taken: %(count)d; at least %(needed)d needed"),
     "photo %(ref)s was not uploaded for this question": _l("photo %(ref)s was not uploaded for this question"),
+    "photo %(ref)s could not be read; take it again": _l("photo %(ref)s could not be read; take it again"),
 }
 
 #: describe()'s English words for values that are not what the question takes.

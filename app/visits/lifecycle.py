@@ -374,6 +374,9 @@ def _resolve_photos(visit: Visit, checklist: Checklist, answers: dict[str, Any]
             if photo is None or photo.question_id != question.id:
                 problems.append(AnswerProblem.of(question.id, "photo %(ref)s was not uploaded for this question",
                                                  ref=ref))
+            elif photo.status == "rejected":
+                problems.append(AnswerProblem.of(question.id, "photo %(ref)s could not be read; take it again",
+                                                 ref=ref))
             elif photo.token not in tokens:
                 tokens.append(photo.token)
         resolved[question.id] = {**item, "value": tokens} if isinstance(item, dict) else tokens

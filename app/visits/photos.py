@@ -1,165 +1,120 @@
-"""Photo evidence: verify an upload, keep its GPS position and time, store an EXIF-free JPEG and a thumbnail."""
-import io
-import math
+"""Photo evidence: take an upload, decode it within bounds (in the request, or in a job when Redis is there),
+keep its GPS position and time, store a metadata-free JPEG and a thumbnail.
+"""
+import atexit
+import logging
 import secrets
-import warnings
-from collections.abc import Iterable
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from typing import SupportsFloat
+from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.checklists.questions import PhotoQuestion
 from app.extensions import db
 from app.models import Photo, Visit
-from app.storage import photo_path, remove_photo_files, write_file
+from app.storage import ORIGINAL, photo_path, remove_photo_files, write_file
+from app.timelimit import ProcessPool, TimeLimitExceeded, can_use_alarm, time_limit
 from app.visits.errors import VisitError
+from app.visits.images import ImageRefused, VerifiedImage, plausible_position, read_header, verify_image
 from app.visits.lifecycle import require
 from app.visits.payloads import parse_time
 
-ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
-MAX_SIDE = 1600
-#: PNG and WebP decode whole, with no cheaper scale: a small file can unpack to a huge bitmap, so they
-#: get a lower limit than JPEG (phone cameras write JPEG; screenshots are a few megapixels).
-LOSSLESS_MAX_PIXELS = 16_000_000
-THUMB_SIDE = 320
-JPEG_QUALITY = 85
-GPS_IFD, EXIF_IFD = 0x8825, 0x8769
-DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL = 0x9003, 0x9011
+log = logging.getLogger(__name__)
+QUEUE_NAME = "fieldaudit-photos"
+
+#: Why a photo is refused, for the shopper (ImageRefused.problem -> message).
+PROBLEMS = {
+    "not_a_photo": _l("This file is not a photo we can read (JPEG, PNG or WebP)."),
+    "format": _l("Only JPEG, PNG and WebP photos are accepted."),
+    "too_many_pixels": _l("The photo has too many pixels; take it at a lower resolution."),
+    "damaged": _l("The photo file is damaged or incomplete; take it again."),
+    "too_slow": _l("The photo took too long to read; take it again at a lower resolution."),
+    "lost": _l("The photo was lost on the server before it could be read; take it again."),
+}
 
 
 class PhotoRejected(VisitError):
     code = "invalid_photo"
 
+    def __init__(self, refused: ImageRefused) -> None:
+        params = refused.params
+        if refused.problem == "too_many_pixels" and params:
+            message = _l("The photo has too many pixels (%(w)s × %(h)s); take it at a lower resolution.", **params)
+        else:
+            message = PROBLEMS[refused.problem]
+        super().__init__(message, problem=refused.problem)
+        self.problem = refused.problem
+
 
 @dataclass(frozen=True)
-class VerifiedImage:
-    jpeg: bytes
-    thumbnail: bytes
-    width: int
-    height: int
-    latitude: float | None
-    longitude: float | None
-    taken_at: datetime | None
+class PhotoSettings:
+    upload_dir: str
+    max_pixels: int
+    #: Seconds one photo may take to decode and re-encode before it is refused.
+    timeout: float
+    #: Decode in an RQ job (the upload answers at once) rather than in the request.
+    deferred: bool
+    redis_url: str | None = None
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> "PhotoSettings":
+        return cls(upload_dir=config["UPLOAD_DIR"], max_pixels=int(config["PHOTO_MAX_PIXELS"]),
+                   timeout=float(config["PHOTO_DECODE_TIMEOUT"]), deferred=bool(config.get("REDIS_URL")),
+                   redis_url=config.get("REDIS_URL"))
 
 
-def _degrees(values: Iterable[SupportsFloat], ref: object) -> float | None:
-    """Return signed decimal degrees from EXIF (degrees, minutes, seconds) rationals and N/S/E/W."""
-    try:
-        d, m, s = (float(v) for v in values)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    result = d + m / 60 + s / 3600
-    if isinstance(ref, bytes):
-        ref = ref.decode(errors="ignore")
-    return -result if str(ref).strip().upper() in ("S", "W") else result
+_pool: ProcessPool | None = None
+_pool_lock = threading.Lock()
 
 
-def read_exif(image: Image.Image) -> tuple[float | None, float | None, datetime | None]:
-    """Return the GPS latitude, longitude and capture time recorded in the image's EXIF (each may be None)."""
-    try:
-        exif = image.getexif()
-        gps = exif.get_ifd(GPS_IFD)
-        details = exif.get_ifd(EXIF_IFD)
-    except Exception:  # noqa: BLE001 - broken metadata is no reason to refuse the photo
-        return None, None, None
-    latitude, longitude = gps.get(2), gps.get(4)
-    lat = _degrees(latitude, gps.get(1)) if latitude else None
-    lon = _degrees(longitude, gps.get(3)) if longitude else None
-    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        lat = lon = None
-    taken_at = None
-    raw = details.get(DATETIME_ORIGINAL) or exif.get(0x0132)  # DateTimeOriginal, else DateTime
-    if isinstance(raw, str):
-        try:
-            taken_at = datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S")
-        except ValueError:
-            taken_at = None
-    if taken_at is not None:
-        offset = details.get(OFFSET_TIME_ORIGINAL)
-        tz = UTC
-        if isinstance(offset, str) and len(offset) >= 6 and offset[0] in "+-":
-            try:
-                hours, minutes = int(offset[1:3]), int(offset[4:6])
-                sign = -1 if offset[0] == "-" else 1
-                tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-            except ValueError:
-                pass
-        # Without an offset the camera's local time is taken as UTC; managers see it as recorded.
-        taken_at = taken_at.replace(tzinfo=tz).astimezone(UTC)
-    return lat, lon, taken_at
+def _decoder_pool() -> ProcessPool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPool(workers=1)
+            atexit.register(_pool.kill)
+        return _pool
 
 
-def _jpeg(image: Image.Image, side: int) -> tuple[bytes, int, int]:
-    copy = image.copy()
-    copy.thumbnail((side, side), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    # No exif= argument: the new file carries no metadata at all.
-    copy.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-    return out.getvalue(), copy.width, copy.height
+def verify_in_time(data: bytes, max_pixels: int, timeout: float) -> VerifiedImage:
+    """verify_image under a SIGALRM time limit (in a main thread: a job, a CLI, a pool worker)."""
+    with time_limit(timeout):
+        return verify_image(data, max_pixels)
 
 
-def is_complete(data: bytes, fmt: str) -> bool:
-    """Return True when the file ends as its format requires (a cut-off upload does not).
+def decode_within(data: bytes, settings: PhotoSettings) -> VerifiedImage:
+    """Return the verified image, decoded within the pixel limit and the time limit; raise PhotoRejected.
 
-    Checked on the bytes because Pillow's LOAD_TRUNCATED_IMAGES is a process-wide switch that
-    WeasyPrint turns on at import, after which Pillow silently pads truncated images with grey.
+    The alarm interrupts Python between steps; each step in C is bounded by the pixel limit, and a
+    pool worker stuck beyond the grace period is killed from outside.
     """
-    if fmt == "JPEG":
-        return data.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
-    if fmt == "PNG":
-        return b"IEND" in data[-16:]
-    if fmt == "WEBP":
-        return len(data) >= 12 and int.from_bytes(data[4:8], "little") + 8 <= len(data)
-    return False
+    try:
+        if can_use_alarm():
+            return verify_in_time(data, settings.max_pixels, settings.timeout)
+        pool = _decoder_pool()
+        return pool.wait(pool.submit(verify_in_time, data, settings.max_pixels, settings.timeout), settings.timeout)
+    except ImageRefused as exc:
+        raise PhotoRejected(exc) from None
+    except TimeLimitExceeded:
+        raise PhotoRejected(ImageRefused("too_slow")) from None
 
 
-def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
-    """Check an upload is a JPEG/PNG/WebP within the pixel limit and re-encode it; raise PhotoRejected."""
-    with warnings.catch_warnings():
-        # Pillow warns (and under 2x the limit only warns) on decompression bombs: treat as refusal.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image: Image.Image = Image.open(io.BytesIO(data))
-            if image.format not in ALLOWED_FORMATS:
-                raise PhotoRejected(_l("Only JPEG, PNG and WebP photos are accepted."))
-            width, height = image.size
-            if width * height > (max_pixels if image.format == "JPEG" else min(max_pixels, LOSSLESS_MAX_PIXELS)):
-                raise PhotoRejected(_l("The photo has too many pixels (%(w)s × %(h)s); take it at a lower resolution.",
-                                       w=width, h=height))
-            if not is_complete(data, image.format):
-                raise PhotoRejected(_l("The photo file is damaged or incomplete; take it again."))
-            if getattr(image, "n_frames", 1) > 1:
-                image.seek(0)
-            lat, lon, taken_at = read_exif(image)
-            if image.format == "JPEG":
-                # Decode at the smallest power-of-two scale that still gives MAX_SIDE on the long side:
-                # a 48 MP photo then costs a quarter or less of the time and memory.
-                scale = MAX_SIDE / max(width, height)
-                if scale < 1:
-                    image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            if image.mode not in ("RGB", "L"):
-                rgba = image.convert("RGBA")
-                flat = Image.new("RGB", rgba.size, "white")
-                flat.paste(rgba, mask=rgba.getchannel("A"))
-                image = flat
-            elif image.mode == "L":
-                image = image.convert("RGB")
-            jpeg, out_w, out_h = _jpeg(image, MAX_SIDE)
-            thumb, _w, _h = _jpeg(image, THUMB_SIDE)
-        except PhotoRejected:
-            raise
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoRejected(_l("This file is not a photo we can read (JPEG, PNG or WebP).")) from None
-        except (OSError, ValueError, SyntaxError, EOFError, MemoryError):
-            raise PhotoRejected(_l("The photo file is damaged or incomplete; take it again.")) from None
-    return VerifiedImage(jpeg, thumb, out_w, out_h, lat, lon, taken_at)
+def _store_verified(photo: Photo, image: VerifiedImage, upload_dir: str) -> None:
+    """Write the clean copies and record what the photo is; the photo becomes ready."""
+    write_file(photo_path(upload_dir, photo.stored_name), image.jpeg)
+    write_file(photo_path(upload_dir, photo.stored_name, "thumb"), image.thumbnail)
+    photo.status, photo.problem = "ready", None
+    photo.width, photo.height, photo.byte_size = image.width, image.height, len(image.jpeg)
+    capture = image.capture
+    if capture.latitude is not None:
+        photo.latitude, photo.longitude, photo.geo_source = capture.latitude, capture.longitude, "exif"
+    if capture.taken_at is not None:
+        photo.taken_at = capture.taken_at
 
 
 def find_photo(visit: Visit, client_photo_id: str) -> Photo | None:
@@ -182,10 +137,14 @@ def _float(value: str | None, field: str, low: float, high: float) -> float | No
     return number
 
 
-def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: str, upload_dir: str,
-              max_pixels: int, latitude: str | None = None, longitude: str | None = None,
+def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: str, settings: PhotoSettings,
+              latitude: str | None = None, longitude: str | None = None,
               taken_at: str | None = None) -> tuple[Photo, bool]:
-    """Store a verified photo for a photo question; return (photo, created). Same client id = same photo."""
+    """Store a photo for a photo question; return (photo, created). Same client id = same photo.
+
+    Refuses at once what its header shows is no photo, too big or cut off; the decoding itself runs
+    here, or, when `settings.deferred`, in a job (call `enqueue` after the commit) with the photo pending.
+    """
     if not isinstance(client_photo_id, str) or not 1 <= len(client_photo_id) <= 64:
         raise VisitError(_l("client_photo_id is required (at most 64 characters)."), field="client_photo_id")
     existing = find_photo(visit, client_photo_id)
@@ -208,23 +167,24 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
         device_time = parse_time(taken_at)
     except ValueError:
         raise VisitError(_l("%(field)s is not a valid ISO 8601 time.", field="taken_at"), field="taken_at") from None
-    image = verify_image(data, max_pixels)
+    try:
+        read_header(data, settings.max_pixels)
+    except ImageRefused as exc:
+        raise PhotoRejected(exc) from None
 
-    stored_name = f"{secrets.token_hex(16)}.jpg"
-    write_file(photo_path(upload_dir, stored_name), image.jpeg)
-    write_file(photo_path(upload_dir, stored_name, "thumb"), image.thumbnail)
-    from_exif = image.latitude is not None
+    device_position = plausible_position(device_lat, device_lon)
     photo = Photo(
-        visit_id=visit.id, question_id=question.id, client_photo_id=client_photo_id, stored_name=stored_name,
-        content_type="image/jpeg", width=image.width, height=image.height, byte_size=len(image.jpeg),
-        latitude=image.latitude if from_exif else (device_lat if device_lon is not None else None),
-        longitude=image.longitude if from_exif else (device_lon if device_lat is not None else None),
-        taken_at=image.taken_at or device_time,
+        visit_id=visit.id, question_id=question.id, client_photo_id=client_photo_id,
+        stored_name=f"{secrets.token_hex(16)}.jpg", content_type="image/jpeg", taken_at=device_time,
     )
-    if from_exif:
-        photo.geo_source = "exif"
-    elif photo.latitude is not None:
+    if device_position is not None:
+        photo.latitude, photo.longitude = device_position
         photo.geo_source = "device"
+    if settings.deferred:
+        photo.status = "pending"
+        write_file(photo_path(settings.upload_dir, photo.stored_name, ORIGINAL), data)
+    else:
+        _store_verified(photo, decode_within(data, settings), settings.upload_dir)
     # The database decides who gets each place: an upload that loses a race for one tries the next.
     for slot in free:
         photo.slot = slot
@@ -237,10 +197,64 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
                 db.session.expunge(photo)
             stored = find_photo(visit, client_photo_id)
             if stored is not None:  # the same photo, sent twice at once: the other copy won
-                remove_photo_files(upload_dir, stored_name)
+                remove_photo_files(settings.upload_dir, photo.stored_name)
                 return stored, False
-    remove_photo_files(upload_dir, stored_name)
+    remove_photo_files(settings.upload_dir, photo.stored_name)
     raise _too_many(question)
+
+
+def enqueue(photo: Photo, settings: PhotoSettings) -> None:
+    """Queue the decoding of a pending (committed) photo; without a reachable Redis, decode it now."""
+    if photo.status != "pending":
+        return
+    if settings.redis_url:
+        try:
+            from redis import Redis
+            from rq import Queue, Retry
+
+            Queue(QUEUE_NAME, connection=Redis.from_url(settings.redis_url)).enqueue(
+                run_photo_job, photo.id, job_id=f"photo-{photo.id}",
+                job_timeout=int(settings.timeout) + 30, retry=Retry(max=3, interval=[5, 30, 120]),
+            )
+            return
+        except Exception:  # Redis down: the photo still gets decoded, in this request
+            log.exception("Could not queue photo %s on Redis; decoding it in the request", photo.id)
+    process_photo(photo, settings)
+    db.session.commit()
+
+
+def process_photo(photo: Photo, settings: PhotoSettings) -> None:
+    """Decode a pending photo: it becomes ready (clean copies written) or rejected; the original goes."""
+    if photo.status != "pending":
+        return
+    original = photo_path(settings.upload_dir, photo.stored_name, ORIGINAL)
+    try:
+        data = original.read_bytes()
+    except FileNotFoundError:
+        photo.status, photo.problem = "rejected", "lost"
+        return
+    try:
+        _store_verified(photo, decode_within(data, settings), settings.upload_dir)
+    except PhotoRejected as exc:
+        photo.status, photo.problem = "rejected", exc.problem
+    db.session.flush()
+    original.unlink(missing_ok=True)
+
+
+def run_photo_job(photo_id: int) -> None:
+    """RQ job: decode one pending photo (in `flask worker`, inside the app context)."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        return
+    process_photo(photo, PhotoSettings.of(current_app.config))
+    db.session.commit()
+
+
+def problem_message(photo: Photo) -> str | None:
+    """Return why a rejected photo was refused, in the user's language."""
+    if photo.status != "rejected":
+        return None
+    return str(PROBLEMS.get(photo.problem or "", PROBLEMS["damaged"]))
 
 
 def _too_many(question: PhotoQuestion) -> VisitError:

@@ -241,13 +241,18 @@ export function mergeServerPhotos(serverPhotos, fresh) {
   for (const sp of serverPhotos) {
     const local = photos.find((p) => (sp.client_photo_id && p.client_photo_id === sp.client_photo_id) || (p.id && p.id === sp.id));
     const fields = { id: sp.id, url: sp.url, thumb_url: sp.thumb_url };
+    // The server could not read it (damaged file): show why, so the shopper takes it again.
+    const refused = sp.status === 'rejected' ? { state: 'failed', error: sp.problem || null } : null;
     if (!local) {
       const photo = {
         client_photo_id: sp.client_photo_id || `server-${sp.id}`, visit_id: visitId, question_id: sp.question_id,
-        state: 'uploaded', blob: null, created_at: sp.taken_at || now(), ...fields,
+        state: 'uploaded', blob: null, created_at: sp.taken_at || now(), ...fields, ...refused,
       };
       photos.push(photo);
       store.putPhoto(photo);
+    } else if (refused && local.state !== 'deleted' && local.state !== 'deleting') {
+      Object.assign(local, fields, refused);
+      store.putPhoto(local);
     } else if (local.state === 'deleted') {
       Object.assign(local, fields, { state: 'deleting' });
       store.putPhoto(local);

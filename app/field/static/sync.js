@@ -90,7 +90,7 @@ export function createSync(ctx) {
     }
     const { status, data } = await send('POST', `${base}/photos`, form, UPLOAD_TIMEOUT_MS);
     if (status === 409 || status === 404) throw new Closed('not_editable');
-    if (status === 200 || status === 201) {
+    if (status === 200 || status === 201 || status === 202) { // 202: stored, being decoded on the server
       // Deleted while it was on its way: now that it has a server id, delete it there too.
       const state = photo.state === 'pending' ? 'uploaded' : 'deleting';
       Object.assign(photo, { state, id: data.id, url: data.url, thumb_url: data.thumb_url, error: null });
@@ -125,7 +125,7 @@ export function createSync(ctx) {
     const { status, data } = await send('POST', `${base}/submit`, {
       client_submission_id: outbox.client_submission_id, ...outbox.payload,
     });
-    if (status === 200 || status === 201) {
+    if (status === 200 || status === 201 || status === 202) { // 202: stored, being decoded on the server
       Object.assign(outbox, { state: 'sent', result: data });
       await putOutbox(outbox);
       await ctx.submitted(outbox);
