@@ -225,6 +225,8 @@ class Generator:
                     token=token, question_id=question.id, slot=slot, client_photo_id=f"demo-{self.photo_number}",
                     stored_name=name, width=width, height=height, byte_size=size, taken_at=when,
                     latitude=visit.start_latitude, longitude=visit.start_longitude,
+                    geo_source="device" if visit.start_latitude is not None else None, time_source="device",
+                    source="camera",
                 ))
                 tokens.append(token)
             self.summary.photos += count

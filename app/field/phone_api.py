@@ -66,7 +66,8 @@ def _photo(photo: Photo) -> dict[str, object]:
             "url": url_for("field.photo", token=photo.token) if ready else None,
             "thumb_url": url_for("field.photo", token=photo.token, size="thumb") if ready else None,
             "width": photo.width, "height": photo.height, "taken_at": _iso(photo.taken_at),
-            "latitude": photo.latitude, "longitude": photo.longitude}
+            "time_source": photo.time_source, "taken_offset": photo.taken_offset, "source": photo.source,
+            "latitude": photo.latitude, "longitude": photo.longitude, "geo_source": photo.geo_source}
 
 
 def _submitted_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -159,12 +160,16 @@ def upload_photo(visit_id: int) -> ResponseReturnValue:
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
         raise RequestEntityTooLarge()
+    exif_upload = request.files.get("exif")
+    exif = exif_upload.stream.read(photo_service.MAX_EXIF_BYTES + 1) if exif_upload is not None else None
+    if exif is not None and len(exif) > photo_service.MAX_EXIF_BYTES:
+        raise VisitError(_l("The EXIF segment is larger than 64 KB."), code="invalid_photo", field="exif")
     form = request.form
     settings = photo_service.PhotoSettings.of(current_app.config)
     photo, created = photo_service.add_photo(
         visit, data, question_id=form.get("question_id", ""), client_photo_id=form.get("client_photo_id", ""),
         settings=settings, latitude=form.get("latitude"), longitude=form.get("longitude"),
-        taken_at=form.get("taken_at"),
+        taken_at=form.get("taken_at"), source=form.get("source"), exif=exif,
     )
     db.session.commit()
     if created:

@@ -42,5 +42,12 @@ class Location(Model):
 
     region: Mapped[Region] = relationship("Region", back_populates="locations", lazy="joined")
 
+    @property
+    def point(self) -> tuple[float, float] | None:
+        """Return (latitude, longitude), or None when the location has no coordinates."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return self.latitude, self.longitude
+
     def __repr__(self) -> str:
         return f"<Location {self.code}>"

@@ -228,6 +228,12 @@ class Photo(Model):
     longitude: Mapped[float | None]
     #: Where latitude/longitude came from: "exif" (the camera) or "device" (the phone's position at upload).
     geo_source: Mapped[str | None] = mapped_column(String(10))
+    #: Where taken_at came from: "exif" (the camera's clock) or "device" (the phone's clock when attached).
+    time_source: Mapped[str | None] = mapped_column(String(10))
+    #: The camera's UTC offset at capture as it recorded it ("+03:00"), so its local time can be shown.
+    taken_offset: Mapped[str | None] = mapped_column(String(6))
+    #: How the picture reached the form: "camera" (taken just then), "gallery" (an older file) or "unknown".
+    source: Mapped[str] = mapped_column(String(10), default="unknown", server_default="unknown")
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     visit: Mapped[Visit] = relationship("Visit", back_populates="photos")

@@ -28,6 +28,7 @@ from app.models import (
 from app.models.types import utcnow
 from app.pdf import photo_url
 from app.storage import photo_path
+from app.visits.photos import evidence
 
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
@@ -49,7 +50,7 @@ class QuestionLine:
     critical: bool
     critical_failed: bool
     comment: str | None
-    photos: list[str] = field(default_factory=list)
+    photos: list[PhotoLine] = field(default_factory=list)
     section_title: str = ""
 
     @property
@@ -90,6 +91,14 @@ class VisitDetail:
     photo_count: int
 
 
+@dataclass(frozen=True)
+class PhotoLine:
+    """A photo as the report prints it: its internal URL and how, when and where it was taken."""
+
+    src: str
+    caption: str
+
+
 def stored_photo_path(stored_name: str) -> str:
     """Return a stored photo's path below UPLOAD_DIR, as the field app lays the files out."""
     return photo_path("", stored_name).as_posix()
@@ -126,10 +135,11 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
     checklist = visit.checklist
     answers = {a.question_id: a for a in visit.answers}
     stored_sections = {s.section_id: s for s in visit.section_scores}
-    photos: dict[str, list[str]] = defaultdict(list)
+    photos: dict[str, list[PhotoLine]] = defaultdict(list)
     ready = [photo for photo in visit.photos if photo.ready]  # a pending or refused upload has no clean copy
     for photo in ready:
-        photos[photo.question_id].append(photo_url(stored_photo_path(photo.stored_name)))
+        photos[photo.question_id].append(PhotoLine(photo_url(stored_photo_path(photo.stored_name)),
+                                                   " · ".join(evidence(photo, visit.location.point))))
 
     sections, critical = [], []
     for s_index, section in enumerate(checklist.sections, start=1):
@@ -142,7 +152,7 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
             scored = bool(answer and answer.max_points)
             value: object
             if question.type == "photo" and photos.get(question.id):
-                status, value = "answered", photos[question.id]  # the stored photos are the answer
+                status, value = "answered", [p.src for p in photos[question.id]]  # the stored photos are the answer
             else:
                 value = answer.value if answer else None
             line = QuestionLine(

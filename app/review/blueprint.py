@@ -2,7 +2,7 @@
 from flask import Blueprint
 
 from app.review import routes
-from app.visits.photos import problem_message
+from app.visits.photos import evidence, problem_message
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -13,3 +13,4 @@ bp.add_url_rule("/visits/<int:visit_id>/decision", view_func=routes.decide, meth
 bp.add_url_rule("/comments", view_func=routes.add_comment, methods=["POST"])
 bp.add_url_rule("/comments/<int:comment_id>/delete", view_func=routes.delete_comment, methods=["POST"])
 bp.add_app_template_global(problem_message, "photo_problem")
+bp.add_app_template_global(evidence, "photo_evidence")

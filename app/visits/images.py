@@ -60,6 +60,8 @@ class Capture:
     latitude: float | None = None
     longitude: float | None = None
     taken_at: datetime | None = None
+    #: The camera's UTC offset at capture, as recorded ("+03:00"), when it recorded one.
+    offset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,11 +143,38 @@ def plausible_position(latitude: SupportsFloat | None, longitude: SupportsFloat 
 def read_capture(image: Image.Image) -> Capture:
     """Return the GPS position and capture time recorded in the image's EXIF (each may be None)."""
     try:
-        exif = image.getexif()
-        gps = exif.get_ifd(GPS_IFD)
-        details = exif.get_ifd(EXIF_IFD)
+        return capture_of(image.getexif())
     except Exception:  # noqa: BLE001 - broken metadata is no reason to refuse the photo
         return Capture()
+
+
+def capture_from_segment(segment: bytes) -> Capture:
+    """Return what an EXIF segment ("Exif\\0\\0" + TIFF data, as the phone sends it) records."""
+    exif = Image.Exif()
+    try:
+        exif.load(segment)
+        return capture_of(exif)
+    except Exception:  # noqa: BLE001 - a broken segment says nothing
+        return Capture()
+
+
+def utc_offset(value: object) -> timezone | None:
+    """Return the UTC offset of an EXIF OffsetTime value such as "+03:00", or None."""
+    if not (isinstance(value, str) and len(value) >= 6 and value[0] in "+-" and value[3] == ":"):
+        return None
+    try:
+        hours, minutes = int(value[1:3]), int(value[4:6])
+    except ValueError:
+        return None
+    if hours > 14 or minutes > 59:
+        return None
+    return timezone((-1 if value[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes))
+
+
+def capture_of(exif: Image.Exif) -> Capture:
+    """Return the GPS position, capture time and its recorded UTC offset from parsed EXIF."""
+    gps = exif.get_ifd(GPS_IFD)
+    details = exif.get_ifd(EXIF_IFD)
     latitude, longitude = gps.get(2), gps.get(4)
     lat = _degrees(latitude, gps.get(1)) if latitude else None
     lon = _degrees(longitude, gps.get(3)) if longitude else None
@@ -157,21 +186,16 @@ def read_capture(image: Image.Image) -> Capture:
             taken_at = datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S")
         except ValueError:
             taken_at = None
+    offset = utc_offset(details.get(OFFSET_TIME_ORIGINAL))
     if taken_at is not None:
-        offset = details.get(OFFSET_TIME_ORIGINAL)
-        tz = UTC
-        if isinstance(offset, str) and len(offset) >= 6 and offset[0] in "+-":
-            try:
-                hours, minutes = int(offset[1:3]), int(offset[4:6])
-                sign = -1 if offset[0] == "-" else 1
-                tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-            except ValueError:
-                pass
         # Without an offset the camera's local time is taken as UTC; managers see it as recorded.
-        taken_at = taken_at.replace(tzinfo=tz).astimezone(UTC)
+        taken_at = taken_at.replace(tzinfo=offset or UTC).astimezone(UTC)
+    recorded_offset = None
+    if offset is not None and taken_at is not None:
+        recorded_offset = str(details.get(OFFSET_TIME_ORIGINAL))[:6]
     if position is None:
-        return Capture(taken_at=taken_at)
-    return Capture(position[0], position[1], taken_at)
+        return Capture(taken_at=taken_at, offset=recorded_offset)
+    return Capture(position[0], position[1], taken_at, recorded_offset)
 
 
 def _orientation(image: Image.Image) -> int:

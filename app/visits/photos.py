@@ -7,9 +7,13 @@ import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
+from babel.dates import format_datetime
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,12 +24,26 @@ from app.models import Photo, Visit
 from app.storage import ORIGINAL, photo_path, remove_photo_files, write_file
 from app.timelimit import ProcessPool, TimeLimitExceeded, can_use_alarm, time_limit
 from app.visits.errors import VisitError
-from app.visits.images import ImageRefused, VerifiedImage, plausible_position, read_header, verify_image
+from app.visits.images import (
+    Capture,
+    ImageRefused,
+    VerifiedImage,
+    capture_from_segment,
+    plausible_position,
+    read_header,
+    utc_offset,
+    verify_image,
+)
 from app.visits.lifecycle import require
 from app.visits.payloads import parse_time
+from app.visits.proof import distance_m
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "fieldaudit-photos"
+#: How a picture reached the form, as the phone tells it (anything else is "unknown").
+SOURCES = ("camera", "gallery")
+#: The largest EXIF segment accepted with an upload (a JPEG APP1 segment holds at most 64 KB).
+MAX_EXIF_BYTES = 65_535
 
 #: Why a photo is refused, for the shopper (ImageRefused.problem -> message).
 PROBLEMS = {
@@ -110,11 +128,15 @@ def _store_verified(photo: Photo, image: VerifiedImage, upload_dir: str) -> None
     write_file(photo_path(upload_dir, photo.stored_name, "thumb"), image.thumbnail)
     photo.status, photo.problem = "ready", None
     photo.width, photo.height, photo.byte_size = image.width, image.height, len(image.jpeg)
-    capture = image.capture
-    if capture.latitude is not None:
+    record_capture(photo, image.capture)
+
+
+def record_capture(photo: Photo, capture: Capture) -> None:
+    """Take what the camera recorded over what the phone said at upload."""
+    if capture.latitude is not None and capture.longitude is not None:
         photo.latitude, photo.longitude, photo.geo_source = capture.latitude, capture.longitude, "exif"
     if capture.taken_at is not None:
-        photo.taken_at = capture.taken_at
+        photo.taken_at, photo.time_source, photo.taken_offset = capture.taken_at, "exif", capture.offset
 
 
 def find_photo(visit: Visit, client_photo_id: str) -> Photo | None:
@@ -138,12 +160,14 @@ def _float(value: str | None, field: str, low: float, high: float) -> float | No
 
 
 def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: str, settings: PhotoSettings,
-              latitude: str | None = None, longitude: str | None = None,
-              taken_at: str | None = None) -> tuple[Photo, bool]:
+              latitude: str | None = None, longitude: str | None = None, taken_at: str | None = None,
+              source: str | None = None, exif: bytes | None = None) -> tuple[Photo, bool]:
     """Store a photo for a photo question; return (photo, created). Same client id = same photo.
 
     Refuses at once what its header shows is no photo, too big or cut off; the decoding itself runs
     here, or, when `settings.deferred`, in a job (call `enqueue` after the commit) with the photo pending.
+    Evidence, weakest first: the phone's position and clock when the photo was attached, the EXIF
+    segment of the original file that the phone read before downscaling (`exif`), the file's own EXIF.
     """
     if not isinstance(client_photo_id, str) or not 1 <= len(client_photo_id) <= 64:
         raise VisitError(_l("client_photo_id is required (at most 64 characters)."), field="client_photo_id")
@@ -176,10 +200,13 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
     photo = Photo(
         visit_id=visit.id, question_id=question.id, client_photo_id=client_photo_id,
         stored_name=f"{secrets.token_hex(16)}.jpg", content_type="image/jpeg", taken_at=device_time,
+        time_source="device" if device_time else None, source=source if source in SOURCES else "unknown",
     )
     if device_position is not None:
         photo.latitude, photo.longitude = device_position
         photo.geo_source = "device"
+    if exif:
+        record_capture(photo, capture_from_segment(exif))
     if settings.deferred:
         photo.status = "pending"
         write_file(photo_path(settings.upload_dir, photo.stored_name, ORIGINAL), data)
@@ -276,3 +303,44 @@ def delete_photo(visit: Visit, photo: Photo, upload_dir: str) -> None:
     db.session.delete(photo)
     db.session.flush()
     remove_photo_files(upload_dir, photo.stored_name)
+
+
+#: How the picture reached the form, for people.
+SOURCE_LABELS = {
+    "camera": _l("taken with the phone's camera"),
+    "gallery": _l("chosen from the phone's gallery"),
+    "unknown": _l("source unknown"),
+}
+
+
+def evidence(photo: Photo, location: tuple[float, float] | None) -> list[str]:
+    """Return what is known of how, when and where the photo was taken, as short phrases for people.
+
+    The camera's clock is shown in the UTC offset it recorded (its local time, as the shopper saw
+    it); the phone's clock in UTC.
+    """
+    phrases = [str(SOURCE_LABELS.get(photo.source or "unknown", SOURCE_LABELS["unknown"]))]
+    if photo.taken_at is not None:
+        if photo.time_source == "exif":
+            offset = utc_offset(photo.taken_offset)
+            if offset is not None:
+                moment = format_datetime(photo.taken_at, "short", tzinfo=offset, locale=get_locale())
+                phrases.append(_("camera clock %(time)s (UTC%(offset)s)", time=moment, offset=photo.taken_offset))
+            else:
+                moment = format_datetime(photo.taken_at, "short", tzinfo=UTC, locale=get_locale())
+                phrases.append(_("camera clock %(time)s (no time zone recorded)", time=moment))
+        else:
+            moment = format_datetime(photo.taken_at, "short", tzinfo=UTC, locale=get_locale())
+            phrases.append(_("attached %(time)s UTC (phone clock)", time=moment))
+    point = (photo.latitude, photo.longitude) if photo.latitude is not None else None
+    distance = distance_m(point, location)
+    if point is None:
+        phrases.append(_("no position"))
+    elif photo.geo_source == "exif":
+        phrases.append(_("photo's GPS: %(distance)s m from the location", distance=f"{distance:,.0f}")
+                       if distance is not None else _("photo's GPS: %(lat).5f, %(lon).5f", lat=point[0], lon=point[1]))
+    else:
+        phrases.append(_("phone's position when attached: %(distance)s m from the location",
+                         distance=f"{distance:,.0f}") if distance is not None
+                       else _("phone's position when attached: %(lat).5f, %(lon).5f", lat=point[0], lon=point[1]))
+    return phrases

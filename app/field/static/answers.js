@@ -5,7 +5,7 @@ import {
   NA, commentRequired, hiddenQuestions, problemOf, writeControl,
 } from './form.js';
 import {
-  LOCATE_WAIT_MS, downscale, forgetPhotoUrl, photoPosition, renderPhotos,
+  LOCATE_WAIT_MS, downscale, exifSegment, forgetPhotoUrl, photoPosition, photoSource, renderPhotos,
 } from './photos.js';
 import {
   $, byId, draft, editable, hidden, now, persist, photos, questions, setHidden, stopwatches, sync, visitId,
@@ -197,15 +197,18 @@ export async function addPhoto(q, input) {
   const start = draft.start || {};
   const fallback = start.position ? { latitude: start.position.latitude, longitude: start.position.longitude } : null;
   const located = photoPosition(start.geolocation === 'granted', fallback);
+  const source = photoSource(file);
   let blob;
+  let exif = null;
   try {
+    exif = await exifSegment(file).catch(() => null); // read before the downscale drops it
     blob = await downscale(file);
   } catch (e) {
     showError(q, T.photo_unreadable);
     return;
   }
   const photo = {
-    client_photo_id: store.uuid(), visit_id: visitId, question_id: q.id, blob, state: 'pending',
+    client_photo_id: store.uuid(), visit_id: visitId, question_id: q.id, blob, exif, source, state: 'pending',
     created_at: now(), taken_at: now(), id: null, url: null, thumb_url: null,
     ...(fallback || {}), locating_until: Date.now() + LOCATE_WAIT_MS,
   };
@@ -228,7 +231,7 @@ async function deletePhoto(photo) {
   forgetPhotoUrl(photo.client_photo_id);
   // Uploaded photos are deleted on the server by the sync; the others are kept as a tombstone
   // in case an upload did reach the server before its answer was lost.
-  Object.assign(photo, { state: photo.id ? 'deleting' : 'deleted', blob: null });
+  Object.assign(photo, { state: photo.id ? 'deleting' : 'deleted', blob: null, exif: null });
   const q = byId.get(photo.question_id);
   refreshQuestion(q);
   refreshProgress();

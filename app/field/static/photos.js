@@ -47,6 +47,38 @@ export async function downscale(file) {
   return blob;
 }
 
+/** The largest EXIF segment sent with a photo (a JPEG APP1 segment holds at most 64 KB). */
+const MAX_EXIF_BYTES = 65533;
+/** A file younger than this when attached was just taken by the camera; an older one comes from the gallery. */
+export const CAMERA_FRESH_MS = 120000;
+
+/**
+ * Return the original file's EXIF segment ("Exif\0\0" + TIFF data) as a Blob, or null: the server
+ * reads the capture time, its offset and the GPS position from it, since the downscaled copy has none.
+ */
+export async function exifSegment(file) {
+  const head = new DataView(await file.slice(0, 256 * 1024).arrayBuffer());
+  if (head.byteLength < 4 || head.getUint16(0) !== 0xFFD8) return null; // not a JPEG
+  let at = 2;
+  while (at + 4 <= head.byteLength && head.getUint8(at) === 0xFF) {
+    const marker = head.getUint8(at + 1);
+    const length = head.getUint16(at + 2);
+    if (marker === 0xDA || length < 2) break; // the image data starts: no EXIF after this
+    const start = at + 4;
+    if (marker === 0xE1 && length - 2 > 6 && start + 6 <= head.byteLength
+        && head.getUint32(start) === 0x45786966 && head.getUint16(start + 4) === 0) { // "Exif\0\0"
+      return length - 2 <= MAX_EXIF_BYTES ? file.slice(start, start + length - 2) : null;
+    }
+    at += 2 + length;
+  }
+  return null;
+}
+
+/** "camera" when the file was made moments ago, else "gallery" (an older picture chosen from the phone). */
+export function photoSource(file, nowMs = Date.now()) {
+  return file.lastModified && nowMs - file.lastModified <= CAMERA_FRESH_MS ? 'camera' : 'gallery';
+}
+
 /** How long an upload waits for the photo's own position before it goes with the fallback. */
 export const LOCATE_WAIT_MS = 6000;
 

@@ -84,6 +84,8 @@ export function createSync(ctx) {
     form.append('question_id', photo.question_id);
     form.append('client_photo_id', photo.client_photo_id);
     if (photo.taken_at) form.append('taken_at', photo.taken_at);
+    if (photo.source) form.append('source', photo.source);
+    if (photo.exif) form.append('exif', photo.exif, 'exif.bin');
     if (photo.latitude != null) {
       form.append('latitude', photo.latitude);
       form.append('longitude', photo.longitude);
