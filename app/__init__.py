@@ -27,6 +27,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import labels, models, web  # noqa: F401  (models: every table registered with SQLAlchemy)
 from app.access import refuse_undeclared_routes
+from app.analytics import rollups
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 from app.web import wants_json
@@ -53,6 +54,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
+    rollups.install()  # figures' sums kept with the facts, in the same transaction
     # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True, compare_type=True)
     csrf.init_app(app)

@@ -3,6 +3,7 @@
     flask --app wsgi figures location CODE --checklist ID --from DATE --to DATE --json
     flask --app wsgi figures region CODE ...
     flask --app wsgi figures network ...
+    flask --app wsgi figures rebuild-rollups
 
 The JSON is the same as /api/v1/figures/... returns (app.analytics.summaries.*_json).
 """
@@ -16,6 +17,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from app.analytics import rollups
 from app.analytics.filters import FilterError, Filters, filters_for, parse_date
 from app.analytics.periods import PeriodError
 from app.analytics.summaries import location_json, location_summary, network_json, network_summary
@@ -117,3 +119,12 @@ def region_command(code: str, start: str | None, end: str | None, programme: str
 def network_command(start: str | None, end: str | None, programme: str | None, as_json: bool) -> None:
     """Print the league table and averages of the whole network."""
     _print(network_json(network_summary(command_filters(start, end, programme))), as_json)
+
+
+@figures_cli.command("rebuild-rollups")
+@with_appcontext
+def rebuild_rollups_command() -> None:
+    """Recompute the rollups every figure reads from the stored visits (after a bulk import or a restore)."""
+    scores, questions = rollups.rebuild()
+    db.session.commit()
+    click.echo(f"rollups rebuilt: {scores} score rows, {questions} question rows")

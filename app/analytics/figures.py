@@ -1,9 +1,10 @@
 """Every figure managers act on, aggregated in SQL for a `Filters`: averages with their visits and 95 %
 intervals, league tables with rank ranges, sections of one programme, trends, failures, sample plans.
 
-Each function runs one or two GROUP BY queries over stored scores (Visit.score,
-VisitSectionScore.score, Answer.fraction), returning count, sum and sum of squares so that
-app.analytics.stats turns them into intervals; nothing loads visits into Python to average them.
+Each function runs one or two GROUP BY queries over the rollups (ScoreRollup: count, sum and sum of
+squares of visit and section scores per location, version, state and day; QuestionRollup: failures),
+which app.analytics.rollups keeps equal to the facts; app.analytics.stats turns the sums into
+intervals. Only the list of a figure's visits reads the visits themselves.
 Sections and grades belong to one programme: section figures are empty in the all-programmes view.
 """
 from __future__ import annotations
@@ -21,14 +22,24 @@ from app.analytics.filters import Filters, latest_titles, memo
 from app.analytics.periods import Period
 from app.checklists.schema import DEFAULT_GRADES, GRADE_TOLERANCE, Checklist
 from app.extensions import db
-from app.models import Answer, ChecklistVersion, Location, Region, User, Visit, VisitSectionScore
+from app.models import ChecklistVersion, Location, QuestionRollup, Region, ScoreRollup, User, Visit
 
 # -- sums and grades ---------------------------------------------------------------------------------
 
 
-def _sums_of(column: Any) -> list[Any]:
-    """Return count, sum and sum of squares of a score column, the columns every average is built from."""
-    return [func.count(column), func.sum(column), func.sum(column * column)]
+def _rolled_up() -> list[Any]:
+    """Return the summed count, sum and sum of squares of rollup rows."""
+    return [func.sum(ScoreRollup.n), func.sum(ScoreRollup.total), func.sum(ScoreRollup.squares)]
+
+
+def _visit_level(filters: Filters) -> list[ColumnElement[bool]]:
+    """Return the conditions selecting the filter's rollup rows of visit scores."""
+    return [ScoreRollup.part == "", *filters.rollup_conditions(ScoreRollup)]
+
+
+def _section_level(filters: Filters) -> list[ColumnElement[bool]]:
+    """Return the conditions selecting the filter's rollup rows of section scores."""
+    return [ScoreRollup.part != "", *filters.rollup_conditions(ScoreRollup)]
 
 
 def _sums(n: Any, total: Any, squares: Any) -> stats.Sums:
@@ -103,7 +114,7 @@ def _figure(sums: stats.Sums, checklist: Checklist | None) -> Figure:
 
 def average(filters: Filters) -> Figure:
     """Return the average visit score of the filter's visits (a location, a region, the scope)."""
-    row = db.session.execute(select(*_sums_of(Visit.score)).where(*filters.conditions())).one()
+    row = db.session.execute(select(*_rolled_up()).where(*_visit_level(filters))).one()
     return _figure(_sums(*row), latest_checklist(filters.programme))
 
 
@@ -193,9 +204,11 @@ def min_visits_to_rank() -> int:
 def _bucketed(filters: Filters, periods: list[Period], key: Any) -> dict[tuple[Any, int], stats.Sums]:
     """Return {(key, bucket): sums} over consecutive periods in one query."""
     span = filters.replace(period=Period(periods[0].start, periods[-1].end))
-    bucket = case(*((Visit.visited_at < p.bounds()[1], i) for i, p in enumerate(periods)), else_=len(periods) - 1)
-    rows = select(key.label("k"), Visit.score.label("score"), bucket.label("b")).where(*span.conditions()).subquery()
-    stmt = select(rows.c.k, rows.c.b, *_sums_of(rows.c.score)).group_by(rows.c.k, rows.c.b)
+    bucket = case(*((ScoreRollup.day <= p.end, i) for i, p in enumerate(periods)), else_=len(periods) - 1)
+    rows = (select(key.label("k"), bucket.label("b"), ScoreRollup.n, ScoreRollup.total, ScoreRollup.squares)
+            .where(*_visit_level(span)).subquery())
+    stmt = (select(rows.c.k, rows.c.b, func.sum(rows.c.n), func.sum(rows.c.total), func.sum(rows.c.squares))
+            .group_by(rows.c.k, rows.c.b))
     return {(k, b): _sums(n, total, squares) for k, b, n, total, squares in db.session.execute(stmt)}
 
 
@@ -211,7 +224,7 @@ def league_table(filters: Filters, *, trend_points: int = 6, include_empty: bool
     half = max(trend_points // 2, 1)
     older, newer = filters.period.previous().split(half), filters.period.split(half)
     periods = older + newer
-    buckets = _bucketed(filters, periods, Visit.location_id)
+    buckets = _bucketed(filters, periods, ScoreRollup.location_id)
     totals: dict[tuple[int, bool], stats.Sums] = {}
     for (location_id, index), sums in buckets.items():
         key = (location_id, index >= len(older))
@@ -281,9 +294,9 @@ class RegionFigure:
 def region_averages(filters: Filters) -> list[RegionFigure]:
     """Return each region's average visit score under the filter, regions in name order."""
     stmt = (
-        select(Location.region_id, Region.name, *_sums_of(Visit.score))
-        .join(Location, Location.id == Visit.location_id).join(Region, Region.id == Location.region_id)
-        .where(*filters.conditions()).group_by(Location.region_id, Region.name).order_by(Region.name)
+        select(Location.region_id, Region.name, *_rolled_up())
+        .join(Location, Location.id == ScoreRollup.location_id).join(Region, Region.id == Location.region_id)
+        .where(*_visit_level(filters)).group_by(Location.region_id, Region.name).order_by(Region.name)
     )
     checklist = latest_checklist(filters.programme)
     return [RegionFigure(rid, name, _figure(_sums(n, total, squares), checklist))
@@ -293,19 +306,9 @@ def region_averages(filters: Filters) -> list[RegionFigure]:
 # -- sections of one programme ------------------------------------------------------------------------
 
 
-def _copied_period(model: Any, period: Period) -> list[ColumnElement[bool]]:
-    """Return the period filter on a fact table's copy of Visit.visited_at (Answer, VisitSectionScore).
-
-    Redundant with the visit conditions, but it lets the database range-scan the covering index of
-    the fact rows instead of looking them up visit by visit (see lifecycle.store_result).
-    """
-    start, end = period.bounds()
-    return [model.visited_at >= start, model.visited_at < end]
-
-
 def _versions_in(filters: Filters) -> list[ChecklistVersion]:
     """Return the checklist versions of the filter's visits, newest first per programme."""
-    ids = select(Visit.checklist_version_id).where(*filters.conditions()).distinct()
+    ids = select(ScoreRollup.checklist_version_id).where(*_visit_level(filters)).distinct()
     return list(db.session.scalars(
         select(ChecklistVersion).where(ChecklistVersion.id.in_(ids))
         .order_by(ChecklistVersion.checklist_id, ChecklistVersion.version.desc())
@@ -341,10 +344,7 @@ def section_averages(filters: Filters) -> dict[str, SectionFigure]:
     if not filters.programme:
         return {}
     stmt = (
-        select(VisitSectionScore.section_id, *_sums_of(VisitSectionScore.score))
-        .join(Visit, Visit.id == VisitSectionScore.visit_id)
-        .where(*filters.conditions(), *_copied_period(VisitSectionScore, filters.period))
-        .group_by(VisitSectionScore.section_id)
+        select(ScoreRollup.part, *_rolled_up()).where(*_section_level(filters)).group_by(ScoreRollup.part)
     )
     found: dict[str, stats.Sums] = {
         sid: _sums(n, total, squares) for sid, n, total, squares in db.session.execute(stmt)}
@@ -369,10 +369,8 @@ def heatmap(filters: Filters) -> Heatmap:
     if not filters.programme:
         return Heatmap(None, {}, {})
     stmt = (
-        select(Visit.location_id, VisitSectionScore.section_id, *_sums_of(VisitSectionScore.score))
-        .join(Visit, Visit.id == VisitSectionScore.visit_id)
-        .where(*filters.conditions(), *_copied_period(VisitSectionScore, filters.period))
-        .group_by(Visit.location_id, VisitSectionScore.section_id)
+        select(ScoreRollup.location_id, ScoreRollup.part, *_rolled_up())
+        .where(*_section_level(filters)).group_by(ScoreRollup.location_id, ScoreRollup.part)
     )
     rows = db.session.execute(stmt).all()
     if not rows:
@@ -431,17 +429,14 @@ class QuestionFailure:
 def _failure_counts(filters: Filters) -> list[tuple[str, str, int, int, int, datetime | None]]:
     """Return (checklist id, question id, failures, asked, critical failures, last failure) per question.
 
-    Grouped by checklist version (an integer) in SQL, without joining checklist_versions: this GROUP BY
-    reads every answer of the period, so the cheapest grouping key wins; the few versions are merged here.
+    Grouped by checklist version (an integer) in SQL, without joining checklist_versions; the few
+    versions of a programme are merged here.
     """
-    lost = Answer.fraction < 1
+    q = QuestionRollup
     stmt = (
-        select(Visit.checklist_version_id, Answer.question_id, func.count().filter(lost), func.count(),
-               func.count().filter(Answer.critical_failed), func.max(Answer.visited_at).filter(lost))
-        .join(Visit, Visit.id == Answer.visit_id)
-        .where(*filters.conditions(), *_copied_period(Answer, filters.period), Answer.status == "answered",
-               Answer.max_points > 0)
-        .group_by(Visit.checklist_version_id, Answer.question_id)
+        select(q.checklist_version_id, q.question_id, func.sum(q.failures), func.sum(q.asked),
+               func.sum(q.critical_failures), func.max(q.last_failed_at))
+        .where(*filters.rollup_conditions(q)).group_by(q.checklist_version_id, q.question_id)
     )
     rows = db.session.execute(stmt).all()
     if not rows:
@@ -549,9 +544,9 @@ class PlanLine:
 def sample_plan(filters: Filters, precision: float = 5.0) -> list[PlanLine]:
     """Return, per programme under the filter, the visits per location needed for a ± `precision` interval."""
     stmt = (
-        select(ChecklistVersion.checklist_id, Visit.location_id, *_sums_of(Visit.score))
-        .join(ChecklistVersion, ChecklistVersion.id == Visit.checklist_version_id)
-        .where(*filters.conditions()).group_by(ChecklistVersion.checklist_id, Visit.location_id)
+        select(ChecklistVersion.checklist_id, ScoreRollup.location_id, *_rolled_up())
+        .join(ChecklistVersion, ChecklistVersion.id == ScoreRollup.checklist_version_id)
+        .where(*_visit_level(filters)).group_by(ChecklistVersion.checklist_id, ScoreRollup.location_id)
     )
     groups: dict[str, list[stats.Sums]] = {}
     for checklist_id, _location_id, n, total, squares in db.session.execute(stmt):

@@ -22,7 +22,7 @@ from wtforms.validators import Optional
 
 from app.analytics.periods import Period, PeriodError
 from app.extensions import db
-from app.models import ChecklistVersion, Location, Region, Visit, VisitStatus
+from app.models import ChecklistVersion, Location, Region, ScoreRollup, Visit, VisitStatus
 
 T = TypeVar("T")
 #: `checklist=` value of the explicit "all programmes" view (visit scores only).
@@ -93,24 +93,32 @@ class Filters:
     def conditions(self) -> list[ColumnElement[bool]]:
         """Return the WHERE conditions on Visit selecting the counted, scored visits of this filter."""
         start, end = self.period.bounds()
-        conditions = [Visit.status.in_(counted_statuses()), Visit.visited_at >= start, Visit.visited_at < end,
-                      Visit.score.is_not(None)]
+        return [Visit.status.in_(counted_statuses()), Visit.visited_at >= start, Visit.visited_at < end,
+                Visit.score.is_not(None), *self._where(Visit.location_id, Visit.checklist_version_id)]
+
+    def rollup_conditions(self, table: Any) -> list[ColumnElement[bool]]:
+        """Return the same selection on a rollup table (ScoreRollup, QuestionRollup): its days and keys."""
+        return [table.status.in_(counted_statuses()), table.day >= self.period.start, table.day <= self.period.end,
+                *self._where(table.location_id, table.checklist_version_id)]
+
+    def _where(self, location_id: Any, version_id: Any) -> list[ColumnElement[bool]]:
+        conditions = []
         if self.location_id is not None:
-            conditions.append(Visit.location_id == self.location_id)
+            conditions.append(location_id == self.location_id)
         if self.scope is not None or self.region_id is not None:
             located = select(Location.id)
             if self.scope is not None:
                 located = located.where(Location.region_id.in_(sorted(self.scope)))
             if self.region_id is not None:
                 located = located.where(Location.region_id == self.region_id)
-            conditions.append(Visit.location_id.in_(located))
+            conditions.append(location_id.in_(located))
         if self.programme or self.channel:
             versions = select(ChecklistVersion.id)
             if self.programme:
                 versions = versions.where(ChecklistVersion.checklist_id == self.programme)
             if self.channel:
                 versions = versions.where(ChecklistVersion.channel == self.channel)
-            conditions.append(Visit.checklist_version_id.in_(versions))
+            conditions.append(version_id.in_(versions))
         return conditions
 
 
@@ -141,9 +149,10 @@ def programmes(filters: Filters) -> list[Programme]:
 def _programmes(filters: Filters) -> list[Programme]:
     any_programme = filters.replace(programme=None)
     stmt = (
-        select(ChecklistVersion.checklist_id, func.count(Visit.id))
-        .join(Visit, Visit.checklist_version_id == ChecklistVersion.id)
-        .where(*any_programme.conditions()).group_by(ChecklistVersion.checklist_id)
+        select(ChecklistVersion.checklist_id, func.sum(ScoreRollup.n))
+        .join(ScoreRollup, ScoreRollup.checklist_version_id == ChecklistVersion.id)
+        .where(ScoreRollup.part == "", *any_programme.rollup_conditions(ScoreRollup))
+        .group_by(ChecklistVersion.checklist_id)
     )
     counts = dict(db.session.execute(stmt).all())
     titles = latest_titles(counts)

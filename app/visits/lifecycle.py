@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, inspect, select, update
 
 from app.access import scope_of
+from app.analytics import rollups
 from app.checklists.schema import Checklist
 from app.extensions import db
 from app.labels import status_label
@@ -180,6 +181,7 @@ def store_result(visit: Visit, result: VisitResult, answer_times: Mapping[str, s
     visit.score = result.score
     visit.grade = result.grade
     visit.critical_failed = bool(result.critical_failures)
+    rollups.touch(visit)  # the facts changed even when the score did not
 
 
 def record_submission(visit: Visit, result: VisitResult, answers: Mapping[str, Any], answer_times: Mapping[str, str],

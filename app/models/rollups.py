@@ -1,0 +1,57 @@
+"""Rollups: the sums every figure is built from, per location x checklist version x visit state x day.
+
+Maintained with the facts they sum, in the same transaction (app.analytics.rollups), and rebuilt
+from the facts by `flask figures rebuild-rollups`; figures read these, so a page costs the same
+for one year of history as for five.
+"""
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.checklists.bounds import ID_LENGTH
+from app.extensions import Model
+from app.models.types import UTCDateTime
+from app.models.visits import VisitStatus, _enum
+
+
+class ScoreRollup(Model):
+    """Count, sum and sum of squares of the visit scores (part "") and of each section's scores."""
+
+    __tablename__ = "score_rollups"
+    __table_args__ = (
+        Index("ix_score_rollups_status_day", "status", "day", "part", "location_id", "checklist_version_id",
+              "n", "total", "squares"),
+    )
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id", ondelete="CASCADE"),
+                                                      primary_key=True)
+    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), primary_key=True)
+    #: "" for the visit score, else a section id.
+    part: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+    squares: Mapped[float] = mapped_column(Float)
+
+
+class QuestionRollup(Model):
+    """How often each scored question was asked and lost points, and when it last did."""
+
+    __tablename__ = "question_rollups"
+    __table_args__ = (
+        Index("ix_question_rollups_status_day", "status", "day", "location_id", "checklist_version_id",
+              "question_id", "asked", "failures", "critical_failures", "last_failed_at"),
+    )
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id", ondelete="CASCADE"),
+                                                      primary_key=True)
+    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    asked: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    critical_failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,124 @@
+"""The rollups every figure reads are the facts summed: kept so through every change a visit goes through,
+and equal to a rebuild from the facts."""
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.analytics import rollups
+from app.analytics.figures import average, failing_questions, section_averages
+from app.analytics.filters import Filters
+from app.analytics.periods import Period
+from app.models import QuestionRollup, ScoreRollup, Visit, VisitStatus
+from app.scoring import score_visit
+from app.visits import lifecycle
+from app.visits.lifecycle import store_result
+from tests.factories_scored import CRITICAL_FAIL, PERFECT, SOME_LOSS, make_scored_visit
+
+DAYS = [date(2024, 4, 10), date(2024, 4, 11), date(2024, 5, 2)]
+ANSWERS = [PERFECT, SOME_LOSS, CRITICAL_FAIL]
+
+
+def rows(db) -> tuple[list[tuple], list[tuple]]:
+    """Both rollup tables as sorted tuples (sums rounded: a sum may be added up in another order)."""
+    db.session.expire_all()
+    scores = sorted(
+        (r.location_id, r.day, r.checklist_version_id, r.status.value, r.part, r.n, round(r.total, 6),
+         round(r.squares, 4)) for r in db.session.scalars(select(ScoreRollup)))
+    questions = sorted(
+        (r.location_id, r.day, r.checklist_version_id, r.status.value, r.question_id, r.asked, r.failures,
+         r.critical_failures, r.last_failed_at) for r in db.session.scalars(select(QuestionRollup)))
+    return scores, questions
+
+
+def assert_maintained_equals_rebuilt(db):
+    maintained = rows(db)
+    rollups.rebuild()
+    db.session.commit()
+    assert rows(db) == maintained
+
+
+@pytest.fixture
+def world(db, make_region, make_location, make_checklist_version, make_user):
+    region = make_region("North")
+    return {"locations": [make_location(region, name="A1"), make_location(region, name="A2")],
+            "version": make_checklist_version(), "shopper": make_user("shopper"), "manager": make_user("admin")}
+
+
+def at(day: date, hour: int = 11) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=UTC)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_change_keeps_the_rollups_equal_to_a_rebuild(db, world, seed):
+    pick = random.Random(seed)
+    visits: list[Visit] = []
+    for _ in range(40):
+        operation = pick.choice(["add", "add", "status", "move", "rescore", "delete"] if visits else ["add"])
+        if operation == "add":
+            visits.append(make_scored_visit(
+                db, pick.choice(world["locations"]), world["version"], world["shopper"], pick.choice(ANSWERS),
+                at(pick.choice(DAYS), pick.randrange(0, 24)),
+                status=pick.choice([VisitStatus.approved, VisitStatus.submitted, VisitStatus.voided])))
+        else:
+            visit = pick.choice(visits)
+            if operation == "status":
+                visit.status = pick.choice(list(VisitStatus))
+            elif operation == "move":
+                visit.location = pick.choice(world["locations"])
+                visit.visited_at = at(pick.choice(DAYS))
+            elif operation == "rescore":  # a resubmission: new answers, maybe the same score
+                store_result(visit, score_visit(world["version"].checklist, pick.choice(ANSWERS)))
+            else:
+                visits.remove(visit)
+                db.session.delete(visit)
+        db.session.commit()
+        assert_maintained_equals_rebuilt(db)
+
+
+def test_new_answers_with_the_same_score_are_rolled_up_too(db, world):
+    """A correction that leaves the score as it was (a critical failure scores 0 either way)."""
+    visit = make_scored_visit(db, world["locations"][0], world["version"], world["shopper"], CRITICAL_FAIL,
+                              at(DAYS[0]))
+    corrected = score_visit(world["version"].checklist, {**CRITICAL_FAIL, "tone": 2})
+    assert corrected.score == visit.score
+    store_result(visit, corrected)
+    db.session.commit()
+    assert_maintained_equals_rebuilt(db)
+
+
+def test_review_decisions_move_a_visit_in_and_out_of_the_figures(app, db, world):
+    location, version = world["locations"][0], world["version"]
+    visit = make_scored_visit(db, location, version, world["shopper"], SOME_LOSS, at(DAYS[0]),
+                              status=VisitStatus.submitted)
+    april = Filters(Period(date(2024, 4, 1), date(2024, 4, 30)), programme=version.checklist_id)
+    assert average(april).visits == 0  # submitted visits count only once approved (the default)
+    lifecycle.approve(visit, world["manager"])
+    db.session.commit()
+    assert average(april).visits == 1 and average(april).score == pytest.approx(visit.score)
+    assert {f.question_id for f in failing_questions(april)} == {"tone", "offer"}
+    assert set(section_averages(april)) == {"greeting", "service"}
+    lifecycle.void(visit, world["manager"], "Not a real visit")
+    db.session.commit()
+    assert average(april).visits == 0 and failing_questions(april) == []
+    assert_maintained_equals_rebuilt(db)
+
+
+def test_the_rebuild_command_restores_rollups_lost_to_a_bulk_import(app, db, world):
+    make_scored_visit(db, world["locations"][0], world["version"], world["shopper"], PERFECT, at(DAYS[0]))
+    wanted = rows(db)
+    db.session.execute(ScoreRollup.__table__.delete())
+    db.session.execute(QuestionRollup.__table__.delete())
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["figures", "rebuild-rollups"])
+    assert result.exit_code == 0 and "rollups rebuilt: 3 score rows" in result.output
+    assert rows(db) == wanted
+
+
+def test_a_visit_counts_on_its_utc_day(db, world):
+    late = make_scored_visit(db, world["locations"][0], world["version"], world["shopper"], PERFECT,
+                             datetime(2024, 4, 10, 23, 30, tzinfo=UTC))
+    days = {r.day for r in db.session.scalars(select(ScoreRollup).where(ScoreRollup.part == ""))}
+    assert days == {date(2024, 4, 10)}
+    assert rollups.day_of(late.visited_at + timedelta(hours=1)) == date(2024, 4, 11)
