@@ -1,7 +1,7 @@
 """rollups of scores and question failures
 
 Revision ID: 95d06b74a87a
-Revises: 4b1f0c7e2a90
+Revises: 7c2d9e4a1b55
 Create Date: 2026-12-02 19:13:55.509979
 
 """
@@ -13,7 +13,7 @@ import app.models.types
 
 # revision identifiers, used by Alembic.
 revision = '95d06b74a87a'
-down_revision = '4b1f0c7e2a90'
+down_revision = '7c2d9e4a1b55'
 branch_labels = None
 depends_on = None
 
