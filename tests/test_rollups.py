@@ -24,10 +24,10 @@ def rows(db) -> tuple[list[tuple], list[tuple]]:
     """Both rollup tables as sorted tuples (sums rounded: a sum may be added up in another order)."""
     db.session.expire_all()
     scores = sorted(
-        (r.location_id, r.day, r.checklist_version_id, r.status.value, r.part, r.n, round(r.total, 6),
+        (r.location_id, r.grain, r.day, r.checklist_version_id, r.status.value, r.part, r.n, round(r.total, 6),
          round(r.squares, 4)) for r in db.session.scalars(select(ScoreRollup)))
     questions = sorted(
-        (r.location_id, r.day, r.checklist_version_id, r.status.value, r.question_id, r.asked, r.failures,
+        (r.location_id, r.grain, r.day, r.checklist_version_id, r.status.value, r.question_id, r.asked, r.failures,
          r.critical_failures, r.last_failed_at) for r in db.session.scalars(select(QuestionRollup)))
     return scores, questions
 
@@ -112,13 +112,33 @@ def test_the_rebuild_command_restores_rollups_lost_to_a_bulk_import(app, db, wor
     db.session.execute(QuestionRollup.__table__.delete())
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["figures", "rebuild-rollups"])
-    assert result.exit_code == 0 and "rollups rebuilt: 3 score rows" in result.output
+    assert result.exit_code == 0 and "rollups rebuilt: 6 score rows" in result.output
     assert rows(db) == wanted
 
 
 def test_a_visit_counts_on_its_utc_day(db, world):
     late = make_scored_visit(db, world["locations"][0], world["version"], world["shopper"], PERFECT,
                              datetime(2024, 4, 10, 23, 30, tzinfo=UTC))
-    days = {r.day for r in db.session.scalars(select(ScoreRollup).where(ScoreRollup.part == ""))}
-    assert days == {date(2024, 4, 10)}
+    days = {(r.grain, r.day) for r in db.session.scalars(select(ScoreRollup).where(ScoreRollup.part == ""))}
+    assert days == {("d", date(2024, 4, 10)), ("m", date(2024, 4, 1))}
     assert rollups.day_of(late.visited_at + timedelta(hours=1)) == date(2024, 4, 11)
+
+
+def test_any_period_reads_each_day_once_from_whole_months_and_edge_days(db, world):
+    """One visit a day for four months; every period's average from the rollups equals the visits'."""
+    location, version = world["locations"][0], world["version"]
+    first = date(2024, 2, 1)
+    for offset in range(0, 120):
+        make_scored_visit(db, location, version, world["shopper"], ANSWERS[offset % 3], at(first + timedelta(offset)))
+    pick = random.Random(7)
+    periods = [(date(2024, 3, 1), date(2024, 3, 31)), (date(2024, 2, 15), date(2024, 4, 14)),
+               (date(2024, 2, 1), date(2024, 5, 30)), (date(2024, 3, 5), date(2024, 3, 9))]
+    for _ in range(20):
+        start = first + timedelta(pick.randrange(120))
+        periods.append((start, start + timedelta(pick.randrange(0, 90))))
+    for start, end in periods:
+        figure = average(Filters(Period(start, end)))
+        visits = db.session.scalars(select(Visit.score).where(
+            Visit.visited_at >= at(start, 0), Visit.visited_at < at(end + timedelta(days=1), 0))).all()
+        assert figure.visits == len(visits), (start, end)
+        assert figure.score == pytest.approx(sum(visits) / len(visits)), (start, end)

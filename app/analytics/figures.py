@@ -17,7 +17,7 @@ from typing import Any, cast
 from flask import current_app, has_app_context
 from sqlalchemy import ColumnElement, case, func, literal, select
 
-from app.analytics import stats
+from app.analytics import rollups, stats
 from app.analytics.filters import Filters, latest_titles, memo
 from app.analytics.periods import Period
 from app.checklists.schema import DEFAULT_GRADES, GRADE_TOLERANCE, Checklist
@@ -203,10 +203,11 @@ def min_visits_to_rank() -> int:
 
 def _bucketed(filters: Filters, periods: list[Period], key: Any) -> dict[tuple[Any, int], stats.Sums]:
     """Return {(key, bucket): sums} over consecutive periods in one query."""
-    span = filters.replace(period=Period(periods[0].start, periods[-1].end))
-    bucket = case(*((ScoreRollup.day <= p.end, i) for i, p in enumerate(periods)), else_=len(periods) - 1)
+    # Each period reads its own whole months and edge days, so a row falls in exactly one bucket.
+    bucket = case(*((rollups.period_rows(ScoreRollup, p.start, p.end), i) for i, p in enumerate(periods)),
+                  else_=len(periods) - 1)
     rows = (select(key.label("k"), bucket.label("b"), ScoreRollup.n, ScoreRollup.total, ScoreRollup.squares)
-            .where(*_visit_level(span)).subquery())
+            .where(ScoreRollup.part == "", *filters.rollup_conditions(ScoreRollup, periods)).subquery())
     stmt = (select(rows.c.k, rows.c.b, func.sum(rows.c.n), func.sum(rows.c.total), func.sum(rows.c.squares))
             .group_by(rows.c.k, rows.c.b))
     return {(k, b): _sums(n, total, squares) for k, b, n, total, squares in db.session.execute(stmt)}

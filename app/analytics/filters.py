@@ -7,19 +7,20 @@ a spreadsheet or the API shows exactly what the page it came from showed.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Form, SelectField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 lacks it (3.3)
 from wtforms.validators import Optional
 
+from app.analytics import rollups
 from app.analytics.periods import Period, PeriodError
 from app.extensions import db
 from app.models import ChecklistVersion, Location, Region, ScoreRollup, Visit, VisitStatus
@@ -96,9 +97,11 @@ class Filters:
         return [Visit.status.in_(counted_statuses()), Visit.visited_at >= start, Visit.visited_at < end,
                 Visit.score.is_not(None), *self._where(Visit.location_id, Visit.checklist_version_id)]
 
-    def rollup_conditions(self, table: Any) -> list[ColumnElement[bool]]:
-        """Return the same selection on a rollup table (ScoreRollup, QuestionRollup): its days and keys."""
-        return [table.status.in_(counted_statuses()), table.day >= self.period.start, table.day <= self.period.end,
+    def rollup_conditions(self, table: Any, periods: Sequence[Period] | None = None) -> list[ColumnElement[bool]]:
+        """Return the same selection on a rollup table (ScoreRollup, QuestionRollup): the rows that sum
+        the period's days (or those of consecutive `periods`) once each, and the filter's keys."""
+        spans = [rollups.period_rows(table, p.start, p.end) for p in (periods or [self.period])]
+        return [table.status.in_(counted_statuses()), or_(*spans),
                 *self._where(table.location_id, table.checklist_version_id)]
 
     def _where(self, location_id: Any, version_id: Any) -> list[ColumnElement[bool]]:

@@ -12,7 +12,22 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Date, String, cast, delete, event, func, insert, inspect, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    String,
+    and_,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -92,15 +107,40 @@ def install() -> None:
         event.listen(Session, "before_commit", _before_commit)
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+DAY, MONTH = "d", "m"
 
 
-def _selects(day_expr: Any, conditions: list[Any]) -> tuple[Any, Any, Any]:
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start, end) days as UTC datetimes."""
+    return datetime.combine(start, time.min, tzinfo=UTC), datetime.combine(end, time.min, tzinfo=UTC)
+
+
+def period_rows(table: Any, start: date, end: date) -> ColumnElement[bool]:
+    """Select the rows of `table` that sum the days start..end (inclusive) exactly once: the months
+    wholly inside, and the days of the partial months at either end."""
+    first = start if start.day == 1 else next_month(start)
+    stop = month_of(end + timedelta(days=1))  # the first day after the last whole month
+    if first >= stop:
+        return and_(table.grain == DAY, table.day >= start, table.day <= end)
+    return or_(
+        and_(table.grain == MONTH, table.day >= first, table.day < stop),
+        and_(table.grain == DAY, or_(and_(table.day >= start, table.day < first),
+                                     and_(table.day >= stop, table.day <= end))),
+    )
+
+
+def _selects(grain: str, day_expr: Any, conditions: list[Any]) -> tuple[Any, Any, Any]:
     """Return the three SELECTs that sum the facts into rollup rows, grouped by key, state and part."""
     counted = [Visit.status.in_(ROLLED_UP), Visit.visited_at.is_not(None), Visit.score.is_not(None), *conditions]
-    keys = (Visit.location_id, day_expr, Visit.checklist_version_id, Visit.status)
+    keys = (Visit.location_id, literal(grain, String), day_expr, Visit.checklist_version_id, Visit.status)
     visits = (
         select(*keys, literal("", String), func.count(Visit.score), func.sum(Visit.score),
                func.sum(Visit.score * Visit.score))
@@ -122,8 +162,8 @@ def _selects(day_expr: Any, conditions: list[Any]) -> tuple[Any, Any, Any]:
     return visits, sections, questions
 
 
-SCORE_COLUMNS = ["location_id", "day", "checklist_version_id", "status", "part", "n", "total", "squares"]
-QUESTION_COLUMNS = ["location_id", "day", "checklist_version_id", "status", "question_id", "asked", "failures",
+SCORE_COLUMNS = ["location_id", "grain", "day", "checklist_version_id", "status", "part", "n", "total", "squares"]
+QUESTION_COLUMNS = ["location_id", "grain", "day", "checklist_version_id", "status", "question_id", "asked", "failures",
                     "critical_failures", "last_failed_at"]
 
 
@@ -135,31 +175,39 @@ def _insert(executor: Session | Connection, selects: tuple[Any, Any, Any]) -> No
 
 
 def recompute(keys: Iterable[Key], session: Session | None = None) -> None:
-    """Recompute the rollup rows of these keys from the facts (in the current transaction)."""
+    """Recompute the day and month rollup rows of these keys from the facts (in the current transaction)."""
     session = session or db.session()
-    for location_id, day, version_id in keys:
+    keys = sorted(set(keys))
+    months = sorted({(location_id, month_of(day), version_id) for location_id, day, version_id in keys})
+    for location_id in sorted({key[0] for key in keys}):
         # Serialises writers of one location, so a recompute sees the visits another one committed.
         session.execute(select(Location.id).where(Location.id == location_id).with_for_update())
-        for table in (ScoreRollup, QuestionRollup):
-            session.execute(delete(table).where(table.location_id == location_id, table.day == day,
-                                                table.checklist_version_id == version_id))
-        start, end = _day_bounds(day)
-        _insert(session, _selects(literal(day, Date), [
-            Visit.location_id == location_id, Visit.checklist_version_id == version_id,
-            Visit.visited_at >= start, Visit.visited_at < end]))
+    for grain, rows, end_of in ((DAY, keys, lambda d: d + timedelta(days=1)), (MONTH, months, next_month)):
+        for location_id, day, version_id in rows:
+            for table in (ScoreRollup, QuestionRollup):
+                session.execute(delete(table).where(
+                    table.location_id == location_id, table.grain == grain, table.day == day,
+                    table.checklist_version_id == version_id))
+            start, end = _bounds(day, end_of(day))
+            _insert(session, _selects(grain, literal(day, Date), [
+                Visit.location_id == location_id, Visit.checklist_version_id == version_id,
+                Visit.visited_at >= start, Visit.visited_at < end]))
 
 
-def _day_sql(dialect: str, column: Any) -> Any:
-    """The UTC day of a timestamp column, in SQL."""
+def _day_sql(dialect: str, column: Any, grain: str) -> Any:
+    """The UTC day (or the first day of its month) of a timestamp column, in SQL."""
     if dialect == "postgresql":
-        return cast(func.timezone("UTC", column), Date)
-    return func.date(column)  # SQLite stores UTC text, "YYYY-MM-DD HH:MM:SS..."
+        utc = func.timezone("UTC", column)
+        return cast(func.date_trunc("month", utc) if grain == MONTH else utc, Date)
+    # SQLite stores UTC text, "YYYY-MM-DD HH:MM:SS..."
+    return func.date(column, "start of month") if grain == MONTH else func.date(column)
 
 
 def fill(executor: Session | Connection) -> None:
     """Write every rollup row from the facts into empty rollup tables (also the migration's data step)."""
     dialect = (executor.get_bind() if isinstance(executor, Session) else executor).dialect.name
-    _insert(executor, _selects(_day_sql(dialect, Visit.visited_at), []))
+    for grain in (DAY, MONTH):
+        _insert(executor, _selects(grain, _day_sql(dialect, Visit.visited_at, grain), []))
 
 
 def rebuild() -> tuple[int, int]:

@@ -1,4 +1,5 @@
-"""Rollups: the sums every figure is built from, per location x checklist version x visit state x day.
+"""Rollups: the sums every figure is built from, per location x checklist version x visit state x day,
+and again per month (grain "m", day = the 1st), so a period reads whole months where it can.
 
 Maintained with the facts they sum, in the same transaction (app.analytics.rollups), and rebuilt
 from the facts by `flask figures rebuild-rollups`; figures read these, so a page costs the same
@@ -20,11 +21,13 @@ class ScoreRollup(Model):
 
     __tablename__ = "score_rollups"
     __table_args__ = (
-        Index("ix_score_rollups_status_day", "status", "day", "part", "location_id", "checklist_version_id",
-              "n", "total", "squares"),
+        Index("ix_score_rollups_status_day", "status", "grain", "day", "part", "location_id",
+              "checklist_version_id", "n", "total", "squares"),
     )
 
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    #: "d": the row sums one day; "m": one calendar month, and `day` is its first day.
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id", ondelete="CASCADE"),
                                                       primary_key=True)
@@ -41,11 +44,13 @@ class QuestionRollup(Model):
 
     __tablename__ = "question_rollups"
     __table_args__ = (
-        Index("ix_question_rollups_status_day", "status", "day", "location_id", "checklist_version_id",
+        Index("ix_question_rollups_status_day", "status", "grain", "day", "location_id", "checklist_version_id",
               "question_id", "asked", "failures", "critical_failures", "last_failed_at"),
     )
 
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    #: "d": the row sums one day; "m": one calendar month, and `day` is its first day.
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id", ondelete="CASCADE"),
                                                       primary_key=True)
