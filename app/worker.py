@@ -1,9 +1,31 @@
-"""`flask worker`: the RQ worker of background jobs, running inside the app so every job has its context."""
+"""Background jobs on RQ: queueing one, and `flask worker`, which runs them inside the app so every job has
+its context."""
+import logging
+from collections.abc import Callable
+from typing import Any
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-QUEUES = ("fieldaudit-photos", "fieldaudit-reports")  # photos first: a shopper is waiting
+log = logging.getLogger(__name__)
+
+PHOTO_QUEUE, REPORT_QUEUE = "fieldaudit-photos", "fieldaudit-reports"
+QUEUES = (PHOTO_QUEUE, REPORT_QUEUE)  # photos first: a shopper is waiting
+
+
+def enqueue(redis_url: str, queue: str, job: Callable[..., Any], *args: Any, **options: Any) -> bool:
+    """Queue `job(*args)` on RQ (options as Queue.enqueue takes them); return False when Redis is unreachable,
+    so the caller can do the work itself."""
+    try:
+        from redis import Redis
+        from rq import Queue
+
+        Queue(queue, connection=Redis.from_url(redis_url)).enqueue(job, *args, **options)
+        return True
+    except Exception:  # Redis down: the work must still happen
+        log.exception("Could not queue %s on Redis at %s", getattr(job, "__name__", job), queue)
+        return False
 
 
 @click.command("worker")

@@ -59,9 +59,7 @@ def _key(location_id: Any, visited_at: Any, version_id: Any) -> Key | None:
 
 def touch(visit: Visit) -> None:
     """Mark the visit's key for recomputing (its facts were rewritten without changing a tracked attribute)."""
-    key = _key(visit.location_id, visit.visited_at, visit.checklist_version_id)
-    if key is not None:
-        db.session.info.setdefault(_PENDING, set()).add(key)
+    _remember(db.session(), [_key(visit.location_id, visit.visited_at, visit.checklist_version_id)])
 
 
 def _changed(session: Session) -> list[Visit]:

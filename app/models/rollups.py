@@ -16,7 +16,20 @@ from app.models.types import UTCDateTime
 from app.models.visits import VisitStatus, _enum
 
 
-class ScoreRollup(Model):
+class RollupKey:
+    """Where and when the sums of a rollup row belong (the start of its primary key, so first: sort_order)."""
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True,
+                                             sort_order=-1)
+    #: "d": the row sums one day; "m": one calendar month, and `day` is its first day.
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True, sort_order=-1)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, sort_order=-1)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id", ondelete="CASCADE"),
+                                                      primary_key=True, sort_order=-1)
+    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), primary_key=True, sort_order=-1)
+
+
+class ScoreRollup(RollupKey, Model):
     """Count, sum and sum of squares of the visit scores (part "") and of each section's scores."""
 
     __tablename__ = "score_rollups"
@@ -25,13 +38,6 @@ class ScoreRollup(Model):
               "checklist_version_id", "n", "total", "squares"),
     )
 
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
-    #: "d": the row sums one day; "m": one calendar month, and `day` is its first day.
-    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id", ondelete="CASCADE"),
-                                                      primary_key=True)
-    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), primary_key=True)
     #: "" for the visit score, else a section id.
     part: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
@@ -39,7 +45,7 @@ class ScoreRollup(Model):
     squares: Mapped[float] = mapped_column(Float)
 
 
-class QuestionRollup(Model):
+class QuestionRollup(RollupKey, Model):
     """How often each scored question was asked and lost points, and when it last did."""
 
     __tablename__ = "question_rollups"
@@ -48,13 +54,6 @@ class QuestionRollup(Model):
               "question_id", "asked", "failures", "critical_failures", "last_failed_at"),
     )
 
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
-    #: "d": the row sums one day; "m": one calendar month, and `day` is its first day.
-    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id", ondelete="CASCADE"),
-                                                      primary_key=True)
-    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), primary_key=True)
     question_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     asked: Mapped[int] = mapped_column(Integer)
     failures: Mapped[int] = mapped_column(Integer)

@@ -23,6 +23,7 @@ from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app import worker
 from app.analytics.filters import Filters
 from app.analytics.periods import Period
 from app.extensions import db
@@ -33,7 +34,7 @@ from app.reports.documents import location_html
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "fieldaudit-reports"
+QUEUE_NAME = worker.REPORT_QUEUE
 KIND = "location_reports"
 
 
@@ -121,18 +122,10 @@ def create_job(user: User, filters: Filters) -> ExportJob:
 def start(job: ExportJob) -> str:
     """Start a committed job on RQ when configured, else on a background thread; return which."""
     url = current_app.config.get("REDIS_URL")
-    if url:
-        try:
-            from redis import Redis
-            from rq import Queue
-
-            Queue(QUEUE_NAME, connection=Redis.from_url(url)).enqueue(
-                run_batch, job.id, job_id=f"export-{job.id}",
-                job_timeout=int(current_app.config.get("REPORT_BATCH_TIMEOUT", 3600)),
-            )
-            return "rq"
-        except Exception:  # Redis down: the export still happens, in this process
-            log.exception("Could not queue export %s on Redis; running it in-process", job.id)
+    if url and worker.enqueue(url, QUEUE_NAME, run_batch, job.id, job_id=f"export-{job.id}",
+                              job_timeout=int(current_app.config.get("REPORT_BATCH_TIMEOUT", 3600))):
+        return "rq"
+    # No Redis, or Redis down: the export still happens, in this process.
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy, typed as Flask
     threading.Thread(target=_run_in_thread, args=(app, job.id), name=f"export-{job.id}", daemon=True).start()
     return "thread"

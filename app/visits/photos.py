@@ -2,7 +2,6 @@
 keep its GPS position and time, store a metadata-free JPEG and a thumbnail.
 """
 import atexit
-import logging
 import secrets
 import threading
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app import worker
 from app.checklists.questions import PhotoQuestion
 from app.extensions import db
 from app.models import Photo, Visit
@@ -38,8 +38,7 @@ from app.visits.lifecycle import require
 from app.visits.payloads import parse_time
 from app.visits.proof import distance_m
 
-log = logging.getLogger(__name__)
-QUEUE_NAME = "fieldaudit-photos"
+QUEUE_NAME = worker.PHOTO_QUEUE
 #: How a picture reached the form, as the phone tells it (anything else is "unknown").
 SOURCES = ("camera", "gallery")
 #: The largest EXIF segment accepted with an upload (a JPEG APP1 segment holds at most 64 KB).
@@ -75,15 +74,17 @@ class PhotoSettings:
     max_pixels: int
     #: Seconds one photo may take to decode and re-encode before it is refused.
     timeout: float
-    #: Decode in an RQ job (the upload answers at once) rather than in the request.
-    deferred: bool
     redis_url: str | None = None
+
+    @property
+    def deferred(self) -> bool:
+        """Decode in an RQ job (the upload answers at once) rather than in the request."""
+        return bool(self.redis_url)
 
     @classmethod
     def of(cls, config: Mapping[str, Any]) -> "PhotoSettings":
         return cls(upload_dir=config["UPLOAD_DIR"], max_pixels=int(config["PHOTO_MAX_PIXELS"]),
-                   timeout=float(config["PHOTO_DECODE_TIMEOUT"]), deferred=bool(config.get("REDIS_URL")),
-                   redis_url=config.get("REDIS_URL"))
+                   timeout=float(config["PHOTO_DECODE_TIMEOUT"]), redis_url=config.get("REDIS_URL"))
 
 
 _pool: ProcessPool | None = None
@@ -235,18 +236,12 @@ def enqueue(photo: Photo, settings: PhotoSettings) -> None:
     if photo.status != "pending":
         return
     if settings.redis_url:
-        try:
-            from redis import Redis
-            from rq import Queue, Retry
+        from rq import Retry
 
-            Queue(QUEUE_NAME, connection=Redis.from_url(settings.redis_url)).enqueue(
-                run_photo_job, photo.id, job_id=f"photo-{photo.id}",
-                job_timeout=int(settings.timeout) + 30, retry=Retry(max=3, interval=[5, 30, 120]),
-            )
+        if worker.enqueue(settings.redis_url, QUEUE_NAME, run_photo_job, photo.id, job_id=f"photo-{photo.id}",
+                          job_timeout=int(settings.timeout) + 30, retry=Retry(max=3, interval=[5, 30, 120])):
             return
-        except Exception:  # Redis down: the photo still gets decoded, in this request
-            log.exception("Could not queue photo %s on Redis; decoding it in the request", photo.id)
-    process_photo(photo, settings)
+    process_photo(photo, settings)  # no Redis, or Redis down: decoded in this request
     db.session.commit()
 
 
