@@ -32,11 +32,21 @@ from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 from app.web import wants_json
 
+#: How long an SQLite writer waits for another one to commit (ms); a request, not a phone's retry loop.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
 
 @event.listens_for(Engine, "connect")
-def _sqlite_unicode_lower(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    """Make SQLite's lower() fold Cyrillic like PostgreSQL's, so case-insensitive search and checks agree."""
+def _sqlite_connection(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    """Set up every SQLite connection: WAL, a busy timeout, and a lower() that folds Cyrillic.
+
+    In the default rollback journal one long read (an export) locks out every writer, and phones'
+    drafts fail with "database is locked"; in WAL readers and the one writer never wait on each
+    other. lower() folds Cyrillic like PostgreSQL's, so case-insensitive search and checks agree.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        dbapi_connection.execute("PRAGMA journal_mode = WAL")  # "memory" for in-memory databases
         dbapi_connection.create_function("lower", 1, lambda v: v.lower() if isinstance(v, str) else v,
                                          deterministic=True)
 
