@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from app.analytics import rollups
-from app.analytics.figures import average, failing_questions, section_averages
+from app.analytics.figures import average, failing_questions, recurring_failures, section_averages
 from app.analytics.filters import Filters
 from app.analytics.periods import Period
-from app.models import QuestionRollup, ScoreRollup, Visit, VisitStatus
+from app.models import QuestionRollup, RegionQuestionRollup, ScoreRollup, Visit, VisitStatus
 from app.scoring import score_visit
 from app.visits import lifecycle
 from app.visits.lifecycle import store_result
@@ -20,8 +20,8 @@ DAYS = [date(2024, 4, 10), date(2024, 4, 11), date(2024, 5, 2)]
 ANSWERS = [PERFECT, SOME_LOSS, CRITICAL_FAIL]
 
 
-def rows(db) -> tuple[list[tuple], list[tuple]]:
-    """Both rollup tables as sorted tuples (sums rounded: a sum may be added up in another order)."""
+def rows(db) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """The rollup tables as sorted tuples (sums rounded: a sum may be added up in another order)."""
     db.session.expire_all()
     scores = sorted(
         (r.location_id, r.grain, r.day, r.checklist_version_id, r.status.value, r.part, r.n, round(r.total, 6),
@@ -29,7 +29,10 @@ def rows(db) -> tuple[list[tuple], list[tuple]]:
     questions = sorted(
         (r.location_id, r.grain, r.day, r.checklist_version_id, r.status.value, r.question_id, r.asked, r.failures,
          r.critical_failures, r.last_failed_at) for r in db.session.scalars(select(QuestionRollup)))
-    return scores, questions
+    regions = sorted(
+        (r.region_id, r.grain, r.day, r.checklist_version_id, r.status.value, r.question_id, r.asked, r.failures,
+         r.critical_failures, r.last_failed_at) for r in db.session.scalars(select(RegionQuestionRollup)))
+    return scores, questions, regions
 
 
 def assert_maintained_equals_rebuilt(db):
@@ -41,8 +44,9 @@ def assert_maintained_equals_rebuilt(db):
 
 @pytest.fixture
 def world(db, make_region, make_location, make_checklist_version, make_user):
-    region = make_region("North")
-    return {"locations": [make_location(region, name="A1"), make_location(region, name="A2")],
+    north, south = make_region("North"), make_region("South")
+    return {"locations": [make_location(north, name="A1"), make_location(north, name="A2"),
+                          make_location(south, name="B1")], "regions": [north, south],
             "version": make_checklist_version(), "shopper": make_user("shopper"), "manager": make_user("admin")}
 
 
@@ -55,12 +59,18 @@ def test_every_change_keeps_the_rollups_equal_to_a_rebuild(db, world, seed):
     pick = random.Random(seed)
     visits: list[Visit] = []
     for _ in range(40):
-        operation = pick.choice(["add", "add", "status", "move", "rescore", "delete"] if visits else ["add"])
+        operation = pick.choice(["add", "add", "status", "move", "rescore", "delete", "region"] if visits
+                                else ["add"])
         if operation == "add":
             visits.append(make_scored_visit(
                 db, pick.choice(world["locations"]), world["version"], world["shopper"], pick.choice(ANSWERS),
                 at(pick.choice(DAYS), pick.randrange(0, 24)),
                 status=pick.choice([VisitStatus.approved, VisitStatus.submitted, VisitStatus.voided])))
+        elif operation == "region":  # a location moves to the other region, maybe with a visit changing too
+            location = pick.choice(world["locations"])
+            location.region = next(r for r in world["regions"] if r is not location.region)
+            if pick.random() < 0.5:
+                pick.choice(visits).status = pick.choice(list(VisitStatus))
         else:
             visit = pick.choice(visits)
             if operation == "status":
@@ -75,6 +85,30 @@ def test_every_change_keeps_the_rollups_equal_to_a_rebuild(db, world, seed):
                 db.session.delete(visit)
         db.session.commit()
         assert_maintained_equals_rebuilt(db)
+
+
+def test_the_networks_failures_summed_per_region_equal_the_locations_failures(db, world):
+    pick = random.Random(5)
+    for location in world["locations"] * 3:
+        make_scored_visit(db, location, world["version"], world["shopper"], pick.choice(ANSWERS),
+                          at(pick.choice(DAYS)))
+    april = Period(date(2024, 4, 1), date(2024, 5, 31))
+    wanted: dict[str, tuple[int, int, int]] = {}
+    for location in world["locations"]:
+        for failure in recurring_failures(Filters(april, location_id=location.id), min_visits=0):
+            failed, asked, critical = wanted.get(failure.question_id, (0, 0, 0))
+            wanted[failure.question_id] = (failed + failure.failures, asked + failure.asked,
+                                           critical + failure.critical_failures)
+    network = {f.question_id: (f.failures, f.asked, f.critical_failures)
+               for f in recurring_failures(Filters(april), min_visits=0)}
+    assert network == wanted and network
+    south = world["regions"][1]
+    in_south = {f.question_id: f.asked for f in recurring_failures(Filters(april, region_id=south.id), 0)}
+    assert in_south == {f.question_id: f.asked for f in recurring_failures(
+        Filters(april, location_id=world["locations"][2].id), 0)}
+    # A manager of the north only: the south's visits are not in the figure.
+    scoped = recurring_failures(Filters(april, scope=frozenset({world["regions"][0].id})), 0)
+    assert sum(f.asked for f in scoped) == sum(f[1] for f in wanted.values()) - sum(in_south.values()) > 0
 
 
 def test_new_answers_with_the_same_score_are_rolled_up_too(db, world):
@@ -108,8 +142,8 @@ def test_review_decisions_move_a_visit_in_and_out_of_the_figures(app, db, world)
 def test_the_rebuild_command_restores_rollups_lost_to_a_bulk_import(app, db, world):
     make_scored_visit(db, world["locations"][0], world["version"], world["shopper"], PERFECT, at(DAYS[0]))
     wanted = rows(db)
-    db.session.execute(ScoreRollup.__table__.delete())
-    db.session.execute(QuestionRollup.__table__.delete())
+    for table in (ScoreRollup, QuestionRollup, RegionQuestionRollup):
+        db.session.execute(table.__table__.delete())
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["figures", "rebuild-rollups"])
     assert result.exit_code == 0 and "rollups rebuilt: 6 score rows" in result.output

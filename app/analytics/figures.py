@@ -2,9 +2,10 @@
 intervals, league tables with rank ranges, sections of one programme, trends, failures, sample plans.
 
 Each function runs one or two GROUP BY queries over the rollups (ScoreRollup: count, sum and sum of
-squares of visit and section scores per location, version, state and day; QuestionRollup: failures),
-which app.analytics.rollups keeps equal to the facts; app.analytics.stats turns the sums into
-intervals. Only the list of a figure's visits reads the visits themselves.
+squares of visit and section scores per location, version, state and day; QuestionRollup and
+RegionQuestionRollup: failures per location and per region), which app.analytics.rollups keeps
+equal to the facts; app.analytics.stats turns the sums into intervals. Only the list of a
+figure's visits reads the visits themselves.
 Sections and grades belong to one programme: section figures are empty in the all-programmes view.
 """
 from __future__ import annotations
@@ -22,7 +23,16 @@ from app.analytics.filters import Filters, latest_titles, memo
 from app.analytics.periods import Period
 from app.checklists.schema import DEFAULT_GRADES, GRADE_TOLERANCE, Checklist
 from app.extensions import db
-from app.models import ChecklistVersion, Location, QuestionRollup, Region, ScoreRollup, User, Visit
+from app.models import (
+    ChecklistVersion,
+    Location,
+    QuestionRollup,
+    Region,
+    RegionQuestionRollup,
+    ScoreRollup,
+    User,
+    Visit,
+)
 
 # -- sums and grades ---------------------------------------------------------------------------------
 
@@ -433,11 +443,16 @@ def _failure_counts(filters: Filters) -> list[tuple[str, str, int, int, int, dat
     Grouped by checklist version (an integer) in SQL, without joining checklist_versions; the few
     versions of a programme are merged here.
     """
-    q = QuestionRollup
+    # Summed per region, or the network would add up a row per location and question.
+    q: type[QuestionRollup] | type[RegionQuestionRollup]
+    if filters.location_id is None:
+        q, conditions = RegionQuestionRollup, filters.region_rollup_conditions(RegionQuestionRollup)
+    else:
+        q, conditions = QuestionRollup, filters.rollup_conditions(QuestionRollup)
     stmt = (
         select(q.checklist_version_id, q.question_id, func.sum(q.failures), func.sum(q.asked),
                func.sum(q.critical_failures), func.max(q.last_failed_at))
-        .where(*filters.rollup_conditions(q)).group_by(q.checklist_version_id, q.question_id)
+        .where(*conditions).group_by(q.checklist_version_id, q.question_id)
     )
     rows = db.session.execute(stmt).all()
     if not rows:

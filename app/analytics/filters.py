@@ -104,6 +104,18 @@ class Filters:
         return [table.status.in_(counted_statuses()), or_(*spans),
                 *self._where(table.location_id, table.checklist_version_id)]
 
+    def region_rollup_conditions(self, table: Any) -> list[ColumnElement[bool]]:
+        """Return the same selection on a rollup table per region (RegionQuestionRollup); not for one location."""
+        if self.location_id is not None:
+            raise ValueError("a location's figures read the location rollups")
+        conditions = [table.status.in_(counted_statuses()),
+                      rollups.period_rows(table, self.period.start, self.period.end)]
+        if self.scope is not None:
+            conditions.append(table.region_id.in_(sorted(self.scope)))
+        if self.region_id is not None:
+            conditions.append(table.region_id == self.region_id)
+        return conditions + self._versions(table.checklist_version_id)
+
     def _where(self, location_id: Any, version_id: Any) -> list[ColumnElement[bool]]:
         conditions = []
         if self.location_id is not None:
@@ -115,14 +127,17 @@ class Filters:
             if self.region_id is not None:
                 located = located.where(Location.region_id == self.region_id)
             conditions.append(location_id.in_(located))
-        if self.programme or self.channel:
-            versions = select(ChecklistVersion.id)
-            if self.programme:
-                versions = versions.where(ChecklistVersion.checklist_id == self.programme)
-            if self.channel:
-                versions = versions.where(ChecklistVersion.channel == self.channel)
-            conditions.append(version_id.in_(versions))
-        return conditions
+        return conditions + self._versions(version_id)
+
+    def _versions(self, version_id: Any) -> list[ColumnElement[bool]]:
+        if not (self.programme or self.channel):
+            return []
+        versions = select(ChecklistVersion.id)
+        if self.programme:
+            versions = versions.where(ChecklistVersion.checklist_id == self.programme)
+        if self.channel:
+            versions = versions.where(ChecklistVersion.channel == self.channel)
+        return [version_id.in_(versions)]
 
 
 @dataclass(frozen=True)

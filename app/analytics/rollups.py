@@ -5,6 +5,8 @@ answers) in SQL. `rebuild()` recomputes every key at once; the two must agree (t
 Recomputing a key rather than adding deltas keeps the rule in one place (the SELECTs below) and
 stays exact through resubmissions, returns, voids and corrections. Two transactions that touch the
 same location are serialised by a row lock on it, so the later one sees the other's visits.
+The regions' question rows are the locations' rows summed (in SQL, after them, under a row lock on
+the region); a location that moves to another region has both regions recomputed whole.
 """
 from __future__ import annotations
 
@@ -32,8 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import Answer, Location, Visit, VisitSectionScore, VisitStatus
-from app.models.rollups import QuestionRollup, ScoreRollup
+from app.models import Answer, Location, Region, Visit, VisitSectionScore, VisitStatus
+from app.models.rollups import QuestionRollup, RegionQuestionRollup, ScoreRollup
 
 #: The visit states that can count in figures (which of them do is a setting: filters.counted_statuses).
 ROLLED_UP = (VisitStatus.approved, VisitStatus.submitted)
@@ -42,6 +44,9 @@ TRACKED = ("status", "score", "visited_at", "location_id", "checklist_version_id
 #: (location id, day, checklist version id)
 Key = tuple[int, date, int]
 _PENDING = "rollup_keys"
+#: Regions whose every row is recomputed: a location moved between them, or left.
+_WHOLE_REGIONS = "rollup_whole_regions"
+_STORED_REGIONS = "rollup_stored_regions"
 
 
 def day_of(moment: datetime) -> date:
@@ -84,18 +89,35 @@ def _before_flush(session: Session, context: Any, instances: Any) -> None:
         stored = session.connection().execute(
             select(Visit.location_id, Visit.visited_at, Visit.checklist_version_id).where(Visit.id.in_(ids)))
         _remember(session, (_key(*row) for row in stored))
+    # The region each edited or deleted location belongs to until now.
+    location_ids = [obj.id for obj in (*session.dirty, *session.deleted)
+                    if isinstance(obj, Location) and obj.id is not None]
+    if location_ids:
+        stored_regions = dict(session.connection().execute(
+            select(Location.id, Location.region_id).where(Location.id.in_(location_ids))).all())
+        session.info.setdefault(_STORED_REGIONS, {}).update(stored_regions)
+        whole = session.info.setdefault(_WHOLE_REGIONS, set())
+        whole.update(stored_regions[obj.id] for obj in session.deleted
+                     if isinstance(obj, Location) and obj.id in stored_regions)
 
 
 def _after_flush(session: Session, context: Any) -> None:
     # Where they count now, foreign keys filled in.
     _remember(session, (_key(v.location_id, v.visited_at, v.checklist_version_id) for v in _changed(session)))
+    stored = session.info.pop(_STORED_REGIONS, {})
+    for obj in session.identity_map.values():
+        if isinstance(obj, Location) and obj.id in stored and stored[obj.id] != obj.region_id:
+            session.info.setdefault(_WHOLE_REGIONS, set()).update({stored[obj.id], obj.region_id})
 
 
 def _before_commit(session: Session) -> None:
     session.flush()
     keys = session.info.pop(_PENDING, None)
+    whole = session.info.pop(_WHOLE_REGIONS, None)
     if keys:
-        recompute(sorted(keys), session)
+        recompute(sorted(keys), session, skip_regions=whole or set())
+    if whole:
+        recompute_regions(sorted(whole), session)
 
 
 def install() -> None:
@@ -164,6 +186,7 @@ def _selects(grain: str, day_expr: Any, conditions: list[Any]) -> tuple[Any, Any
 SCORE_COLUMNS = ["location_id", "grain", "day", "checklist_version_id", "status", "part", "n", "total", "squares"]
 QUESTION_COLUMNS = ["location_id", "grain", "day", "checklist_version_id", "status", "question_id", "asked", "failures",
                     "critical_failures", "last_failed_at"]
+REGION_COLUMNS = ["region_id", *QUESTION_COLUMNS[1:]]
 
 
 def _insert(executor: Session | Connection, selects: tuple[Any, Any, Any]) -> None:
@@ -173,14 +196,16 @@ def _insert(executor: Session | Connection, selects: tuple[Any, Any, Any]) -> No
     executor.execute(insert(QuestionRollup).from_select(QUESTION_COLUMNS, questions))
 
 
-def recompute(keys: Iterable[Key], session: Session | None = None) -> None:
-    """Recompute the day and month rollup rows of these keys from the facts (in the current transaction)."""
+def recompute(keys: Iterable[Key], session: Session | None = None, *, skip_regions: set[int] | None = None) -> None:
+    """Recompute the day and month rollup rows of these keys from the facts, then the rows of their
+    regions from the locations' rows (in the current transaction; `skip_regions` are recomputed whole)."""
     session = session or db.session()
     keys = sorted(set(keys))
     months = sorted({(location_id, month_of(day), version_id) for location_id, day, version_id in keys})
-    for location_id in sorted({key[0] for key in keys}):
-        # Serialises writers of one location, so a recompute sees the visits another one committed.
-        session.execute(select(Location.id).where(Location.id == location_id).with_for_update())
+    location_ids = sorted({key[0] for key in keys})
+    # Serialises writers of one location, so a recompute sees the visits another one committed.
+    region_of = dict(session.execute(select(Location.id, Location.region_id).where(Location.id.in_(location_ids))
+                                     .order_by(Location.id).with_for_update()).all())
     for grain, rows, end_of in ((DAY, keys, lambda d: d + timedelta(days=1)), (MONTH, months, next_month)):
         for location_id, day, version_id in rows:
             for table in (ScoreRollup, QuestionRollup):
@@ -191,6 +216,44 @@ def recompute(keys: Iterable[Key], session: Session | None = None) -> None:
             _insert(session, _selects(grain, literal(day, Date), [
                 Visit.location_id == location_id, Visit.checklist_version_id == version_id,
                 Visit.visited_at >= start, Visit.visited_at < end]))
+    region_keys = sorted({(region_of[location_id], grain, day, version_id)
+                          for grain, rows in ((DAY, keys), (MONTH, months))
+                          for location_id, day, version_id in rows
+                          if location_id in region_of and region_of[location_id] not in (skip_regions or set())})
+    _lock_regions(session, {key[0] for key in region_keys})
+    r = RegionQuestionRollup
+    for region_id, grain, day, version_id in region_keys:
+        session.execute(delete(r).where(r.region_id == region_id, r.grain == grain, r.day == day,
+                                        r.checklist_version_id == version_id))
+        q = QuestionRollup
+        session.execute(insert(r).from_select(REGION_COLUMNS, _region_select([
+            Location.region_id == region_id, q.grain == grain, q.day == day, q.checklist_version_id == version_id])))
+
+
+def _lock_regions(session: Session, region_ids: Iterable[int]) -> None:
+    """Serialise writers of a region's rows; each then sums the locations' rows others committed."""
+    ids = sorted(region_ids)
+    if ids:
+        session.execute(select(Region.id).where(Region.id.in_(ids)).order_by(Region.id).with_for_update())
+
+
+def recompute_regions(region_ids: Iterable[int], session: Session | None = None) -> None:
+    """Recompute every row of these regions from their locations' rows (a location moved or left)."""
+    session = session or db.session()
+    ids = sorted(set(region_ids))
+    _lock_regions(session, ids)
+    session.execute(delete(RegionQuestionRollup).where(RegionQuestionRollup.region_id.in_(ids)))
+    session.execute(insert(RegionQuestionRollup).from_select(
+        REGION_COLUMNS, _region_select([Location.region_id.in_(ids)])))
+
+
+def _region_select(conditions: list[Any]) -> Any:
+    """Return the SELECT that sums locations' question rows into their regions' rows."""
+    q = QuestionRollup
+    keys = (Location.region_id, q.grain, q.day, q.checklist_version_id, q.status, q.question_id)
+    return (select(*keys, func.sum(q.asked), func.sum(q.failures), func.sum(q.critical_failures),
+                   func.max(q.last_failed_at))
+            .join(Location, Location.id == q.location_id).where(*conditions).group_by(*keys))
 
 
 def _day_sql(dialect: str, column: Any, grain: str) -> Any:
@@ -209,15 +272,22 @@ def fill(executor: Session | Connection) -> None:
         _insert(executor, _selects(grain, _day_sql(dialect, Visit.visited_at, grain), []))
 
 
+def fill_regions(executor: Session | Connection) -> None:
+    """Write every region's rows from the locations' question rows into an empty region table."""
+    executor.execute(insert(RegionQuestionRollup).from_select(REGION_COLUMNS, _region_select([])))
+
+
 def rebuild() -> tuple[int, int]:
     """Recompute every rollup from the facts (not committed); return the score and question rows written."""
     session = db.session()
-    session.info.pop(_PENDING, None)
+    for pending in (_PENDING, _WHOLE_REGIONS, _STORED_REGIONS):
+        session.info.pop(pending, None)
     if session.get_bind().dialect.name == "postgresql":  # emptying millions of rows: TRUNCATE, not DELETE
-        session.execute(text("TRUNCATE score_rollups, question_rollups"))
+        session.execute(text("TRUNCATE score_rollups, question_rollups, region_question_rollups"))
     else:
-        session.execute(delete(ScoreRollup))
-        session.execute(delete(QuestionRollup))
+        for table in (ScoreRollup, QuestionRollup, RegionQuestionRollup):
+            session.execute(delete(table))
     fill(session)
+    fill_regions(session)
     return (session.scalar(select(func.count()).select_from(ScoreRollup)) or 0,
             session.scalar(select(func.count()).select_from(QuestionRollup)) or 0)

@@ -3,7 +3,7 @@ from app.models.audit import AuditLog
 from app.models.checklists import ChecklistVersion
 from app.models.jobs import ExportJob
 from app.models.locations import Location, Region
-from app.models.rollups import QuestionRollup, ScoreRollup
+from app.models.rollups import QuestionRollup, RegionQuestionRollup, ScoreRollup
 from app.models.surveys import SurveyResponse
 from app.models.users import Role, User, manager_regions
 from app.models.visits import (
@@ -23,7 +23,7 @@ from app.models.visits import (
 __all__ = [
     "HANDED_IN_STATES", "OPEN_STATES", "ActionStatus", "Answer", "AuditLog", "ChecklistVersion", "CorrectiveAction",
     "ExportJob",
-    "Location", "Photo", "QuestionRollup", "Region", "ReviewComment", "Role", "ScoreRollup", "SurveyResponse",
-    "User", "Visit",
+    "Location", "Photo", "QuestionRollup", "Region", "RegionQuestionRollup", "ReviewComment", "Role", "ScoreRollup",
+    "SurveyResponse", "User", "Visit",
     "VisitEvent", "VisitSectionScore", "VisitStatus", "manager_regions",
 ]

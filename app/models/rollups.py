@@ -16,17 +16,22 @@ from app.models.types import UTCDateTime
 from app.models.visits import VisitStatus, _enum
 
 
-class RollupKey:
-    """Where and when the sums of a rollup row belong (the start of its primary key, so first: sort_order)."""
+class RollupWhen:
+    """When and for what the sums of a rollup row count (after where: the start of its primary key)."""
 
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True,
-                                             sort_order=-1)
     #: "d": the row sums one day; "m": one calendar month, and `day` is its first day.
     grain: Mapped[str] = mapped_column(String(1), primary_key=True, sort_order=-1)
     day: Mapped[date] = mapped_column(Date, primary_key=True, sort_order=-1)
     checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id", ondelete="CASCADE"),
                                                       primary_key=True, sort_order=-1)
     status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), primary_key=True, sort_order=-1)
+
+
+class RollupKey(RollupWhen):
+    """A location's rollup row (the location first in its primary key)."""
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True,
+                                             sort_order=-2)
 
 
 class ScoreRollup(RollupKey, Model):
@@ -45,8 +50,18 @@ class ScoreRollup(RollupKey, Model):
     squares: Mapped[float] = mapped_column(Float)
 
 
-class QuestionRollup(RollupKey, Model):
-    """How often each scored question was asked and lost points, and when it last did."""
+class QuestionSums:
+    """How often a scored question was asked and lost points, and when it last did."""
+
+    question_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    asked: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    critical_failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QuestionRollup(RollupKey, QuestionSums, Model):
+    """A question's failures at a location."""
 
     __tablename__ = "question_rollups"
     __table_args__ = (
@@ -54,8 +69,19 @@ class QuestionRollup(RollupKey, Model):
               "question_id", "asked", "failures", "critical_failures", "last_failed_at"),
     )
 
-    question_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    asked: Mapped[int] = mapped_column(Integer)
-    failures: Mapped[int] = mapped_column(Integer)
-    critical_failures: Mapped[int] = mapped_column(Integer)
-    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+class RegionQuestionRollup(RollupWhen, QuestionSums, Model):
+    """A question's failures over a region's locations: the question rollups summed per region.
+
+    A network's most-failed questions would otherwise sum a row per location and question (as many
+    rows as answers when locations are visited every few days); this sums one per region.
+    """
+
+    __tablename__ = "region_question_rollups"
+    __table_args__ = (
+        Index("ix_region_question_rollups_status_day", "status", "grain", "day", "region_id",
+              "checklist_version_id", "question_id", "asked", "failures", "critical_failures", "last_failed_at"),
+    )
+
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True,
+                                           sort_order=-2)
