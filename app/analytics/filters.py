@@ -100,21 +100,23 @@ class Filters:
     def rollup_conditions(self, table: Any, periods: Sequence[Period] | None = None) -> list[ColumnElement[bool]]:
         """Return the same selection on a rollup table (ScoreRollup, QuestionRollup): the rows that sum
         the period's days (or those of consecutive `periods`) once each, and the filter's keys."""
-        spans = [rollups.period_rows(table, p.start, p.end) for p in (periods or [self.period])]
-        return [table.status.in_(counted_statuses()), or_(*spans),
-                *self._where(table.location_id, table.checklist_version_id)]
+        return [*self._counted_days(table, periods), *self._where(table.location_id, table.checklist_version_id)]
 
     def region_rollup_conditions(self, table: Any) -> list[ColumnElement[bool]]:
         """Return the same selection on a rollup table per region (RegionQuestionRollup); not for one location."""
         if self.location_id is not None:
             raise ValueError("a location's figures read the location rollups")
-        conditions = [table.status.in_(counted_statuses()),
-                      rollups.period_rows(table, self.period.start, self.period.end)]
+        conditions = self._counted_days(table)
         if self.scope is not None:
             conditions.append(table.region_id.in_(sorted(self.scope)))
         if self.region_id is not None:
             conditions.append(table.region_id == self.region_id)
         return conditions + self._versions(table.checklist_version_id)
+
+    def _counted_days(self, table: Any, periods: Sequence[Period] | None = None) -> list[ColumnElement[bool]]:
+        """Return the conditions on a rollup table's counted states and the rows summing the period's days."""
+        spans = [rollups.period_rows(table, p.start, p.end) for p in (periods or [self.period])]
+        return [table.status.in_(counted_statuses()), or_(*spans)]
 
     def _where(self, location_id: Any, version_id: Any) -> list[ColumnElement[bool]]:
         conditions = []

@@ -10,7 +10,7 @@ the region); a location that moves to another region has both regions recomputed
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -90,24 +90,22 @@ def _before_flush(session: Session, context: Any, instances: Any) -> None:
             select(Visit.location_id, Visit.visited_at, Visit.checklist_version_id).where(Visit.id.in_(ids)))
         _remember(session, (_key(*row) for row in stored))
     # The region each edited or deleted location belongs to until now.
-    location_ids = [obj.id for obj in (*session.dirty, *session.deleted)
-                    if isinstance(obj, Location) and obj.id is not None]
-    if location_ids:
-        stored_regions = dict(session.connection().execute(
-            select(Location.id, Location.region_id).where(Location.id.in_(location_ids))).all())
-        session.info.setdefault(_STORED_REGIONS, {}).update(stored_regions)
-        whole = session.info.setdefault(_WHOLE_REGIONS, set())
-        whole.update(stored_regions[obj.id] for obj in session.deleted
-                     if isinstance(obj, Location) and obj.id in stored_regions)
+    edited = [obj for obj in session.dirty if isinstance(obj, Location) and obj.id is not None]
+    deleted = [obj for obj in session.deleted if isinstance(obj, Location) and obj.id is not None]
+    if edited or deleted:
+        regions = dict(session.connection().execute(select(Location.id, Location.region_id).where(
+            Location.id.in_([obj.id for obj in edited + deleted]))).all())
+        session.info.setdefault(_STORED_REGIONS, []).extend((obj, regions[obj.id]) for obj in edited
+                                                            if obj.id in regions)
+        session.info.setdefault(_WHOLE_REGIONS, set()).update(regions[obj.id] for obj in deleted if obj.id in regions)
 
 
 def _after_flush(session: Session, context: Any) -> None:
     # Where they count now, foreign keys filled in.
     _remember(session, (_key(v.location_id, v.visited_at, v.checklist_version_id) for v in _changed(session)))
-    stored = session.info.pop(_STORED_REGIONS, {})
-    for obj in session.identity_map.values():
-        if isinstance(obj, Location) and obj.id in stored and stored[obj.id] != obj.region_id:
-            session.info.setdefault(_WHOLE_REGIONS, set()).update({stored[obj.id], obj.region_id})
+    for location, region_id in session.info.pop(_STORED_REGIONS, []):
+        if location.region_id != region_id:
+            session.info.setdefault(_WHOLE_REGIONS, set()).update({region_id, location.region_id})
 
 
 def _before_commit(session: Session) -> None:
@@ -115,7 +113,7 @@ def _before_commit(session: Session) -> None:
     keys = session.info.pop(_PENDING, None)
     whole = session.info.pop(_WHOLE_REGIONS, None)
     if keys:
-        recompute(sorted(keys), session, skip_regions=whole or set())
+        recompute(sorted(keys), session, skip_regions=whole or ())
     if whole:
         recompute_regions(sorted(whole), session)
 
@@ -196,7 +194,7 @@ def _insert(executor: Session | Connection, selects: tuple[Any, Any, Any]) -> No
     executor.execute(insert(QuestionRollup).from_select(QUESTION_COLUMNS, questions))
 
 
-def recompute(keys: Iterable[Key], session: Session | None = None, *, skip_regions: set[int] | None = None) -> None:
+def recompute(keys: Iterable[Key], session: Session | None = None, *, skip_regions: Collection[int] = ()) -> None:
     """Recompute the day and month rollup rows of these keys from the facts, then the rows of their
     regions from the locations' rows (in the current transaction; `skip_regions` are recomputed whole)."""
     session = session or db.session()
@@ -219,13 +217,12 @@ def recompute(keys: Iterable[Key], session: Session | None = None, *, skip_regio
     region_keys = sorted({(region_of[location_id], grain, day, version_id)
                           for grain, rows in ((DAY, keys), (MONTH, months))
                           for location_id, day, version_id in rows
-                          if location_id in region_of and region_of[location_id] not in (skip_regions or set())})
+                          if location_id in region_of and region_of[location_id] not in skip_regions})
     _lock_regions(session, {key[0] for key in region_keys})
-    r = RegionQuestionRollup
+    r, q = RegionQuestionRollup, QuestionRollup
     for region_id, grain, day, version_id in region_keys:
         session.execute(delete(r).where(r.region_id == region_id, r.grain == grain, r.day == day,
                                         r.checklist_version_id == version_id))
-        q = QuestionRollup
         session.execute(insert(r).from_select(REGION_COLUMNS, _region_select([
             Location.region_id == region_id, q.grain == grain, q.day == day, q.checklist_version_id == version_id])))
 
