@@ -1,6 +1,7 @@
 """Request helpers every page shares: JSON or HTML errors, safe redirects, figures' filters, navigation."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,6 +52,32 @@ def int_arg(name: str, default: int | None = None, *, high: int = MAX_ID) -> int
 def page_arg() -> int:
     """Return ?page= as a page number (1 when missing or not a sensible number)."""
     return int_arg("page", 1, high=MAX_PAGE) or 1
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list already in memory: which page, of how many, and where it starts."""
+
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(-(-self.total // self.size), 1)
+
+    @property
+    def start(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def end(self) -> int:
+        return min(self.start + self.size, self.total)
+
+
+def page_of(total: int, size: int) -> Page:
+    """Return the ?page= of a list of `total` items, `size` to a page; past the end is the last page."""
+    return Page(min(page_arg(), Page(1, size, total).pages), size, total)
 
 
 def _unstorable(text: str) -> bool:

@@ -77,6 +77,32 @@ def test_sorting_the_league_table(client, login, manager, network):
     assert page.index("A1") < page.index("A2") < page.index("B1")
 
 
+def league_ranks(response) -> dict[str, str]:
+    """Return {location name: rank text} of the league table rows on the page."""
+    return {name: rank for rank, name in re.findall(
+        r'<td class="num[^"]*">([^<]*)</td>\s*<th scope="row"><a [^>]*>([^<]+)</a>', response.get_data(as_text=True))}
+
+
+def test_league_table_pages_keep_whole_table_ranks_and_the_sort(client, login, manager, network, monkeypatch):
+    login(manager)
+    by_name = {**Q2, "sort": "name", "dir": "asc"}
+    whole = league_ranks(client.get("/dashboard/", query_string=by_name))
+    assert list(whole) == ["A1", "A2", "B1"]
+    monkeypatch.setattr("app.dashboard.routes.LEAGUE_PAGE_SIZE", 2)
+    first = client.get("/dashboard/", query_string=by_name)
+    assert list(league_ranks(first)) == ["A1", "A2"]
+    assert "Locations 1–2 of 3" in text_of(first) and "1 / 2" in text_of(first)
+    second = client.get("/dashboard/", query_string={**by_name, "page": 2})
+    assert "Locations 3–3 of 3" in text_of(second)
+    # Ranks are of the whole table, not of the page a row is on.
+    assert {**league_ranks(first), **league_ranks(second)} == whole
+    # Past the last page is the last page; a new sort starts again at page 1.
+    assert list(league_ranks(client.get("/dashboard/", query_string={**by_name, "page": 99}))) == ["B1"]
+    head = second.get_data(as_text=True).split("<thead>")[1].split("</thead>")[0]
+    sort_links = re.findall(r'href="([^"]*sort=[^"]*)"', head)
+    assert sort_links and all("page=" not in link for link in sort_links)
+
+
 def test_location_page(client, login, manager, network):
     login(manager)
     response = client.get(f"/dashboard/locations/{network['a1'].id}", query_string=Q2)

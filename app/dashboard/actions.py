@@ -15,7 +15,7 @@ from app.dashboard.services import ActionError, actions_query, create_action, is
 from app.extensions import db
 from app.models import ActionStatus
 from app.visits.lifecycle import failed_questions
-from app.web import page_arg, request_filters, safe_next
+from app.web import page_of, request_filters, safe_next
 
 PAGE_SIZE = 50
 
@@ -29,11 +29,11 @@ def actions() -> ResponseReturnValue:
     overdue_only = request.args.get("overdue") == "1"
     stmt = actions_query(current_user, status=ActionStatus(status) if status else None, overdue_only=overdue_only)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = page_arg()
-    items = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    page = page_of(total, PAGE_SIZE)
+    items = db.session.scalars(stmt.limit(page.size).offset(page.start)).all()
     return render_template(
         "dashboard/actions.html", actions=items, status=status, overdue_only=overdue_only, total=total,
-        page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), today=date.today(), is_overdue=is_overdue,
+        page=page, today=date.today(), is_overdue=is_overdue,
         status_form=ActionStatusForm(), statuses=list(ActionStatus),
     )
 

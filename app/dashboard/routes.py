@@ -25,7 +25,7 @@ from app.dashboard.services import actions_query, overdue_counts
 from app.extensions import db
 from app.labels import score_class
 from app.models import Answer, ChecklistVersion, Role, Visit, VisitSectionScore
-from app.web import int_arg, page_arg, request_filters
+from app.web import int_arg, page_of, request_filters
 
 MANAGERS = (Role.manager, Role.admin)
 #: A sort key of the league table; its first item is False for rows without a value (listed last).
@@ -39,6 +39,7 @@ SORT_KEYS: dict[str, SortKey] = {
 }
 SURVEY_KEYS = ("nps", "csat", "ces")
 PAGE_SIZE = 50
+LEAGUE_PAGE_SIZE = 50
 
 
 def sort_rows(rows: list[LeagueRow], key: str, descending: bool, surveys: Mapping[int, MetricSet]) -> list[LeagueRow]:
@@ -80,8 +81,11 @@ def index() -> ResponseReturnValue:
     descending = request.args.get("dir", "desc" if sort not in ("name", "region") else "asc") == "desc"
     rows = summary.table.rows if sort == "score" and descending else sort_rows(
         summary.table.rows, sort, descending, summary.surveys)
+    # Ranks and intervals are of the whole table; a page shows 50 of its rows, so 500 locations stay quick to read.
+    page = page_of(len(rows), LEAGUE_PAGE_SIZE)
     return render_template("dashboard/index.html", form=form, filters=filters, period=filters.period, s=summary,
-                           rows=rows, sort=sort, descending=descending, overdue=overdue_counts(current_user))
+                           rows=rows[page.start:page.end], page=page, sort=sort, descending=descending,
+                           overdue=overdue_counts(current_user))
 
 
 @roles_required(*MANAGERS)
@@ -147,8 +151,8 @@ def visits() -> ResponseReturnValue:
     failed = request.args.get("failed") == "1"
     stmt = drilldown_query(filters, section_id=section_id, question_id=question_id, failed=failed)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = page_arg()
-    rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    page = page_of(total, PAGE_SIZE)
+    rows = db.session.execute(stmt.limit(page.size).offset(page.start)).all()
     question_text = None
     if question_id:
         versions = db.session.scalars(select(ChecklistVersion).order_by(ChecklistVersion.version.desc())).all()
@@ -157,7 +161,7 @@ def visits() -> ResponseReturnValue:
                              question_id)
     return render_template(
         "dashboard/visits.html", form=form, filters=filters, period=filters.period, rows=rows, total=total, page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), location=location, section_id=section_id,
+        location=location, section_id=section_id,
         question_id=question_id, question_text=question_text, failed=failed,
         drill={k: request.args[k] for k in ("location", "section", "question", "failed") if request.args.get(k)},
     )
