@@ -121,6 +121,16 @@ def test_estimate_from_sums_matches_numpy_and_scipy(values):
     assert found.low <= found.mean <= found.high
 
 
+@given(st.lists(scores, max_size=6))
+def test_sums_of_groups_are_the_sums_of_all_their_visits(groups):
+    together = Sums.total_of([Sums.of(g) for g in groups])
+    every = [v for g in groups for v in g]
+    assert together.n == len(every)
+    assert together.total == pytest.approx(math.fsum(every), abs=1e-9)
+    assert together.mean == (pytest.approx(np.mean(every), abs=1e-9) if every else None)
+    assert together.mean == estimate(every).mean or together.mean == pytest.approx(estimate(every).mean)
+
+
 @given(scores)
 def test_bounds_keep_scores_intervals_inside_0_to_100(values):
     found = estimate(values, bounds=SCORE_BOUNDS)
@@ -191,6 +201,20 @@ def test_no_spread_on_either_side():
     # 33.3 * 3 / 3 and 33.3 * 7 / 7 may differ in the last bit: that is not a change
     same = welch_change(estimate([33.3] * 3), estimate([33.3] * 7))
     assert (same.p_value, same.significant) == (1.0, False)
+
+
+# Scores as pages show them, one decimal: nearly identical values make scipy's reference itself unreliable.
+shown_score = score.map(lambda value: round(value, 1))
+
+
+@given(st.lists(shown_score, min_size=2, max_size=30), st.lists(shown_score, min_size=2, max_size=30))
+def test_welch_change_is_scipys_welch_test(current, previous):
+    assume(len(set(current)) > 1 or len(set(previous)) > 1)
+    change = welch_change(estimate(current), estimate(previous))
+    expected = stats.ttest_ind_from_stats(np.mean(current), np.std(current, ddof=1), len(current), np.mean(previous),
+                                          np.std(previous, ddof=1), len(previous), equal_var=False).pvalue
+    assert change.p_value == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    assert change.significant == (expected < 0.05) or abs(expected - 0.05) < 1e-6
 
 
 def test_tiny_spreads_do_not_make_scipy_warn():

@@ -10,7 +10,7 @@ Sections and grades belong to one programme: section figures are empty in the al
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -236,10 +236,10 @@ def league_table(filters: Filters, *, trend_points: int = 6, include_empty: bool
     older, newer = filters.period.previous().split(half), filters.period.split(half)
     periods = older + newer
     buckets = _bucketed(filters, periods, ScoreRollup.location_id)
-    totals: dict[tuple[int, bool], stats.Sums] = {}
+    parts: dict[tuple[int, bool], list[stats.Sums]] = {}
     for (location_id, index), sums in buckets.items():
-        key = (location_id, index >= len(older))
-        totals[key] = totals.get(key, stats.Sums()) + sums
+        parts.setdefault((location_id, index >= len(older)), []).append(sums)
+    totals = {key: stats.Sums.total_of(sums) for key, sums in parts.items()}
     current_ids = {location_id for (location_id, is_current) in totals if is_current}
 
     stmt = select(Location.id, Location.code, Location.name, Location.region_id, Region.name).join(Region)
@@ -258,7 +258,7 @@ def league_table(filters: Filters, *, trend_points: int = 6, include_empty: bool
     for location_id, code, name, region_id, region_name in db.session.execute(stmt):
         current = _figure(totals.get((location_id, True), stats.Sums()), checklist)
         previous = _figure(totals.get((location_id, False), stats.Sums()), checklist)
-        trend = [_estimate(buckets[(location_id, i)]).mean if (location_id, i) in buckets else None
+        trend = [buckets[(location_id, i)].mean if (location_id, i) in buckets else None
                  for i in range(len(periods))]
         rows.append(LeagueRow(location_id, code, name, region_id, region_name, current, previous,
                               stats.welch_change(current.estimate, previous.estimate), trend))
@@ -366,13 +366,35 @@ def section_averages(filters: Filters) -> dict[str, SectionFigure]:
     return {s: SectionFigure(filters.programme, s, titles.get(s, s), _estimate(found[s])) for s in ordered}
 
 
+class HeatmapCells(Mapping[int, dict[str, "SectionFigure"]]):
+    """{location id: {section id: SectionFigure}}, each location's figures made when first read: a page
+    shows 50 of 500 locations, and an interval per cell is most of the heatmap's cost."""
+
+    def __init__(self, programme: str, titles: dict[str, str], sums: dict[int, dict[str, stats.Sums]]) -> None:
+        self._programme, self._titles, self._sums = programme, titles, sums
+        self._made: dict[int, dict[str, SectionFigure]] = {}
+
+    def __getitem__(self, location_id: int) -> dict[str, SectionFigure]:
+        if location_id not in self._made:
+            self._made[location_id] = {
+                sid: SectionFigure(self._programme, sid, self._titles.get(sid, sid), _estimate(sums))
+                for sid, sums in self._sums[location_id].items()}
+        return self._made[location_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._sums)
+
+    def __len__(self) -> int:
+        return len(self._sums)
+
+
 @dataclass
 class Heatmap:
     """Locations x sections average scores of one programme."""
 
     programme: str | None
     sections: dict[str, str]  # id -> title, in checklist order
-    cells: dict[int, dict[str, SectionFigure]]
+    cells: Mapping[int, dict[str, SectionFigure]]
 
 
 def heatmap(filters: Filters) -> Heatmap:
@@ -383,18 +405,16 @@ def heatmap(filters: Filters) -> Heatmap:
         select(ScoreRollup.location_id, ScoreRollup.part, *_rolled_up())
         .where(*_section_level(filters)).group_by(ScoreRollup.location_id, ScoreRollup.part)
     )
-    rows = db.session.execute(stmt).all()
-    if not rows:
+    sums: dict[int, dict[str, stats.Sums]] = {}
+    for location_id, sid, n, total, squares in db.session.execute(stmt):
+        sums.setdefault(location_id, {})[sid] = _sums(n, total, squares)
+    if not sums:
         return Heatmap(filters.programme, {}, {})
-    titles = section_titles(filters, {row[1] for row in rows})
-    cells: dict[int, dict[str, SectionFigure]] = {}
-    for location_id, sid, n, total, squares in rows:
-        cells.setdefault(location_id, {})[sid] = SectionFigure(filters.programme, sid, titles.get(sid, sid),
-                                                              _estimate(_sums(n, total, squares)))
-    seen = {sid for row in cells.values() for sid in row}
+    seen = {sid for row in sums.values() for sid in row}
+    titles = section_titles(filters, seen)
     sections = {s: t for s, t in titles.items() if s in seen}
     sections.update({s: s for s in sorted(seen - set(sections))})
-    return Heatmap(filters.programme, sections, cells)
+    return Heatmap(filters.programme, sections, HeatmapCells(filters.programme, titles, sums))
 
 
 # -- trends --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special, stats
 
 __all__ = [
     "MIN_VISITS_TO_RANK", "SCORE_BOUNDS", "Change", "Estimate", "Sums",
@@ -43,6 +43,17 @@ class Sums:
         """Return the sums of a list of scores."""
         values = list(values)
         return cls(len(values), math.fsum(values), math.fsum(v * v for v in values))
+
+    @classmethod
+    def total_of(cls, groups: Sequence["Sums"]) -> "Sums":
+        """Return the sums of all the groups' visits together."""
+        return cls(sum(g.n for g in groups), math.fsum(g.total for g in groups),
+                   math.fsum(g.total_squares for g in groups))
+
+    @property
+    def mean(self) -> float | None:
+        """Return the mean score (None without visits): what `estimate().mean` is, without the interval."""
+        return self.total / self.n if self.n else None
 
     def __add__(self, other: "Sums") -> "Sums":
         """Return the sums of both groups of visits together (start `sum()` with `Sums()`)."""
@@ -155,11 +166,14 @@ def welch_change(current: Estimate, previous: Estimate, alpha: float = 0.05) -> 
             return Change(difference, 1.0, False)
         return Change(difference, 0.0, True)
     # Welch's t and degrees of freedom do not depend on the unit; in units of the larger SD nothing
-    # underflows when it squares the variances, so scipy has nothing to warn about.
-    result = stats.ttest_ind_from_stats(
-        difference / scale, current.sd / scale, current.n, 0.0, previous.sd / scale, previous.n, equal_var=False,
-    )
-    p_value = float(result.pvalue)
+    # underflows when it squares the variances. The formulas are scipy's ttest_ind_from_stats (a test
+    # checks both agree), written out because that function costs 45 µs a call, 25 ms for a league table.
+    current_part = (current.sd / scale) ** 2 / current.n
+    previous_part = (previous.sd / scale) ** 2 / previous.n
+    variance = current_part + previous_part
+    t = difference / scale / math.sqrt(variance)
+    df = variance**2 / (current_part**2 / (current.n - 1) + previous_part**2 / (previous.n - 1))
+    p_value = min(float(2 * special.stdtr(df, -abs(t))), 1.0)
     return Change(difference, p_value, p_value < alpha)
 
 

@@ -80,8 +80,9 @@ def survey_metrics(period: Period, *, location_ids: Iterable[int] | None = None,
     stmt = stmt.group_by(SurveyResponse.location_id)
     found = {row.location_id: _results(row) for row in db.session.execute(stmt)}
     if wanted is not None:
+        empty = empty_metrics()
         for location_id in wanted:
-            found.setdefault(location_id, empty_metrics())
+            found.setdefault(location_id, empty)
     return found
 
 

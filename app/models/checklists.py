@@ -21,7 +21,7 @@ class ChecklistVersion(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The checklist's slug from its YAML `id`, stable across versions.
-    checklist_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    checklist_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     version: Mapped[int]
     title: Mapped[str] = mapped_column(String(TITLE_LENGTH))
     channel: Mapped[str | None] = mapped_column(String(20), index=True)

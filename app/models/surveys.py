@@ -23,7 +23,7 @@ class SurveyResponse(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     survey_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     #: Version of the survey YAML the customer answered (None for imported answers).
     survey_version: Mapped[int | None]

@@ -57,10 +57,10 @@ class Visit(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id"), index=True)
     shopper_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), default=VisitStatus.planned, index=True)
+    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus), default=VisitStatus.planned)
     window_start: Mapped[date] = mapped_column(Date)
     window_end: Mapped[date] = mapped_column(Date, index=True)
     #: The scenario: what to buy or ask, who to play.
@@ -145,7 +145,7 @@ class VisitSectionScore(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
     section_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     score: Mapped[float | None]
     points: Mapped[float] = mapped_column(default=0)
@@ -169,7 +169,7 @@ class Answer(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
     question_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     section_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     #: The answer as the contract defines it ("yes", 4, "opt", 95, "text", [photo ids], "na").
@@ -207,7 +207,7 @@ class Photo(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Public id used in answers and URLs.
     token: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
     question_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     #: The photo's place among its question's photos, 0 .. max_photos - 1 (see __table_args__).
     slot: Mapped[int] = mapped_column(default=0)
