@@ -1,7 +1,9 @@
 """The analytics core: averages, league table, sections, ranks, failures, on stored scores, per Filters."""
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.analytics.figures import (
     average,
@@ -54,6 +56,28 @@ def test_period_previous_and_presets():
     with pytest.raises(PeriodError):
         Period.checked(date(2020, 1, 1), date(2024, 1, 1))  # the three-year rule, on the period type
     assert Period.checked(date(2021, 1, 1), date(2023, 12, 31)).days == 1095
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), st.integers(1, 800),
+       st.integers(1, 6))
+def test_trend_parts_fall_on_months_and_still_cut_the_period(start, days, count):
+    period = Period(start, start + timedelta(days=days - 1))
+    parts, equal = period.split_at_months(count), period.split(count)
+    assert len(parts) == len(equal)
+    assert parts[0].start == period.start and parts[-1].end == period.end
+    assert all(a.end + timedelta(days=1) == b.start for a, b in zip(parts, parts[1:], strict=False))
+    assert all(part.start <= part.end for part in parts)
+    for moved, plain in zip(parts[1:], equal[1:], strict=True):
+        # Each inner boundary is where the equal cut is or a first of a month within half a part of it.
+        assert moved.start == plain.start or moved.start.day == 1
+        assert abs((moved.start - plain.start).days) <= period.days / len(parts) / 2
+
+
+def test_a_quarter_ending_mid_month_is_cut_at_months():
+    parts = Period(date(2026, 9, 4), date(2026, 12, 3)).split_at_months(3)
+    assert [(p.start, p.end) for p in parts] == [(date(2026, 9, 4), date(2026, 9, 30)),
+                                                 (date(2026, 10, 1), date(2026, 10, 31)),
+                                                 (date(2026, 11, 1), date(2026, 12, 3))]
 
 
 def test_league_table_averages_counts_and_change(network):

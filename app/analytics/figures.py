@@ -233,7 +233,7 @@ def league_table(filters: Filters, *, trend_points: int = 6, include_empty: bool
     """
     min_visits = min_visits_to_rank() if min_visits is None else min_visits
     half = max(trend_points // 2, 1)
-    older, newer = filters.period.previous().split(half), filters.period.split(half)
+    older, newer = filters.period.previous().split_at_months(half), filters.period.split_at_months(half)
     periods = older + newer
     buckets = _bucketed(filters, periods, ScoreRollup.location_id)
     parts: dict[tuple[int, bool], list[stats.Sums]] = {}

@@ -93,6 +93,19 @@ class Period:
         bounds = [self.start + timedelta(days=round(i * self.days / count)) for i in range(count + 1)]
         return [Period(bounds[i], bounds[i + 1] - timedelta(days=1)) for i in range(count)]
 
+    def split_at_months(self, count: int) -> list[Period]:
+        """Return `split(count)` with each inner boundary moved to the nearest first of a month within
+        half a part: the parts stay (nearly) equal, and the rollups serve them as whole months, not days."""
+        parts = self.split(count)
+        bounds = [part.start for part in parts] + [self.end + timedelta(days=1)]
+        reach = self.days / len(parts) / 2
+        for i in range(1, len(parts)):
+            month_start = _add_months(bounds[i], 0)
+            nearest = min((month_start, _add_months(bounds[i], 1)), key=lambda day: abs((day - bounds[i]).days))
+            if abs((nearest - bounds[i]).days) <= reach and bounds[i - 1] < nearest < bounds[i + 1]:
+                bounds[i] = nearest
+        return [Period(bounds[i], bounds[i + 1] - timedelta(days=1)) for i in range(len(parts))]
+
     def series(self, count: int) -> list[Period]:
         """Return `count` consecutive periods ending with this one, oldest first."""
         periods = [self]
