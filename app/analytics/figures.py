@@ -143,8 +143,11 @@ def compare(current: Figure, previous: Figure) -> Comparison:
 
 
 def average_with_change(filters: Filters) -> Comparison:
-    """Return the filter's average now and over the previous period."""
-    return compare(average(filters), average(filters.previous()))
+    """Return the filter's average now and over the previous period (one query)."""
+    buckets = _bucketed(filters, [filters.period.previous(), filters.period], literal(0))
+    checklist = latest_checklist(filters.programme)
+    previous, current = (_figure(buckets.get((0, i), stats.Sums()), checklist) for i in (0, 1))
+    return compare(current, previous)
 
 
 # -- league table --------------------------------------------------------------------------------------

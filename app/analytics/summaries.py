@@ -101,9 +101,12 @@ def network_summary(filters: Filters, *, trend_points: int = 6, include_empty: b
     table = f.league_table(filters, trend_points=trend_points, include_empty=include_empty)
     location_ids = [row.location_id for row in table.rows]
     scope = filters.scope if filters.region_id is None else frozenset({filters.region_id})
+    average = f.average_with_change(filters)
+    network = filters.network()
     return NetworkSummary(
-        filters=filters, programmes=programmes(filters), average=f.average_with_change(filters),
-        network_average=f.average(filters.network()), regions=f.region_averages(filters), table=table,
+        filters=filters, programmes=programmes(filters), average=average,
+        network_average=average.current if network == filters else f.average(network),
+        regions=f.region_averages(filters), table=table,
         heatmap=f.heatmap(filters), failing=f.failing_questions(filters),
         surveys=survey_metrics(filters.period, location_ids=location_ids) if location_ids else {},
         network_surveys=network_survey_metrics(filters.period, scope),
