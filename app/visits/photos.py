@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import Photo, Visit
 from app.storage import ORIGINAL, photo_path, remove_photo_files, write_file
 from app.timelimit import ProcessPool, TimeLimitExceeded, can_use_alarm, time_limit
+from app.visits import risk
 from app.visits.errors import VisitError
 from app.visits.images import (
     Capture,
@@ -129,6 +130,7 @@ def _store_verified(photo: Photo, image: VerifiedImage, upload_dir: str) -> None
     write_file(photo_path(upload_dir, photo.stored_name, "thumb"), image.thumbnail)
     photo.status, photo.problem = "ready", None
     photo.width, photo.height, photo.byte_size = image.width, image.height, len(image.jpeg)
+    risk.set_photo_hash(photo, image.phash)
     record_capture(photo, image.capture)
 
 
@@ -246,7 +248,10 @@ def enqueue(photo: Photo, settings: PhotoSettings) -> None:
 
 
 def process_photo(photo: Photo, settings: PhotoSettings) -> None:
-    """Decode a pending photo: it becomes ready (clean copies written) or rejected; the original goes."""
+    """Decode a pending photo: it becomes ready (clean copies written) or rejected; the original goes.
+
+    A photo of a visit already handed in changes its risk (its hash is known now): recomputed here.
+    """
     if photo.status != "pending":
         return
     original = photo_path(settings.upload_dir, photo.stored_name, ORIGINAL)
@@ -260,6 +265,7 @@ def process_photo(photo: Photo, settings: PhotoSettings) -> None:
     except PhotoRejected as exc:
         photo.status, photo.problem = "rejected", exc.problem
     db.session.flush()
+    risk.refresh(photo.visit)
     original.unlink(missing_ok=True)
 
 
