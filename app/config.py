@@ -89,7 +89,7 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         RISK_MIN_SECONDS_PER_ANSWER=None,
         RISK_MIN_TOTAL_SECONDS=None,
         #: Visits of one location one shopper may make in 90 days before the next one counts as a repeat.
-        RISK_REPEAT_VISITS_PER_90_DAYS=2,
+        RISK_REPEAT_VISITS_PER_90_DAYS=3,
         #: Points of each signal; the score is their sum, at most 100.
         RISK_POINTS={
             "photo_duplicate": 45, "comment_copied": 25, "start_far": 30, "submit_far": 20,

@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +31,7 @@ from app.visits.images import (
     ImageRefused,
     VerifiedImage,
     capture_from_segment,
+    perceptual_hash,
     plausible_position,
     read_header,
     utc_offset,
@@ -345,3 +347,14 @@ def evidence(photo: Photo, location: tuple[float, float] | None) -> list[str]:
                          distance=f"{distance:,.0f}") if distance is not None
                        else _("phone's position when attached: %(lat).5f, %(lon).5f", lat=point[0], lon=point[1]))
     return phrases
+
+
+def hash_stored_photo(photo: Photo, upload_dir: str) -> bool:
+    """Give a ready photo stored before photos were hashed its perceptual hash; return False when its file is gone."""
+    try:
+        with Image.open(photo_path(upload_dir, photo.stored_name)) as image:
+            image.load()
+            risk.set_photo_hash(photo, perceptual_hash(image.convert("RGB")))
+    except (FileNotFoundError, OSError, ValueError):
+        return False
+    return True

@@ -473,7 +473,7 @@ def reason_text(reason: Mapping[str, Any], visit: Visit, others: Mapping[int, Vi
     if code == "photo_duplicate":
         words, link = _other(reason, others)
         if reason.get("distance") == 0:
-            return _("%(photo)s is identical to a photo of %(other)s.", photo=_photo(reason, visit),
+            return _("%(photo)s is the same picture as a photo of %(other)s.", photo=_photo(reason, visit),
                      other=words), link
         return _("%(photo)s is near-identical to a photo of %(other)s.", photo=_photo(reason, visit),
                  other=words), link
