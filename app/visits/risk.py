@@ -418,8 +418,8 @@ class ReasonView:
 
 def _km(metres: float) -> str:
     if metres >= 1000:
-        return _("%(km)s km", km=format_decimal(round(metres / 1000, 1), locale=get_locale()))
-    return _("%(m)s m", m=format_decimal(round(metres), locale=get_locale()))
+        return _("%(km)s km", km=format_decimal(round(metres / 1000, 1)))
+    return _("%(m)s m", m=format_decimal(round(metres)))
 
 
 def _duration(minutes: float) -> str:
