@@ -114,7 +114,7 @@ def test_a_start_far_from_the_location_is_a_reason_in_words(submit, client, logi
     login(manager)
     assert "Started 2.4 km from the location." in text_of(client.get(f"/review/visits/{visit.id}"))
     client.post("/language/ru")
-    assert "Начат в 2,4 км от локации." in text_of(client.get(f"/review/visits/{visit.id}"))
+    assert "Начат в 2,4 км от точки." in text_of(client.get(f"/review/visits/{visit.id}"))
 
 
 def test_a_submission_far_from_the_location(submit):
@@ -204,7 +204,7 @@ def test_too_fast_a_visit(submit, client, login, manager):
     assert codes(visit) == ["too_fast"] and visit.risk_reasons[0]["seconds"] == 60
     login(manager)
     client.post("/language/ru")
-    assert "6 ответов за 60 с: 10 с на ответ." in text_of(client.get(f"/review/visits/{visit.id}"))
+    assert "5 ответов за 60 с: 12 с на ответ." in text_of(client.get(f"/review/visits/{visit.id}"))
 
 
 def test_a_visit_outside_its_window(submit):

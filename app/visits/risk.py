@@ -490,7 +490,7 @@ def reason_text(reason: Mapping[str, Any], visit: Visit, others: Mapping[int, Vi
     if code == "too_fast":
         return ngettext("%(num)d answer in %(seconds)s s: %(per)s s per answer.",
                         "%(num)d answers in %(seconds)s s: %(per)s s per answer.", reason["answered"],
-                        seconds=reason["seconds"], per=reason["per_answer"]), None
+                        seconds=reason["seconds"], per=format_decimal(reason["per_answer"])), None
     if code == "outside_window":
         days = int(reason["days"])
         if days < 0:
