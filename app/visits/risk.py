@@ -184,10 +184,14 @@ def trigrams(norm: str) -> frozenset[str]:
     return frozenset(padded[i:i + 3] for i in range(len(padded) - 2))
 
 
+def jaccard(ta: frozenset[str], tb: frozenset[str]) -> float:
+    """Return the Jaccard similarity of two sets, 0..1."""
+    return len(ta & tb) / len(ta | tb) if ta and tb else 0.0
+
+
 def similarity(a: str, b: str) -> float:
     """Return the Jaccard similarity of two normalised texts' trigrams, 0..1."""
-    ta, tb = trigrams(a), trigrams(b)
-    return len(ta & tb) / len(ta | tb) if ta and tb else 0.0
+    return jaccard(trigrams(a), trigrams(b))
 
 
 # -- the rules --------------------------------------------------------------------------------------
@@ -271,7 +275,16 @@ def _duplicate_reasons(visit: Visit, photos: list[Photo], settings: RiskSettings
     return reasons
 
 
-def _comment_reasons(visit: Visit, answers: list[Answer], settings: RiskSettings) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class AnswerFacts:
+    """What the rules read of a stored answer."""
+
+    question_id: str
+    status: str
+    comment: str | None
+
+
+def _comment_reasons(visit: Visit, answers: list[AnswerFacts], settings: RiskSettings) -> list[dict[str, Any]]:
     """Exact copies network-wide (hash index); near copies among the same shopper's and location's recent visits."""
     own = []
     for answer in answers:
@@ -300,16 +313,17 @@ def _comment_reasons(visit: Visit, answers: list[Answer], settings: RiskSettings
                 or_(Visit.shopper_id == visit.shopper_id, Visit.location_id == visit.location_id),
                 Visit.id != visit.id, Visit.visited_at >= since, Answer.comment.is_not(None))
             .order_by(Visit.visited_at.desc()).limit(MAX_COMMENTS_COMPARED))
-        others = [(normalise(text), other) for text, other in recent]
-        others = [(n, v) for n, v in others if len(n) >= settings.comment_min_chars]
+        normalised = [(normalise(text), other) for text, other in recent]
+        others = [(trigrams(n), v) for n, v in normalised if len(n) >= settings.comment_min_chars]
         for question, norm in pending:
-            best = max(((similarity(norm, other), v) for other, v in others), default=(0.0, 0))
+            own_grams = trigrams(norm)
+            best = max(((jaccard(own_grams, grams), v) for grams, v in others), default=(0.0, 0))
             if best[0] >= settings.comment_similarity:
                 found[question] = (best[1], min(99, round(best[0] * 100)))
     return [_reason("comment_copied", question=q, visit=v, similarity=s) for q, (v, s) in found.items()]
 
 
-def _speed_reasons(visit: Visit, answers: list[Answer], settings: RiskSettings) -> list[dict[str, Any]]:
+def _speed_reasons(visit: Visit, answers: list[AnswerFacts], settings: RiskSettings) -> list[dict[str, Any]]:
     answered = len([a for a in answers if a.status in ("answered", "na")])
     if visit.started_at is None or visit.submitted_at is None:
         return []
@@ -356,7 +370,8 @@ def assess(visit: Visit, settings: RiskSettings) -> Risk:
     one signal): the first reason of a code carries them, the others 0.
     """
     photos = _ordered_photos(visit)
-    answers = list(db.session.scalars(select(Answer).where(Answer.visit_id == visit.id)))
+    answers = [AnswerFacts(*row) for row in db.session.execute(
+        select(Answer.question_id, Answer.status, Answer.comment).where(Answer.visit_id == visit.id))]
     found = [*_duplicate_reasons(visit, photos, settings), *_comment_reasons(visit, answers, settings),
              *_position_reasons(visit, settings), *_photo_reasons(visit, photos, settings),
              *_speed_reasons(visit, answers, settings), *_window_reasons(visit), *_repeat_reasons(visit, settings)]
