@@ -92,7 +92,7 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         RISK_REPEAT_VISITS_PER_90_DAYS=3,
         #: Points of each signal; the score is their sum, at most 100.
         RISK_POINTS={
-            "photo_duplicate": 45, "comment_copied": 25, "start_far": 30, "submit_far": 20,
+            "photo_duplicate": 50, "comment_copied": 25, "start_far": 30, "submit_far": 20,
             "photo_before_start": 25, "photo_far": 20, "photo_from_gallery": 5, "too_fast": 20,
             "outside_window": 10, "repeat_visits": 15,
         },

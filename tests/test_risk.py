@@ -150,7 +150,7 @@ def test_a_near_identical_photo_in_another_visit_flags_both(submit, make_user, m
     second = submit(photo=copy, shopper=make_user("shopper"), location=elsewhere)
     reason = second.risk_reasons[0]
     assert reason["code"] == "photo_duplicate" and reason["visit"] == first.id and reason["distance"] <= 3
-    assert second.risk_score == 45
+    assert second.risk_score == 50
     first = risk.db.session.get(Visit, first.id)
     assert [r.get("visit") for r in first.risk_reasons] == [second.id]  # the older visit learns of it too
     # Another picture is not a duplicate.
@@ -283,7 +283,7 @@ def test_recompute_command_hashes_old_photos_and_scores_old_visits(app, submit, 
     assert "photos hashed: 2" in result.output and "visits: 2" in result.output
     db.session.expire_all()
     assert codes(db.session.get(Visit, second.id)) == ["photo_duplicate"]
-    assert db.session.get(Visit, first.id).risk_score == 45
+    assert db.session.get(Visit, first.id).risk_score == 50
 
 
 def test_planned_visits_have_no_risk(make_visit, db):
