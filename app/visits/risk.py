@@ -297,7 +297,7 @@ def _comment_reasons(visit: Visit, answers: list[AnswerFacts], settings: RiskSet
     exact = db.session.execute(
         select(Answer.comment_hash, Answer.visit_id).where(
             Answer.comment_hash.in_(sorted({h for _q, _n, h in own if h is not None})), Answer.visit_id != visit.id)
-        .order_by(Answer.visit_id.desc()).limit(MAX_COMMENTS_COMPARED))
+        .order_by(Answer.visit_id).limit(MAX_COMMENTS_COMPARED))
     by_hash: dict[int, int] = {}
     for value, other in exact:
         if value is not None:
