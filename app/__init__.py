@@ -147,9 +147,11 @@ def register_cli(app: Flask) -> None:
     from app.demo.cli import demo_cli
     from app.reports.cli import reports_cli
     from app.surveys.cli import surveys_cli
+    from app.visits.cli import risk_cli
     from app.worker import worker_command
 
-    for group in (users_cli, checklists_cli, reports_cli, demo_cli, surveys_cli, figures_cli, worker_command):
+    for group in (users_cli, checklists_cli, reports_cli, demo_cli, surveys_cli, figures_cli, risk_cli,
+                  worker_command):
         app.cli.add_command(group)
 
 

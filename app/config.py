@@ -72,6 +72,33 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         SURVEY_DUPLICATE_HOURS=24,
         SURVEY_IP_RATE_LIMIT="20 per hour",  # a shop's Wi-Fi carries several customers
         SURVEY_DEVICE_RATE_LIMIT="5 per hour",
+        # The risk score of a visit (app/visits/risk.py; what each signal means and how to tune: docs/risk.md).
+        #: Metres from the location beyond which a position is far (None: the proof of visit's 300 m).
+        RISK_FAR_METRES=None,
+        #: A photo captured or attached this many minutes before the visit started counts as taken before it.
+        RISK_PHOTO_EARLY_MINUTES=10,
+        #: Photos whose perceptual hashes differ in at most this many of 64 bits are near-identical (0-3).
+        RISK_PHOTO_HAMMING=3,
+        #: Comments shorter than this (normalised) are never compared: "All fine." is written by everyone.
+        RISK_COMMENT_MIN_CHARS=30,
+        #: Trigram similarity (0-1) from which two comments count as near-identical.
+        RISK_COMMENT_SIMILARITY=0.8,
+        #: Near-identical comments are looked for in the same shopper's and location's visits of these days.
+        RISK_COMMENT_DAYS=90,
+        #: Seconds per answer, and seconds per visit, below which a visit was too fast (None: the proof's 5 and 120).
+        RISK_MIN_SECONDS_PER_ANSWER=None,
+        RISK_MIN_TOTAL_SECONDS=None,
+        #: Visits of one location one shopper may make in 90 days before the next one counts as a repeat.
+        RISK_REPEAT_VISITS_PER_90_DAYS=3,
+        #: Points of each signal; the score is their sum, at most 100.
+        RISK_POINTS={
+            "photo_duplicate": 50, "comment_copied": 25, "start_far": 30, "submit_far": 20,
+            "photo_before_start": 25, "photo_far": 20, "photo_from_gallery": 5, "too_fast": 20,
+            "outside_window": 10, "repeat_visits": 15,
+        },
+        #: Scores from which a visit is high or medium risk (the queue's badge and its "High risk only").
+        RISK_HIGH=50,
+        RISK_MEDIUM=20,
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI", "PROXY_COUNT"):

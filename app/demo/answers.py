@@ -5,12 +5,14 @@ Only the shape of the answers is made up here; the score always comes from app.s
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from app.checklists.questions import BaseQuestion, PhotoQuestion
 from app.checklists.schema import Checklist
-from app.demo.content import FAIL_COMMENTS, TEXTS
+from app.demo.content import COMMENT_DETAILS, FAIL_COMMENTS, TEXTS
 from app.scoring import visible_questions
+from app.visits.risk import RiskSettings, normalise, similarity
 
 #: Unscored questions that steer show_if: how often the answer is "yes".
 YES_RATES = {"purchased": 0.75, "insurance_offered": 0.4, "put_on_hold": 0.35}
@@ -95,3 +97,35 @@ class AnswerMaker:
         if fraction is not None and fraction < 1 and self.rng.random() < 0.3:
             return self.pick(FAIL_COMMENTS, question.id)
         return None
+
+
+class Comments:
+    """Keeps the demo's comments each its own, as real shoppers' are: a comment that would repeat another
+    visit's word for word, or nearly (the risk score's rules), gets details of its visit added."""
+
+    def __init__(self, rng: random.Random, settings: RiskSettings) -> None:
+        self.rng = rng
+        self.settings = settings
+        self.seen: set[str] = set()
+        #: (day, shopper key, location key, normalised comment) of every comment so far.
+        self.recent: list[tuple[date, str, str, str]] = []
+
+    def _copied(self, norm: str, day: date, shopper: str, location: str) -> bool:
+        if len(norm) < self.settings.comment_min_chars:
+            return False
+        if norm in self.seen:
+            return True
+        since = day - timedelta(days=self.settings.comment_days)
+        return any(similarity(norm, other) >= self.settings.comment_similarity for when, s, loc, other in self.recent
+                   if when >= since and (s == shopper or loc == location))
+
+    def fresh(self, text: str, language: str, day: date, shopper: str, location: str) -> str:
+        """Return `text`, with details added while it would copy another visit's comment."""
+        details = list(COMMENT_DETAILS[language])
+        self.rng.shuffle(details)
+        while self._copied(normalise(text), day, shopper, location) and details:
+            text = f"{text} {details.pop()}"
+        norm = normalise(text)
+        self.seen.add(norm)
+        self.recent.append((day, shopper, location, norm))
+        return text

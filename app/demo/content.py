@@ -148,6 +148,46 @@ FAIL_COMMENTS = {
     },
 }
 
+#: What made a visit's comment its own: added when the comment alone would repeat another visit's word for word.
+COMMENT_DETAILS = {
+    "en": [
+        "It was just after lunch and the store was half empty.",
+        "A delivery was being unpacked right next to the till.",
+        "Only one consultant was on the floor at that time.",
+        "The manager was on the phone in the back room.",
+        "Three customers were queuing behind me.",
+        "It had been raining and the entrance mat was soaked.",
+        "The music near the entrance was very loud.",
+        "A school group had just come in.",
+        "The consultant wore a badge but no name was on it.",
+        "The staff were rearranging the window display.",
+        "The card terminal at the second till was out of order.",
+        "It was the last hour before closing.",
+        "A colleague kept calling the consultant to the stockroom.",
+        "The air conditioning was off and it was stuffy.",
+        "Two staff members were restocking the shelves in my aisle.",
+        "The queue at the till was longer than usual.",
+    ],
+    "ru": [
+        "Было сразу после обеда, клиентов почти не было.",
+        "У стойки разгружали коробки с документами.",
+        "В зале работал только один сотрудник.",
+        "Руководитель отделения разговаривал по телефону в кабинете.",
+        "За мной в очереди стояли ещё трое.",
+        "Шёл дождь, у входа было мокро и скользко.",
+        "Терминал электронной очереди зависал.",
+        "В зале было шумно: шёл ремонт в соседнем помещении.",
+        "На бейдже сотрудника не было имени.",
+        "Сотрудники обсуждали между собой график отпусков.",
+        "Одно из окон закрылось на технический перерыв.",
+        "Это был последний час перед закрытием.",
+        "Сотрудника несколько раз отвлекали звонками.",
+        "Кондиционер не работал, было душно.",
+        "Охранник стоял у входа и ни с кем не разговаривал.",
+        "Очередь была длиннее обычного.",
+    ],
+}
+
 #: Answers to text questions, by question id; "*" for other text questions.
 TEXTS = {
     "en": {

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from app.checklists.questions import PhotoQuestion
 from app.checklists.sync import latest_versions, sync_checklists
 from app.demo import content as c
-from app.demo.answers import AnswerMaker, clamp
+from app.demo.answers import AnswerMaker, Comments, clamp
 from app.demo.photos import DemoPhotos, remove_demo_photos
 from app.extensions import db
 from app.models import (
@@ -38,6 +38,7 @@ from app.models import (
 from app.scoring import score_visit
 from app.surveydefs.active import active_survey
 from app.visits.lifecycle import payload_hash, record_submission, write_draft
+from app.visits.risk import REPEAT_DAYS, RiskSettings, set_photo_hash
 
 S = VisitStatus
 MONTHS = 6
@@ -125,6 +126,9 @@ class Generator:
         self.summary = Summary()
         self.photo_number = 0
         self.audit: list[AuditLog] = []
+        self.comments = Comments(self.rng, RiskSettings.current())
+        #: (shopper email, location code) -> the days that shopper visited it.
+        self.went: defaultdict[tuple[str, str], list[date]] = defaultdict(list)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -207,41 +211,58 @@ class Generator:
     def reviewer(self, location: Location) -> User:
         return self.users["spb"] if location.region.code == "SPB" else self.users["quality"]
 
-    def shopper_for(self, location: Location, version: ChecklistVersion) -> User:
+    def shopper_for(self, location: Location, version: ChecklistVersion, day: date) -> User:
+        """Return a shopper for the visit: one who went there least in the last 90 days, as planners rotate them."""
         shoppers = [u for u in self.users.values() if u.role == Role.shopper]
         if version.channel != "phone":
             shoppers = [u for u in shoppers if location.region.code in self.homes[u.email]] or shoppers
-        return self.rng.choice(shoppers)
+        since = day - timedelta(days=REPEAT_DAYS)
+        counts = {u.email: sum(1 for d in self.went[(u.email, location.code)] if d > since) for u in shoppers}
+        fewest = min(counts.values())
+        shopper = self.rng.choice([u for u in shoppers if counts[u.email] == fewest])
+        self.went[(shopper.email, location.code)].append(day)
+        return shopper
 
-    def photos_for(self, visit: Visit, when: datetime) -> Callable[[PhotoQuestion, int], list[str]]:
-        """Return the callback that stores photos for a photo question of `visit`."""
+    def photos_for(self, visit: Visit, when: datetime, reuse: bool = False
+                   ) -> Callable[[PhotoQuestion, int], list[str]]:
+        """Return the callback that stores photos for a photo question of `visit` (`reuse`: the first one is old)."""
         def store(question: PhotoQuestion, count: int) -> list[str]:
             tokens: list[str] = []
             for slot in range(count):
                 self.photo_number += 1
-                name, width, height, size = self.files.write(question.id, self.photo_number, self.rng)
+                name, width, height, size, phash = self.files.write(question.id, self.photo_number,
+                                                                     reuse=reuse and not tokens and not visit.photos)
                 token = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-                visit.photos.append(Photo(
+                photo = Photo(
                     token=token, question_id=question.id, slot=slot, client_photo_id=f"demo-{self.photo_number}",
                     stored_name=name, width=width, height=height, byte_size=size, taken_at=when,
                     latitude=visit.start_latitude, longitude=visit.start_longitude,
                     geo_source="device" if visit.start_latitude is not None else None, time_source="device",
                     source="camera",
-                ))
+                )
+                set_photo_hash(photo, phash)
+                visit.photos.append(photo)
                 tokens.append(token)
             self.summary.photos += count
             return tokens
         return store
 
-    def visit(self, loc: DemoLocation, version: ChecklistVersion, day: date, status: VisitStatus) -> Visit:
-        """Create a filled, scored visit of `loc` on `day` with its history."""
+    def visit(self, loc: DemoLocation, version: ChecklistVersion, day: date, status: VisitStatus,
+              trick: str | None = None) -> Visit:
+        """Create a filled, scored visit of `loc` on `day` with its history.
+
+        `trick` makes it one the risk score flags: "reused_photo" (an earlier visit's photo again),
+        "far_start" (started 2.4 km away) or "too_fast" (every answer within four minutes).
+        """
         rng, location = self.rng, loc["row"]
-        shopper = self.shopper_for(location, version)
+        shopper = self.shopper_for(location, version, day)
         reviewer = self.reviewer(location)
         phone = version.channel == "phone"
         started = self.at(day, rng.randint(10, 18), rng.choice((0, 10, 20, 30, 40, 50)))
         minutes = rng.randint(5, 14) if phone else rng.randint(20, 55)
         submitted = started + timedelta(minutes=minutes + rng.randint(3, 90))
+        if trick == "too_fast":
+            minutes, submitted = 1, started + timedelta(seconds=100)
         window_start = day - timedelta(days=rng.randint(2, 7))
         submission_id = f"demo-{self.summary.visits + 1:05d}"
         visit = Visit(
@@ -264,9 +285,15 @@ class Generator:
                 visit.submit_latitude = start_latitude + rng.uniform(-0.0002, 0.0002)
                 visit.submit_longitude = start_longitude + rng.uniform(-0.0002, 0.0002)
                 visit.submit_accuracy = round(rng.uniform(5, 35), 1)
+                if trick == "far_start":  # about 2.4 km north-east of the store
+                    visit.start_latitude, visit.start_longitude = location.latitude + 0.017, location.longitude + 0.018
         maker = self.makers[version.id]
         answers = maker.make(self.quality(loc, day), loc["weak"][version.id],
-                             self.photos_for(visit, started + timedelta(minutes=minutes // 2)))
+                             self.photos_for(visit, started + timedelta(minutes=minutes // 2), trick == "reused_photo"))
+        for item in answers.values():
+            if isinstance(item, dict) and item.get("comment"):
+                item["comment"] = self.comments.fresh(item["comment"], maker.language, day, shopper.email,
+                                                      location.code)
         step = timedelta(minutes=minutes) / max(len(answers), 1)
         times = {qid: (started + step * i + timedelta(seconds=rng.randint(0, 40))).isoformat()
                  for i, qid in enumerate(answers)}
@@ -311,6 +338,14 @@ class Generator:
         returned = set(self.rng.sample(recent, k=min(2, len(recent))))
         older = [i for i, (day, _l, _v) in enumerate(planned) if 30 <= (self.today - day).days <= 90]
         voided = set(self.rng.sample(older, k=min(1, len(older))))
+        # Three recent visits the risk score flags, waiting in the review queue (one with photos to reuse).
+        tricks: dict[int, str] = {}
+        with_photos = [i for i in range(len(planned)) if 1 <= (self.today - planned[i][0]).days <= 10
+                       and i not in returned and any(q.type == "photo" for q in planned[i][2].checklist.questions)]
+        for trick in ("reused_photo", "far_start", "too_fast"):
+            free = [i for i in with_photos if i not in tricks]
+            if free:
+                tricks[self.rng.choice(free)] = trick
         visits: list[Visit] = []
         for i, (day, loc, version) in enumerate(planned):
             age = (self.today - day).days
@@ -318,11 +353,11 @@ class Generator:
                 status = S.returned
             elif i in voided:
                 status = S.voided
-            elif age <= 14 and self.rng.random() < 0.7:
+            elif i in tricks or (age <= 14 and self.rng.random() < 0.7):
                 status = S.submitted
             else:
                 status = S.approved
-            visits.append(self.visit(loc, version, day, status))
+            visits.append(self.visit(loc, version, day, status, tricks.get(i)))
         return visits
 
     def upcoming(self) -> list[Visit]:

@@ -1,4 +1,8 @@
-"""Stand-in photo evidence for demo visits: small generated JPEGs, a few shared pictures written per photo."""
+"""Stand-in photo evidence for demo visits: small generated JPEGs, a picture of its own per photo.
+
+Every photo is drawn afresh (a reused picture is what the risk score flags); `reuse` writes an
+earlier one again, slightly resized and recompressed, as a shopper passing an old photo off would.
+"""
 import io
 import random
 from pathlib import Path
@@ -6,7 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from app.storage import photo_path
-from app.visits.images import THUMB_SIDE
+from app.visits.images import THUMB_SIDE, perceptual_hash
 
 #: Stored names of demo photos start with this, so that `demo --reset` removes only them.
 PREFIX = "demo"
@@ -32,17 +36,22 @@ def _shelf(rng: random.Random) -> Image.Image:
 
 
 def _stand(rng: random.Random) -> Image.Image:
-    """Draw an information stand with tariff sheets."""
-    image = Image.new("RGB", SIZE, (210, 215, 222))
+    """Draw an information stand with tariff sheets, seen from where the shopper stood."""
+    image = Image.new("RGB", SIZE, tuple(rng.randint(170, 235) for _ in range(3)))
     draw = ImageDraw.Draw(image)
-    draw.rectangle((80, 40, 720, 560), fill=(20, 70, 140))
-    for col in range(3):
-        for row in range(2):
-            left, top = 110 + col * 205, 70 + row * 245
-            draw.rectangle((left, top, left + 180, top + 220), fill=(250, 250, 250))
-            for line in range(8):
+    x0, y0 = rng.randint(10, 200), rng.randint(10, 120)
+    x1, y1 = rng.randint(x0 + 380, 790), rng.randint(y0 + 360, 590)
+    draw.rectangle((x0, y0, x1, y1), fill=(rng.randint(10, 60), rng.randint(40, 110), rng.randint(110, 180)))
+    cols, rows = rng.randint(2, 4), rng.randint(1, 3)
+    width, height = (x1 - x0 - 30) // cols - 20, (y1 - y0 - 30) // rows - 20
+    for col in range(cols):
+        for row in range(rows):
+            left, top = x0 + 25 + col * (width + 20), y0 + 25 + row * (height + 20)
+            draw.rectangle((left, top, left + width, top + height), fill=(250, 250, 250))
+            for line in range(max(1, height // 28)):
                 y = top + 20 + line * 24
-                draw.line((left + 15, y, left + 15 + rng.randint(80, 150), y), fill=(90, 90, 90), width=4)
+                draw.line((left + 10, y, left + 10 + rng.randint(width // 3, max(width // 3 + 1, width - 20)), y),
+                          fill=(90, 90, 90), width=4)
     return image
 
 
@@ -56,25 +65,30 @@ def _jpeg(image: Image.Image, side: int | None = None) -> bytes:
 
 
 class DemoPhotos:
-    """A handful of pictures, written under UPLOAD_DIR as the field app stores uploads."""
+    """Pictures written under UPLOAD_DIR as the field app stores uploads."""
 
-    def __init__(self, upload_dir: str, rng: random.Random, variants: int = 4):
+    def __init__(self, upload_dir: str, rng: random.Random):
         self.upload_dir = upload_dir
-        self.pictures = {
-            kind: [(_jpeg(img), _jpeg(img, THUMB_SIDE)) for img in (draw(rng) for _ in range(variants))]
-            for kind, draw in (("shelf", _shelf), ("stand", _stand))
-        }
+        self.rng = rng
+        #: The pictures drawn so far, for a visit that reuses an old one.
+        self.drawn: dict[str, list[Image.Image]] = {"shelf": [], "stand": []}
 
-    def write(self, question_id: str, number: int, rng: random.Random) -> tuple[str, int, int, int]:
-        """Write one photo for `question_id`; return (stored name, width, height, bytes)."""
+    def write(self, question_id: str, number: int, *, reuse: bool = False) -> tuple[str, int, int, int, int]:
+        """Write one photo for `question_id`; return (stored name, width, height, bytes, perceptual hash)."""
         kind = "stand" if "stand" in question_id else "shelf"
-        jpeg, thumb = rng.choice(self.pictures[kind])
+        if reuse and self.drawn[kind]:
+            old = self.drawn[kind][len(self.drawn[kind]) // 2]  # from weeks ago
+            image = old.resize((SIZE[0] - 40, SIZE[1] - 30))  # the same picture, a little smaller
+        else:
+            image = (_stand if kind == "stand" else _shelf)(self.rng)
+            self.drawn[kind].append(image)
+        jpeg, thumb = _jpeg(image), _jpeg(image, THUMB_SIDE)
         stored_name = f"{PREFIX}{number:06d}.jpg"
         for data, size in ((jpeg, None), (thumb, "thumb")):
             path = photo_path(self.upload_dir, stored_name, size)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        return stored_name, SIZE[0], SIZE[1], len(jpeg)
+        return stored_name, image.width, image.height, len(jpeg), perceptual_hash(image)
 
 
 def remove_demo_photos(upload_dir: str) -> int:

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     Enum,
@@ -51,7 +52,12 @@ class Visit(Model):
     __table_args__ = (
         CheckConstraint("window_start <= window_end", name="window_order"),
         CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"),
+        CheckConstraint("risk_score IS NULL OR (risk_score >= 0 AND risk_score <= 100)", name="risk_score_range"),
         Index("ix_visits_location_visited", "location_id", "visited_at"),
+        # The review queue: submitted visits, riskiest first.
+        Index("ix_visits_status_risk", "status", "risk_score"),
+        # Repeat visits: one shopper's visits of one location in a period.
+        Index("ix_visits_shopper_location_visited", "shopper_id", "location_id", "visited_at"),
         # Covers the dashboards' visit filters and figures, so period aggregates read only this index.
         Index("ix_visits_status_visited", "status", "visited_at", "location_id", "checklist_version_id", "score"),
     )
@@ -98,6 +104,12 @@ class Visit(Model):
     submit_accuracy: Mapped[float | None]
     #: "granted", "denied" or "unavailable": what the phone said when asked for its position.
     geolocation: Mapped[str | None] = mapped_column(String(16))
+
+    #: How likely the visit is not genuine, 0-100, from app/visits/risk.py; None until first submitted.
+    risk_score: Mapped[int | None]
+    #: Why: [{"code": ..., "points": ..., **params}], worded for people by app/labels.py.
+    risk_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    risk_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     location: Mapped["Location"] = relationship("Location", lazy="joined")
     checklist_version: Mapped["ChecklistVersion"] = relationship("ChecklistVersion", lazy="joined")
@@ -175,6 +187,8 @@ class Answer(Model):
     #: The answer as the contract defines it ("yes", 4, "opt", 95, "text", [photo ids], "na").
     value: Mapped[object | None] = mapped_column(JSONType)
     comment: Mapped[str | None] = mapped_column(Text)
+    #: 64-bit hash of the normalised comment (app/visits/risk.py), to find a copied comment network-wide.
+    comment_hash: Mapped[int | None] = mapped_column(BigInteger, index=True)
     #: answered | na | hidden | unanswered
     status: Mapped[str] = mapped_column(String(12))
     fraction: Mapped[float | None]
@@ -234,6 +248,14 @@ class Photo(Model):
     taken_offset: Mapped[str | None] = mapped_column(String(6))
     #: How the picture reached the form: "camera" (taken just then), "gallery" (an older file) or "unknown".
     source: Mapped[str] = mapped_column(String(10), default="unknown", server_default="unknown")
+    #: Perceptual hash of the picture (64 bits, stored signed), known once the photo is ready.
+    phash: Mapped[int | None] = mapped_column(BigInteger)
+    #: The hash's four 16-bit bands, each indexed: a hash within Hamming distance 3 of another shares
+    #: at least one band with it exactly, so near-duplicates are found by four index look-ups.
+    phash_band0: Mapped[int | None] = mapped_column(index=True)
+    phash_band1: Mapped[int | None] = mapped_column(index=True)
+    phash_band2: Mapped[int | None] = mapped_column(index=True)
+    phash_band3: Mapped[int | None] = mapped_column(index=True)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     visit: Mapped[Visit] = relationship("Visit", back_populates="photos")

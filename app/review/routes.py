@@ -10,24 +10,35 @@ from app.extensions import db
 from app.models import CorrectiveAction, Role, Visit
 from app.review import services
 from app.review.forms import DecisionForm, LibraryForm
-from app.visits import lifecycle
+from app.visits import lifecycle, risk
 from app.visits.errors import VisitError
 from app.visits.proof import proof_of_visit
+from app.visits.risk import RiskSettings
 from app.web import page_arg, safe_next
 
 MANAGERS = (Role.manager, Role.admin)
 PAGE_SIZE = 50
 
 
+def _queue_view() -> services.QueueView:
+    """Return the queue's order and risk filter from ?sort=risk and ?risk=high (anything else: the default)."""
+    sort = request.args.get("sort", "oldest")
+    high = request.args.get("risk") == "high"
+    return services.QueueView(sort=sort if sort in services.SORTS else "oldest",
+                              min_risk=RiskSettings.current().high if high else None)
+
+
 @roles_required(*MANAGERS)
 def queue() -> ResponseReturnValue:
-    """List the submitted visits waiting for review in the user's regions, oldest first."""
-    total = services.queue_count(current_user)
+    """List the submitted visits waiting for review in the user's regions, oldest or riskiest first."""
+    view = _queue_view()
+    total = services.queue_count(current_user, view)
+    waiting = total if view.min_risk is None else services.queue_count(current_user)
     page = page_arg()
-    queue = services.queue_query(current_user)
+    queue = services.queue_query(current_user, view)
     visits = db.session.scalars(queue.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("review/queue.html", visits=visits, total=total, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+    return render_template("review/queue.html", visits=visits, total=total, waiting=waiting, page=page,
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), view=view)
 
 
 @roles_required(*MANAGERS)
@@ -49,7 +60,7 @@ def render_visit(item: Visit, form: DecisionForm, status: int = 200) -> tuple[st
         library_form=LibraryForm(), actions=actions, failed=lifecycle.failed_questions(item), next_id=next_id,
         decidable=lifecycle.allows(item, "approve"), voidable=lifecycle.allows(item, "void"),
         returnable=lifecycle.allows(item, "return"), critical_failures=lifecycle.critical_failures(item),
-        location_point=item.location.point,
+        location_point=item.location.point, risk_reasons=risk.explain(item, current_user),
     ), status
 
 

@@ -20,15 +20,32 @@ class ReviewError(ValueError):
     """A comment-library change the rules refuse, with a message for the manager."""
 
 
-def queue_query(user: User) -> Select[Visit]:
-    """Return a select of the submitted visits waiting for `user`'s review, oldest first."""
+#: How the queue can be ordered: oldest submission first, or riskiest first (then oldest).
+SORTS = ("oldest", "risk")
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """How the reviewer looks at the queue: its order, and only visits from this risk score (None: all)."""
+
+    sort: str = "oldest"
+    min_risk: int | None = None
+
+
+def queue_query(user: User, view: QueueView = QueueView()) -> Select[Visit]:
+    """Return a select of the submitted visits waiting for `user`'s review, in the view's order."""
     stmt = select(Visit).where(Visit.status == VisitStatus.submitted, visible_visits(user))
-    return stmt.order_by(Visit.submitted_at.asc().nulls_last(), Visit.id)
+    if view.min_risk is not None:
+        stmt = stmt.where(Visit.risk_score >= view.min_risk)
+    oldest = (Visit.submitted_at.asc().nulls_last(), Visit.id)
+    if view.sort == "risk":
+        return stmt.order_by(Visit.risk_score.desc().nulls_last(), *oldest)
+    return stmt.order_by(*oldest)
 
 
-def queue_count(user: User) -> int:
-    """Return how many visits wait for `user`'s review."""
-    return db.session.scalar(select(func.count()).select_from(queue_query(user).order_by(None).subquery())) or 0
+def queue_count(user: User, view: QueueView = QueueView()) -> int:
+    """Return how many visits wait for `user`'s review in the view."""
+    return db.session.scalar(select(func.count()).select_from(queue_query(user, view).order_by(None).subquery())) or 0
 
 
 # -- the comment library ---------------------------------------------------------------------

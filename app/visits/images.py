@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import SupportsFloat
 
+import imagehash
 import simplejpeg
 from PIL import Image, ImageCms, UnidentifiedImageError
 
@@ -71,6 +72,8 @@ class VerifiedImage:
     width: int
     height: int
     capture: Capture
+    #: Perceptual hash of the upright picture (64 bits, unsigned), to find the same photo again.
+    phash: int | None = None
 
 
 def is_complete(data: bytes, fmt: str) -> bool:
@@ -264,6 +267,17 @@ def clean_jpeg(image: Image.Image, side: int, quality: int = JPEG_QUALITY) -> tu
     return out.getvalue(), copy.width, copy.height
 
 
+def perceptual_hash(image: Image.Image) -> int:
+    """Return the 64-bit perceptual hash (DCT of a 32 x 32 greyscale) of a picture, as an unsigned integer.
+
+    Recompressing or resizing a photo changes few of its bits; another photo differs in about half.
+    Hashed from a thumbnail-sized copy: the same hash, five times faster than from 1600 px.
+    """
+    small = image.copy()
+    small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
+    return int(str(imagehash.phash(small)), 16)
+
+
 def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
     """Decode an upload within the pixel limit and re-encode it clean; raise ImageRefused."""
     header = read_header(data, max_pixels)
@@ -275,10 +289,11 @@ def verify_image(data: bytes, max_pixels: int) -> VerifiedImage:
             image = _decode(data, opened, header)
             jpeg, width, height = clean_jpeg(image, MAX_SIDE)
             thumbnail, _w, _h = clean_jpeg(image, THUMB_SIDE)
+            phash = perceptual_hash(image)
         except ImageRefused:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageRefused("too_many_pixels") from None
         except (OSError, ValueError, SyntaxError, EOFError, MemoryError):
             raise ImageRefused("damaged") from None
-    return VerifiedImage(jpeg, thumbnail, width, height, capture)
+    return VerifiedImage(jpeg, thumbnail, width, height, capture, phash)

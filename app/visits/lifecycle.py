@@ -42,6 +42,7 @@ from app.models import VisitStatus as S
 from app.models.audit import record
 from app.models.types import utcnow
 from app.scoring import AnswerProblem, AnswersInvalid, VisitResult, score_visit, validate_answers
+from app.visits import risk
 from app.visits.answer_messages import answer_message
 from app.visits.errors import SubmissionRace, VisitError
 from app.visits.payloads import DraftPayload, Position, StartPayload, SubmitPayload
@@ -169,7 +170,8 @@ def store_result(visit: Visit, result: VisitResult, answer_times: Mapping[str, s
     # Bulk INSERTs: a 60-question visit is two statements, not 66 ORM objects.
     db.session.execute(insert(Answer), [{
         "visit_id": visit.id, "question_id": qid, "section_id": checklist.section_of(qid).id, "value": q.value,
-        "comment": q.comment, "status": q.status, "fraction": q.fraction, "points": q.points, "max_points": q.max,
+        "comment": q.comment, "comment_hash": risk.comment_hash(q.comment), "status": q.status,
+        "fraction": q.fraction, "points": q.points, "max_points": q.max,
         "critical_failed": q.critical_failed, "first_answered_at": times.get(qid), "visited_at": visit.visited_at,
     } for qid, q in result.questions.items()])
     db.session.execute(insert(VisitSectionScore), [{
@@ -187,13 +189,14 @@ def store_result(visit: Visit, result: VisitResult, answer_times: Mapping[str, s
 def record_submission(visit: Visit, result: VisitResult, answers: Mapping[str, Any], answer_times: Mapping[str, str],
                       *, client_submission_id: str, digest: str, submitted_at: datetime, received_at: datetime,
                       user_id: int | None, action: str = "submitted") -> SubmissionSnapshot:
-    """Store a scored submission and add the history event with its snapshot; return the snapshot.
+    """Store a scored submission, its risk, and the history event with its snapshot; return the snapshot.
 
     The one writer of submissions: the phone's API and the demo data both come through here.
     """
     visit.client_submission_id, visit.submission_hash = client_submission_id, digest
     visit.submitted_at = submitted_at
     store_result(visit, result, answer_times)
+    risk.refresh(visit, now=received_at)
     response: dict[str, Any] = {"status": S.submitted.value, "visit_id": visit.id,
                                 "client_submission_id": client_submission_id, "submitted_at": submitted_at.isoformat()}
     if visit.checklist.shopper_sees_score:

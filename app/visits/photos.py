@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -23,12 +24,14 @@ from app.extensions import db
 from app.models import Photo, Visit
 from app.storage import ORIGINAL, photo_path, remove_photo_files, write_file
 from app.timelimit import ProcessPool, TimeLimitExceeded, can_use_alarm, time_limit
+from app.visits import risk
 from app.visits.errors import VisitError
 from app.visits.images import (
     Capture,
     ImageRefused,
     VerifiedImage,
     capture_from_segment,
+    perceptual_hash,
     plausible_position,
     read_header,
     utc_offset,
@@ -129,6 +132,7 @@ def _store_verified(photo: Photo, image: VerifiedImage, upload_dir: str) -> None
     write_file(photo_path(upload_dir, photo.stored_name, "thumb"), image.thumbnail)
     photo.status, photo.problem = "ready", None
     photo.width, photo.height, photo.byte_size = image.width, image.height, len(image.jpeg)
+    risk.set_photo_hash(photo, image.phash)
     record_capture(photo, image.capture)
 
 
@@ -246,7 +250,10 @@ def enqueue(photo: Photo, settings: PhotoSettings) -> None:
 
 
 def process_photo(photo: Photo, settings: PhotoSettings) -> None:
-    """Decode a pending photo: it becomes ready (clean copies written) or rejected; the original goes."""
+    """Decode a pending photo: it becomes ready (clean copies written) or rejected; the original goes.
+
+    A photo of a visit already handed in changes its risk (its hash is known now): recomputed here.
+    """
     if photo.status != "pending":
         return
     original = photo_path(settings.upload_dir, photo.stored_name, ORIGINAL)
@@ -260,6 +267,7 @@ def process_photo(photo: Photo, settings: PhotoSettings) -> None:
     except PhotoRejected as exc:
         photo.status, photo.problem = "rejected", exc.problem
     db.session.flush()
+    risk.refresh(photo.visit)
     original.unlink(missing_ok=True)
 
 
@@ -339,3 +347,14 @@ def evidence(photo: Photo, location: tuple[float, float] | None) -> list[str]:
                          distance=f"{distance:,.0f}") if distance is not None
                        else _("phone's position when attached: %(lat).5f, %(lon).5f", lat=point[0], lon=point[1]))
     return phrases
+
+
+def hash_stored_photo(photo: Photo, upload_dir: str) -> bool:
+    """Give a ready photo stored before photos were hashed its perceptual hash; return False when its file is gone."""
+    try:
+        with Image.open(photo_path(upload_dir, photo.stored_name)) as image:
+            image.load()
+            risk.set_photo_hash(photo, perceptual_hash(image.convert("RGB")))
+    except (FileNotFoundError, OSError, ValueError):
+        return False
+    return True

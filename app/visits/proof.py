@@ -72,9 +72,18 @@ class ProofReport:
         return not self.warnings
 
 
-def _far(distance: float | None, accuracy: float | None, limit: float) -> bool:
+def is_far(distance: float | None, accuracy: float | None, limit: float) -> bool:
+    """Return True when a position `distance` metres away (± `accuracy`) is beyond `limit` from the location."""
     # A fix of ±50 m that lands 320 m away is still plausibly at the door: allow the stated error.
     return distance is not None and distance - min(accuracy or 0, limit) > limit
+
+
+def too_fast(duration: float | None, answered: int, min_seconds_per_answer: float = MIN_SECONDS_PER_ANSWER,
+             min_total_s: float = MIN_TOTAL_SECONDS) -> bool:
+    """Return True when `answered` answers in `duration` seconds are too fast for a real visit."""
+    if duration is None or duration < 0 or not answered:
+        return False
+    return duration / answered < min_seconds_per_answer or duration < min_total_s
 
 
 def assess(*, geolocation: str | None, location: Point | None,
@@ -100,12 +109,12 @@ def assess(*, geolocation: str | None, location: Point | None,
     elif not has_coordinates:
         warnings.append(_l("The location has no coordinates, so the distance cannot be checked."))
     # Whole sentences per moment: "start"/"submission" cannot be pasted into one sentence in every language.
-    if _far(start_d, start_accuracy, far_m):
+    if is_far(start_d, start_accuracy, far_m):
         warnings.append(_l("At the start the phone was %(distance)s m from the location.",
                            distance=f"{start_d:,.0f}"))
     if start_accuracy is not None and start_accuracy > POOR_ACCURACY_M:
         warnings.append(_l("The start position is imprecise (± %(accuracy)s m).", accuracy=f"{start_accuracy:,.0f}"))
-    if _far(submit_d, submit_accuracy, far_m):
+    if is_far(submit_d, submit_accuracy, far_m):
         warnings.append(_l("At submission the phone was %(distance)s m from the location.",
                            distance=f"{submit_d:,.0f}"))
     if submit_accuracy is not None and submit_accuracy > POOR_ACCURACY_M:
@@ -118,8 +127,7 @@ def assess(*, geolocation: str | None, location: Point | None,
             "%(num)d photos were taken more than %(limit)s m from the location.", far_photos, limit=int(far_m))))
     if duration is not None and duration < 0:
         warnings.append(_l("The visit was submitted before it was started: the phone's clock is wrong."))
-    elif duration is not None and per_answer is not None and (
-            per_answer < min_seconds_per_answer or duration < min_total_s):
+    elif duration is not None and too_fast(duration, answered, min_seconds_per_answer, min_total_s):
         warnings.append(LazyString(lambda: ngettext(
             "%(num)d question was answered in %(time)s: too fast for a real visit.",
             "%(num)d questions were answered in %(time)s: too fast for a real visit.", answered,
