@@ -1,7 +1,8 @@
 """The one filter every figure is computed for, built once from a request or the command line.
 
 A `Filters` value says which visits count: the period, the viewer's regions, a region or location,
-the programme (a checklist id, all its versions) and the channel. It is carried unchanged by every
+the programme (a checklist id, all its versions) and the channel; and whether a location's average is
+also shown calibrated for its shoppers' leniency (app.analytics.calibration). It is carried unchanged by every
 link (page -> PDF -> export -> drill-down) as `args()`, and read back by `read_args()`, so a PDF,
 a spreadsheet or the API shows exactly what the page it came from showed.
 """
@@ -40,7 +41,7 @@ CHANNELS = [SelectChoice(value, label) for value, label in (
     ("", _l("All channels")), ("store", _l("Store")), ("phone", _l("Phone")), ("email", _l("Email")),
     ("web", _l("Web")), ("chat", _l("Chat")), ("other", _l("Other")))]
 #: The query-string keys of a filter, the same on every page, PDF, export and API link.
-KEYS = ("period", "start", "end", "region", "checklist", "channel")
+KEYS = ("period", "start", "end", "region", "checklist", "channel", "calibrated")
 
 
 class FilterError(ValueError):
@@ -67,6 +68,8 @@ class Filters:
     channel: str | None = None
     #: The period preset people chose ("90d", "quarter", ..., "custom"), kept for links.
     preset: str = "custom"
+    #: Show a location's average also corrected for its shoppers' biases (`calibrated=1`); counts the same visits.
+    calibrated: bool = False
 
     def replace(self, **changes: Any) -> Filters:
         """Return a copy with some fields changed."""
@@ -88,6 +91,8 @@ class Filters:
             args["region"] = str(self.region_id)
         if self.channel:
             args["channel"] = self.channel
+        if self.calibrated:
+            args["calibrated"] = "1"
         args.update({key: str(value) for key, value in overrides.items() if value is not None})
         return args
 
@@ -290,8 +295,13 @@ def read_args(args: Mapping[str, str], *, scope: frozenset[int] | None, today: d
         preset, period = "90d", preset_period("90d", today)
     region_id = form.region.data if not form.region.errors else None
     channel = (form.channel.data or None) if not form.channel.errors else None
+    calibrated = args.get("calibrated", "")
+    if calibrated not in ("", "0", "1"):
+        if strict:
+            raise FilterError(str(_l("calibrated must be 0 or 1.")))
+        calibrated = ""
     filters = Filters(period, scope=scope, region_id=region_id, location_id=location_id, channel=channel,
-                      preset=preset)
+                      preset=preset, calibrated=calibrated == "1")
     found = programmes(filters)
     wanted = (args.get("checklist") or "").strip()
     if wanted == ALL_PROGRAMMES:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.analytics import calibration as c
 from app.analytics import figures as f
 from app.analytics import stats
 from app.analytics.filters import Filters, Programme, programmes
@@ -48,6 +49,8 @@ class LocationSummary:
     visits: list[f.VisitScore]
     recurring: list[f.QuestionFailure]
     surveys: MetricSet
+    #: With `calibrated=1`: the average an average shopper would give (None: all programmes, or no visits).
+    calibrated: c.LocationLevel | None = None
 
     @property
     def programme_title(self) -> str | None:
@@ -70,8 +73,14 @@ def location_summary(filters: Filters, location: Location) -> LocationSummary:
         sections=[SectionComparison(sid, s.title, s, regional.get(sid), network.get(sid)) for sid, s in own.items()],
         trend=f.trend(mine, months), region_trend=f.trend(in_region, months), visits=f.visit_scores(mine),
         recurring=f.recurring_failures(mine), surveys=survey_metrics(filters.period, location_ids=[location.id])
-        [location.id],
+        [location.id], calibrated=_calibrated(mine),
     )
+
+
+def _calibrated(filters: Filters) -> c.LocationLevel | None:
+    """Return the location's calibrated average when the filter asks for it and has one programme."""
+    fitted = c.calibration(filters) if filters.calibrated and filters.location_id is not None else None
+    return fitted.location(filters.location_id) if fitted and filters.location_id is not None else None
 
 
 @dataclass
@@ -172,7 +181,27 @@ def location_json(summary: LocationSummary) -> dict[str, Any]:
         "recurring_failures": [{"question_id": q.question_id, "text": q.text, "failed": q.failures,
                                 "asked": q.asked} for q in summary.recurring],
         "surveys": _surveys_json(summary.surveys),
+        **({"calibrated_average": calibrated_json(summary)} if summary.filters.calibrated else {}),
     }
+
+
+def calibrated_json(summary: LocationSummary) -> dict[str, Any]:
+    """Return a location's calibrated average as data, with `reason` when there is none.
+
+    reason: "all_programmes" (calibration is per programme), "no_visits", "not_enough_overlap".
+    """
+    level = summary.calibrated
+    reason = None
+    if not summary.filters.programme:
+        reason = "all_programmes"
+    elif level is None:
+        reason = "no_visits"
+    elif not level.identified:
+        reason = "not_enough_overlap"
+    return {"score": _round(level.calibrated) if level else None, "low": _round(level.low) if level else None,
+            "high": _round(level.high) if level else None, "visits": level.visits if level else 0,
+            "raw_score": _round(level.raw) if level else None,
+            "correction": _round(level.correction) if level else None, "reason": reason}
 
 
 def league_row_json(row: f.LeagueRow, ranked: int) -> dict[str, Any]:

@@ -1,0 +1,301 @@
+"""Shopper calibration (issue #13): how much more lenient or severe each shopper scores than the others
+at the same locations, and what a location would score in the hands of an average shopper.
+
+The model is the two-way fixed-effects one, fitted per programme over the counted visits of the period:
+
+    score = location level + shopper bias + noise,    the shoppers' biases summing to zero,
+
+so a bias of +8 means "8 points above what the average shopper gives at the same locations", and a
+location's level is its score expected from an average shopper (its calibrated average). Only
+differences within a group of shoppers and locations linked by shared visits can be told apart: a
+shopper alone at all their locations cannot be separated from those locations. The fit therefore uses
+the largest such group (by visits); shoppers and locations outside it have "not enough overlap".
+
+The fit reads one GROUP BY (location, shopper) of the visits the figures count (`Filters.conditions`),
+count, sum and sum of squares per pair, and is solved on those sums: the location effects are
+eliminated (the reduced normal equations of a block design), leaving a system of one row per shopper,
+so 100 000 visits cost what their few thousand pairs cost. Intervals are Student t on the residual
+variance. Calibration belongs to one programme and reads the whole network's visits of it (the same
+figures for every viewer, like the network rank); who may see which shopper is decided by the caller.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from sqlalchemy import func, select
+
+from app.analytics import stats
+from app.analytics.filters import Filters, memo
+from app.extensions import db
+from app.models import User, Visit
+
+__all__ = ["Calibration", "LocationLevel", "ShopperBias", "ShopperRow", "calibration", "fit", "pair_sums",
+           "shopper_rows"]
+
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class ShopperBias:
+    """A shopper's bias in score points against the average shopper; `bias` None = not enough overlap.
+
+    low and high bound the 95 % interval (None without residual degrees of freedom).
+    """
+
+    shopper_id: int
+    visits: int
+    bias: float | None
+    low: float | None
+    high: float | None
+
+    @property
+    def identified(self) -> bool:
+        """Return True when the shopper shares locations with the others, so the bias could be estimated."""
+        return self.bias is not None
+
+    @property
+    def lenient(self) -> bool:
+        """Return True when the whole interval lies above 0: the shopper scores significantly higher."""
+        return self.low is not None and self.low > 0
+
+    @property
+    def severe(self) -> bool:
+        """Return True when the whole interval lies below 0: the shopper scores significantly lower."""
+        return self.high is not None and self.high < 0
+
+    @property
+    def significant(self) -> bool:
+        """Return True when the 95 % interval excludes 0."""
+        return self.lenient or self.severe
+
+
+@dataclass(frozen=True, slots=True)
+class LocationLevel:
+    """A location's raw average and its calibrated one (what an average shopper would score there).
+
+    `calibrated` None = not enough overlap: the location's shoppers visited no location of the others.
+    """
+
+    location_id: int
+    visits: int
+    raw: float
+    calibrated: float | None
+    low: float | None
+    high: float | None
+
+    @property
+    def identified(self) -> bool:
+        """Return True when the calibrated average could be estimated."""
+        return self.calibrated is not None
+
+    @property
+    def correction(self) -> float | None:
+        """Return calibrated - raw: how much the location's shoppers' biases moved its raw average."""
+        return None if self.calibrated is None else self.calibrated - self.raw
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The fitted biases of a programme's shoppers and the calibrated averages of its locations."""
+
+    shoppers: Mapping[int, ShopperBias]
+    locations: Mapping[int, LocationLevel]
+    #: Visits of the fit, and of them those in the connected group the estimates come from.
+    visits: int
+    connected_visits: int
+    #: Residual standard deviation of a visit score and its degrees of freedom (None, 0 without any).
+    residual_sd: float | None
+    degrees_of_freedom: int
+
+    def shopper(self, shopper_id: int) -> ShopperBias | None:
+        """Return a shopper's bias, or None when the shopper has no visit in the fit."""
+        return self.shoppers.get(shopper_id)
+
+    def location(self, location_id: int) -> LocationLevel | None:
+        """Return a location's levels, or None when it has no visit in the fit."""
+        return self.locations.get(location_id)
+
+
+def _main_group(location_index: npt.NDArray[np.intp], shopper_index: npt.NDArray[np.intp], counts: Floats,
+                n_locations: int, n_shoppers: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Return masks of the locations and shoppers in the largest group linked by shared visits (most visits)."""
+    size = n_locations + n_shoppers
+    graph = sparse.coo_array((np.ones(len(counts)), (location_index, n_locations + shopper_index)),
+                              shape=(size, size))
+    _count, labels = connected_components(graph, directed=False)
+    visits = np.bincount(labels[location_index], weights=counts)
+    # Most visits first; among equal groups the one holding the lowest location index, so the choice is stable.
+    first = np.full(len(visits), size)
+    np.minimum.at(first, labels[:n_locations], np.arange(n_locations))
+    main = int(np.lexsort((first, -visits))[0])
+    return labels[:n_locations] == main, labels[n_locations:] == main
+
+
+def fit(location_ids: Iterable[int], shopper_ids: Iterable[int], counts: Iterable[float],
+        totals: Iterable[float], squares: Iterable[float], *, confidence: float = 0.95) -> Calibration:
+    """Return the fixed-effects fit of the visit sums of (location, shopper) pairs, one row per pair.
+
+    Pure: the sums are what `pair_sums` reads. A shopper needs a shared location to be estimated; with a
+    single shopper in the group nothing is (each bias is relative to the others).
+    """
+    loc_raw = np.asarray(list(location_ids), dtype=np.int64)
+    shop_raw = np.asarray(list(shopper_ids), dtype=np.int64)
+    n = np.asarray(list(counts), dtype=np.float64)
+    t = np.asarray(list(totals), dtype=np.float64)
+    q = np.asarray(list(squares), dtype=np.float64)
+    if not (len(loc_raw) == len(shop_raw) == len(n) == len(t) == len(q)):
+        raise ValueError("one count, total and sum of squares per (location, shopper) pair")
+    if len(n) and n.min() < 1:
+        raise ValueError("every pair needs at least one visit")
+    location_keys, location_index = np.unique(loc_raw, return_inverse=True)
+    shopper_keys, shopper_index = np.unique(shop_raw, return_inverse=True)
+    n_loc, n_shop = len(location_keys), len(shopper_keys)
+    if len(n) and np.bincount(location_index * n_shop + shopper_index).max() > 1:
+        raise ValueError("each (location, shopper) pair once")
+    loc_visits = np.bincount(location_index, weights=n, minlength=n_loc)
+    loc_totals = np.bincount(location_index, weights=t, minlength=n_loc)
+    shop_visits = np.bincount(shopper_index, weights=n, minlength=n_shop)
+
+    in_loc, in_shop = _main_group(location_index, shopper_index, n, n_loc, n_shop) if len(n) else (
+        np.zeros(0, bool), np.zeros(0, bool))
+    estimates = _solve(location_index, shopper_index, n, t, q, in_loc, in_shop, confidence) \
+        if in_shop.sum() >= 2 else None
+
+    shoppers: dict[int, ShopperBias] = {}
+    locations: dict[int, LocationLevel] = {}
+    for i, key in enumerate(shopper_keys.tolist()):
+        shoppers[key] = ShopperBias(key, int(shop_visits[i]), None, None, None)
+    for j, key in enumerate(location_keys.tolist()):
+        locations[key] = LocationLevel(key, int(loc_visits[j]), float(loc_totals[j] / loc_visits[j]),
+                                       None, None, None)
+    residual_sd, df = None, 0
+    if estimates is not None:
+        (bias, bias_margin, level, level_margin, residual_sd, df) = estimates
+        low_bound, high_bound = stats.SCORE_BOUNDS
+        for k, i in enumerate(np.flatnonzero(in_shop).tolist()):
+            key = int(shopper_keys[i])
+            m = bias_margin[k] if bias_margin is not None else None
+            shoppers[key] = ShopperBias(key, int(shop_visits[i]), float(bias[k]),
+                                        None if m is None else float(bias[k] - m),
+                                        None if m is None else float(bias[k] + m))
+        for k, j in enumerate(np.flatnonzero(in_loc).tolist()):
+            key = int(location_keys[j])
+            value = min(max(float(level[k]), low_bound), high_bound)
+            m = level_margin[k] if level_margin is not None else None
+            locations[key] = LocationLevel(
+                key, int(loc_visits[j]), locations[key].raw, value,
+                None if m is None else max(float(level[k] - m), low_bound),
+                None if m is None else min(float(level[k] + m), high_bound))
+    connected = int(n[in_loc[location_index]].sum()) if estimates is not None else 0
+    return Calibration(shoppers, locations, int(n.sum()), connected, residual_sd, df)
+
+
+def _solve(location_index: npt.NDArray[np.intp], shopper_index: npt.NDArray[np.intp], n: Floats, t: Floats,
+           q: Floats, in_loc: npt.NDArray[np.bool_], in_shop: npt.NDArray[np.bool_], confidence: float,
+           ) -> tuple[Floats, Floats | None, Floats, Floats | None, float | None, int]:
+    """Return (biases, their margins, calibrated location levels, their margins, residual sd, df) of the group."""
+    keep = in_loc[location_index]
+    loc_map = np.cumsum(in_loc) - 1
+    shop_map = np.cumsum(in_shop) - 1
+    li, si, n, t, q = loc_map[location_index[keep]], shop_map[shopper_index[keep]], n[keep], t[keep], q[keep]
+    n_loc, n_shop = int(in_loc.sum()), int(in_shop.sum())
+    # Visits per location x shopper, dense: a programme has hundreds of each, and dense products are fastest.
+    cells = np.bincount(li * n_shop + si, weights=n, minlength=n_loc * n_shop).reshape(n_loc, n_shop)
+    loc_n, shop_n = cells.sum(axis=1), cells.sum(axis=0)
+    loc_t = np.bincount(li, weights=t, minlength=n_loc)
+    shop_t = np.bincount(si, weights=t, minlength=n_shop)
+    # Location levels a_l = (T_l - sum_s N_ls b_s) / n_l; substituting them leaves C b = Q for the biases,
+    # C = D_s - N' D_l^-1 N (singular along the all-ones vector: only differences of biases are estimable).
+    weights = cells / loc_n[:, None]  # W = D_l^-1 N: each location's visits shared out by shopper
+    reduced = np.diag(shop_n) - cells.T @ weights
+    adjusted = shop_t - weights.T @ loc_t
+    # With sum(b) = 0 the solution is C+ Q, and C+ = (C + J/S)^-1 - J/S for a connected group (J all ones).
+    ones = np.full((n_shop, n_shop), 1.0 / n_shop)
+    inverse = np.linalg.inv(reduced + ones) - ones
+    inverse = (inverse + inverse.T) / 2
+    bias = inverse @ adjusted
+    bias -= bias.mean()  # round-off only
+    level = (loc_t - cells @ bias) / loc_n
+    # Residual sum of squares: within each pair, then each pair's mean against its fitted value.
+    within = np.maximum(q - t * t / n, 0.0)
+    fitted = level[li] + bias[si]
+    residual = float(within.sum() + (n * (t / n - fitted) ** 2).sum())
+    df = int(round(n.sum())) - n_loc - n_shop + 1
+    if df < 1:
+        return bias, None, level, None, None, max(df, 0)
+    variance = residual / df
+    critical = stats.t_quantile(confidence, df)
+    bias_margin = critical * np.sqrt(np.maximum(np.diag(inverse), 0.0) * variance)
+    # Var(a_l) = s^2 (1/n_l + w_l' C+ w_l): the location mean and the adjusted shopper totals are uncorrelated.
+    quadratic = ((weights @ inverse) * weights).sum(axis=1)
+    level_margin = critical * np.sqrt((1.0 / loc_n + np.maximum(quadratic, 0.0)) * variance)
+    return bias, bias_margin, level, level_margin, math.sqrt(variance), df
+
+
+# -- reading the visits -----------------------------------------------------------------------------
+
+
+def pair_sums(filters: Filters) -> list[tuple[int, int, int, float, float]]:
+    """Return (location id, shopper id, visits, sum, sum of squares of scores) of the filter's counted visits."""
+    stmt = (
+        select(Visit.location_id, Visit.shopper_id, func.count(), func.sum(Visit.score),
+               func.sum(Visit.score * Visit.score))
+        .where(*filters.conditions()).group_by(Visit.location_id, Visit.shopper_id)
+    )
+    return [(int(lid), int(sid), int(k), float(total or 0.0), float(sq or 0.0))
+            for lid, sid, k, total, sq in db.session.execute(stmt)]
+
+
+def calibration(filters: Filters) -> Calibration | None:
+    """Return the calibration of the filter's programme over the whole network, None for all programmes.
+
+    Fitted on the programme's counted visits of the period and channel everywhere, whatever the filter's
+    scope, region or location: a shopper's bias is one figure for every viewer.
+    """
+    if not filters.programme:
+        return None
+    network = filters.network()
+
+    def build() -> Calibration:
+        rows = pair_sums(network)
+        return fit([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+                   [r[4] for r in rows])
+
+    return memo(("calibration", network.replace(preset="")), build)
+
+
+@dataclass(frozen=True)
+class ShopperRow:
+    """A shopper who visited the filter's locations, with their bias (fitted on the whole programme)."""
+
+    shopper_id: int
+    code: str | None
+    name: str
+    #: Counted visits of the shopper at the filter's locations (the viewer's regions, the chosen region).
+    visits_here: int
+    bias: ShopperBias
+
+
+def shopper_rows(filters: Filters) -> list[ShopperRow]:
+    """Return the shoppers with counted visits at the filter's locations, most lenient first, those without
+    an estimate (not enough overlap) last; [] for all programmes."""
+    fitted = calibration(filters)
+    if fitted is None:
+        return []
+    stmt = (
+        select(Visit.shopper_id, User.shopper_code, User.name, func.count())
+        .join(User, User.id == Visit.shopper_id).where(*filters.replace(location_id=None).conditions())
+        .group_by(Visit.shopper_id, User.shopper_code, User.name)
+    )
+    rows = []
+    for shopper_id, code, name, visits in db.session.execute(stmt):
+        bias = fitted.shopper(shopper_id)
+        if bias is not None:  # the fit reads a superset of these visits (unless one was added in between)
+            rows.append(ShopperRow(shopper_id, code, name, int(visits), bias))
+    return sorted(rows, key=lambda r: (r.bias.bias is None, -(r.bias.bias or 0.0), r.code or "", r.shopper_id))
