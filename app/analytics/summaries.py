@@ -119,6 +119,27 @@ def network_summary(filters: Filters, *, trend_points: int = 6, include_empty: b
     )
 
 
+@dataclass
+class ShopperSummary:
+    """What the Shoppers page shows: each shopper's bias against the average shopper, for one programme."""
+
+    filters: Filters
+    programmes: list[Programme]
+    #: None for all programmes: calibration compares shoppers within one programme.
+    calibration: c.Calibration | None
+    rows: list[c.ShopperRow]
+
+    @property
+    def programme_title(self) -> str | None:
+        """Return the title of the filter's programme (None for all programmes)."""
+        return next((p.title for p in self.programmes if p.checklist_id == self.filters.programme), None)
+
+
+def shopper_summary(filters: Filters) -> ShopperSummary:
+    """Return the biases of the shoppers who visited the filter's locations (fitted on the whole programme)."""
+    return ShopperSummary(filters, programmes(filters), c.calibration(filters), c.shopper_rows(filters))
+
+
 # -- plain data: the CLI's --json and /api/v1/figures -------------------------------------------------
 
 
