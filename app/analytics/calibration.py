@@ -21,7 +21,7 @@ figures for every viewer, like the network rank); who may see which shopper is d
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,12 +100,14 @@ class LocationLevel:
         return None if self.calibrated is None else self.calibrated - self.raw
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Calibration:
     """The fitted biases of a programme's shoppers and the calibrated averages of its locations."""
 
     shoppers: Mapping[int, ShopperBias]
     locations: Mapping[int, LocationLevel]
+    #: The location, shopper and visits of each (location, shopper) pair of the fit.
+    pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]
     #: Visits of the fit, and of them those in the connected group the estimates come from.
     visits: int
     connected_visits: int
@@ -137,19 +139,19 @@ def _main_group(location_index: npt.NDArray[np.intp], shopper_index: npt.NDArray
     return labels[:n_locations] == main, labels[n_locations:] == main
 
 
-def fit(location_ids: Iterable[int], shopper_ids: Iterable[int], counts: Iterable[float],
-        totals: Iterable[float], squares: Iterable[float], *, confidence: float = 0.95) -> Calibration:
+def fit(location_ids: npt.ArrayLike, shopper_ids: npt.ArrayLike, counts: npt.ArrayLike, totals: npt.ArrayLike,
+        squares: npt.ArrayLike, *, confidence: float = 0.95) -> Calibration:
     """Return the fixed-effects fit of the visit sums of (location, shopper) pairs, one row per pair.
 
     Pure: the sums are what `pair_sums` reads. A shopper needs a shared location to be estimated; with a
     single shopper in the group nothing is (each bias is relative to the others).
     """
-    loc_raw = np.asarray(list(location_ids), dtype=np.int64)
-    shop_raw = np.asarray(list(shopper_ids), dtype=np.int64)
-    n = np.asarray(list(counts), dtype=np.float64)
-    t = np.asarray(list(totals), dtype=np.float64)
-    q = np.asarray(list(squares), dtype=np.float64)
-    if not (len(loc_raw) == len(shop_raw) == len(n) == len(t) == len(q)):
+    loc_raw = np.asarray(location_ids, dtype=np.int64)
+    shop_raw = np.asarray(shopper_ids, dtype=np.int64)
+    n = np.asarray(counts, dtype=np.float64)
+    t = np.asarray(totals, dtype=np.float64)
+    q = np.asarray(squares, dtype=np.float64)
+    if not (loc_raw.shape == shop_raw.shape == n.shape == t.shape == q.shape == (len(n),)):
         raise ValueError("one count, total and sum of squares per (location, shopper) pair")
     if len(n) and n.min() < 1:
         raise ValueError("every pair needs at least one visit")
@@ -193,7 +195,7 @@ def fit(location_ids: Iterable[int], shopper_ids: Iterable[int], counts: Iterabl
                 None if m is None else max(float(level[k] - m), low_bound),
                 None if m is None else min(float(level[k] + m), high_bound))
     connected = int(n[in_loc[location_index]].sum()) if estimates is not None else 0
-    return Calibration(shoppers, locations, int(n.sum()), connected, residual_sd, df)
+    return Calibration(shoppers, locations, (loc_raw, shop_raw, n), int(n.sum()), connected, residual_sd, df)
 
 
 def _solve(location_index: npt.NDArray[np.intp], shopper_index: npt.NDArray[np.intp], n: Floats, t: Floats,
@@ -241,15 +243,16 @@ def _solve(location_index: npt.NDArray[np.intp], shopper_index: npt.NDArray[np.i
 # -- reading the visits -----------------------------------------------------------------------------
 
 
-def pair_sums(filters: Filters) -> list[tuple[int, int, int, float, float]]:
-    """Return (location id, shopper id, visits, sum, sum of squares of scores) of the filter's counted visits."""
+def pair_sums(filters: Filters) -> Floats:
+    """Return rows (location id, shopper id, visits, sum, sum of squares of scores) of the filter's counted
+    visits, one per (location, shopper) pair, as an array of 5 columns."""
     stmt = (
         select(Visit.location_id, Visit.shopper_id, func.count(), func.sum(Visit.score),
                func.sum(Visit.score * Visit.score))
         .where(*filters.conditions()).group_by(Visit.location_id, Visit.shopper_id)
     )
-    return [(int(lid), int(sid), int(k), float(total or 0.0), float(sq or 0.0))
-            for lid, sid, k, total, sq in db.session.execute(stmt)]
+    rows = db.session.execute(stmt).all()
+    return np.array(rows, dtype=np.float64).reshape(len(rows), 5)
 
 
 def calibration(filters: Filters) -> Calibration | None:
@@ -263,9 +266,8 @@ def calibration(filters: Filters) -> Calibration | None:
     network = filters.network()
 
     def build() -> Calibration:
-        rows = pair_sums(network)
-        return fit([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-                   [r[4] for r in rows])
+        pairs = pair_sums(network)
+        return fit(*pairs.T)
 
     return memo(("calibration", network.replace(preset="")), build)
 
@@ -288,14 +290,14 @@ def shopper_rows(filters: Filters) -> list[ShopperRow]:
     fitted = calibration(filters)
     if fitted is None:
         return []
-    stmt = (
-        select(Visit.shopper_id, User.shopper_code, User.name, func.count())
-        .join(User, User.id == Visit.shopper_id).where(*filters.replace(location_id=None).conditions())
-        .group_by(Visit.shopper_id, User.shopper_code, User.name)
-    )
-    rows = []
-    for shopper_id, code, name, visits in db.session.execute(stmt):
-        bias = fitted.shopper(shopper_id)
-        if bias is not None:  # the fit reads a superset of these visits (unless one was added in between)
-            rows.append(ShopperRow(shopper_id, code, name, int(visits), bias))
+    locations, shoppers, visits = fitted.pairs
+    located = filters.located()
+    if located is not None:
+        seen = np.isin(locations, np.array(db.session.scalars(located).all(), dtype=np.int64))
+        locations, shoppers, visits = locations[seen], shoppers[seen], visits[seen]
+    here: dict[int, int] = {}
+    for shopper_id, n in zip(shoppers.tolist(), visits.tolist(), strict=True):
+        here[shopper_id] = here.get(shopper_id, 0) + int(n)
+    people = db.session.execute(select(User.id, User.shopper_code, User.name).where(User.id.in_(sorted(here))))
+    rows = [ShopperRow(sid, code, name, here[sid], fitted.shoppers[sid]) for sid, code, name in people]
     return sorted(rows, key=lambda r: (r.bias.bias is None, -(r.bias.bias or 0.0), r.code or "", r.shopper_id))

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Form, SelectField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 lacks it (3.3)
@@ -123,16 +123,23 @@ class Filters:
         spans = [rollups.period_rows(table, p.start, p.end) for p in (periods or [self.period])]
         return [table.status.in_(counted_statuses()), or_(*spans)]
 
+    def located(self) -> Select[int] | None:
+        """Return the select of the ids of the locations in the filter's scope and region (None: all of them)."""
+        if self.scope is None and self.region_id is None:
+            return None
+        located = select(Location.id)
+        if self.scope is not None:
+            located = located.where(Location.region_id.in_(sorted(self.scope)))
+        if self.region_id is not None:
+            located = located.where(Location.region_id == self.region_id)
+        return located
+
     def _where(self, location_id: Any, version_id: Any) -> list[ColumnElement[bool]]:
         conditions = []
         if self.location_id is not None:
             conditions.append(location_id == self.location_id)
-        if self.scope is not None or self.region_id is not None:
-            located = select(Location.id)
-            if self.scope is not None:
-                located = located.where(Location.region_id.in_(sorted(self.scope)))
-            if self.region_id is not None:
-                located = located.where(Location.region_id == self.region_id)
+        located = self.located()
+        if located is not None:
             conditions.append(location_id.in_(located))
         return conditions + self._versions(version_id)
 

@@ -52,8 +52,10 @@ class Visit(Model):
         CheckConstraint("window_start <= window_end", name="window_order"),
         CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"),
         Index("ix_visits_location_visited", "location_id", "visited_at"),
-        # Covers the dashboards' visit filters and figures, so period aggregates read only this index.
-        Index("ix_visits_status_visited", "status", "visited_at", "location_id", "checklist_version_id", "score"),
+        # Covers the dashboards' visit filters and figures, so period aggregates read only this index; the
+        # shopper last for the shopper calibration's (location, shopper, score).
+        Index("ix_visits_status_visited", "status", "visited_at", "location_id", "checklist_version_id", "score",
+              "shopper_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
