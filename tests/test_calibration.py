@@ -3,6 +3,7 @@ not flagged, a shopper with no overlap gets no number, and location averages mov
 
 The estimator is checked against statsmodels' OLS with sum-to-zero coding on the visits themselves.
 """
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import statsmodels.formula.api as smf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from app.analytics.calibration import fit
 
@@ -94,6 +96,27 @@ def test_a_shopper_alone_at_their_locations_has_not_enough_overlap(simulated):
     location = result.location(LONER_LOCATION)
     assert location.raw == pytest.approx(70, abs=6) and location.calibrated is None and not location.identified
     assert result.visits == 706 and result.connected_visits == 700
+
+
+def test_groups_of_shoppers_not_linked_to_each_other_are_compared_within_themselves():
+    """Two shoppers who share stores only with each other get biases against their own average (group 2);
+    the big group's biases are those it has alone, and the residual variance is pooled as OLS pools it."""
+    rows, _level = simulate(seed=21, visits=300)
+    rows = [r for r in rows if r[1] != LONER]
+    rng = np.random.default_rng(22)
+    pair = [(location, shopper, 75 + (5 if shopper == 50 else 0) + rng.normal(0, 5))
+            for location in (900, 901) for shopper in (50, 51) for _ in range(15)]
+    both, alone = fit(*sums(rows + pair)), fit(*sums(rows))
+    assert both.groups == 2 and both.connected_visits == both.visits == 360
+    high, low = both.shopper(50), both.shopper(51)
+    assert high.group == low.group == 2 and high.bias == pytest.approx(-low.bias) and 1 < high.bias < 4
+    for shopper, bias in alone.shoppers.items():
+        assert both.shopper(shopper).group == 1 and both.shopper(shopper).bias == pytest.approx(bias.bias, abs=1e-9)
+    frame = pd.DataFrame(rows + pair, columns=["location", "shopper", "score"])
+    with warnings.catch_warnings():  # rank-deficient on purpose: two groups, so statsmodels uses the pinv
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        ols = smf.ols("score ~ C(location) + C(shopper)", frame).fit()
+    assert both.degrees_of_freedom == ols.df_resid and both.residual_sd == pytest.approx(np.sqrt(ols.scale))
 
 
 def test_calibrated_location_averages_move_the_right_way():

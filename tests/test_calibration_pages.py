@@ -103,6 +103,27 @@ def test_shoppers_page_sorts_by_a_column_and_keeps_those_without_a_number_last(c
     assert client.get(f"/dashboard/shoppers?{Q2}&sort=nonsense&dir=up").status_code == 200
 
 
+def test_groups_that_share_no_location_are_shown_apart(client, login, admin, make_location, make_user, panel, db):
+    east = [make_location(panel["south"], name=f"E{k}", code=f"E{k}") for k in (1, 2)]
+    pair = [make_user("shopper", shopper_code=code, name=code) for code in ("MS-E1", "MS-E2")]
+    for location in east:
+        for shopper, score in zip(pair, (90.0, 80.0), strict=True):
+            for k in range(3):
+                scored(db, location, panel["store"], shopper, score + k, date(2024, 5, 10 + k))
+    db.session.commit()
+    login(admin)
+    html = client.get(f"/dashboard/shoppers?{Q2}&sort=group").get_data(as_text=True)
+    assert "The shoppers form 2 groups that share no location" in html
+    rows = rows_of(html)
+    # Against their own average: the two of group 2 differ by 10 points, so +5 and -5.
+    assert re.fullmatch(r"MS-E1 MS-E1 \+5\.0 \S+ … \S+ 6 Lenient 2", rows["MS-E1"])
+    assert re.fullmatch(r"MS-E2 MS-E2 −5\.0 \S+ … \S+ 6 Severe 2", rows["MS-E2"])
+    assert [row.split()[-1] for row in rows.values()] == ["1"] * 5 + ["2", "2", "—"]
+    assert list(rows)[0] == "MS-LEN" and list(rows)[4] == "MS-SEV"  # most lenient first within a group
+    api = client.get(f"/api/v1/figures/locations/E1?{Q2}&calibrated=1").get_json()["calibrated_average"]
+    assert (api["group"], api["groups"]) == (2, 2) and api["score"] == pytest.approx(86.0)
+
+
 def test_shoppers_page_is_in_russian(client, login, admin, panel):
     login(admin)
     text = visible_text(client.get(f"/dashboard/shoppers?{Q2}", headers=RU))

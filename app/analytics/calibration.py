@@ -8,8 +8,9 @@ The model is the two-way fixed-effects one, fitted per programme over the counte
 so a bias of +8 means "8 points above what the average shopper gives at the same locations", and a
 location's level is its score expected from an average shopper (its calibrated average). Only
 differences within a group of shoppers and locations linked by shared visits can be told apart: a
-shopper alone at all their locations cannot be separated from those locations. The fit therefore uses
-the largest such group (by visits); shoppers and locations outside it have "not enough overlap".
+shopper alone at all their locations cannot be separated from those locations ("not enough overlap"),
+and groups that share no location (shoppers who keep to their own region) are each compared against
+their own average shopper; group 1 is the one with most visits.
 
 The fit reads one GROUP BY (location, shopper) of the visits the figures count (`Filters.conditions`),
 count, sum and sum of squares per pair, and is solved on those sums: the location effects are
@@ -53,6 +54,8 @@ class ShopperBias:
     bias: float | None
     low: float | None
     high: float | None
+    #: The group of shoppers linked by shared locations the bias is against (1 = the one with most visits).
+    group: int | None = None
 
     @property
     def identified(self) -> bool:
@@ -88,6 +91,8 @@ class LocationLevel:
     calibrated: float | None
     low: float | None
     high: float | None
+    #: The group of shoppers linked by shared locations whose average shopper it is against (1 = most visits).
+    group: int | None = None
 
     @property
     def identified(self) -> bool:
@@ -114,6 +119,8 @@ class Calibration:
     #: Residual standard deviation of a visit score and its degrees of freedom (None, 0 without any).
     residual_sd: float | None
     degrees_of_freedom: int
+    #: Groups of at least two shoppers linked by shared locations, each compared against its own average.
+    groups: int = 0
 
     def shopper(self, shopper_id: int) -> ShopperBias | None:
         """Return a shopper's bias, or None when the shopper has no visit in the fit."""
@@ -124,27 +131,77 @@ class Calibration:
         return self.locations.get(location_id)
 
 
-def _main_group(location_index: npt.NDArray[np.intp], shopper_index: npt.NDArray[np.intp], counts: Floats,
-                n_locations: int, n_shoppers: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Return masks of the locations and shoppers in the largest group linked by shared visits (most visits)."""
+def _groups(location_index: npt.NDArray[np.intp], shopper_index: npt.NDArray[np.intp], counts: Floats,
+            n_locations: int, n_shoppers: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], int]:
+    """Return the group of each location and shopper (linked by shared visits), 0 the one with most visits."""
     size = n_locations + n_shoppers
     graph = sparse.coo_array((np.ones(len(counts)), (location_index, n_locations + shopper_index)),
-                              shape=(size, size))
-    _count, labels = connected_components(graph, directed=False)
-    visits = np.bincount(labels[location_index], weights=counts)
-    # Most visits first; among equal groups the one holding the lowest location index, so the choice is stable.
-    first = np.full(len(visits), size)
+                             shape=(size, size))
+    count, labels = connected_components(graph, directed=False)
+    visits = np.bincount(labels[location_index], weights=counts, minlength=count)
+    # Most visits first; among equal groups the one holding the lowest location index, so the order is stable.
+    first = np.full(count, size)
     np.minimum.at(first, labels[:n_locations], np.arange(n_locations))
-    main = int(np.lexsort((first, -visits))[0])
-    return labels[:n_locations] == main, labels[n_locations:] == main
+    rank = np.empty(count, dtype=np.intp)
+    rank[np.lexsort((first, -visits))] = np.arange(count)
+    ranked = rank[labels]
+    return ranked[:n_locations], ranked[n_locations:], int(count)
+
+
+@dataclass(frozen=True, eq=False)
+class _Solved:
+    """One group's estimates: its locations and shoppers (indices), biases, levels and what their variances need."""
+
+    locations: npt.NDArray[np.intp]
+    shoppers: npt.NDArray[np.intp]
+    bias: Floats
+    level: Floats
+    #: C+ of the reduced normal equations (Var(b) = s^2 C+), and W = D_l^-1 N with the locations' visits.
+    inverse: Floats
+    weights: Floats
+    location_visits: Floats
+    #: Squared deviations of the pairs' means from the fit, weighted by their visits.
+    between: float
+
+
+def _solve(location_index: npt.NDArray[np.intp], shopper_index: npt.NDArray[np.intp], n: Floats, t: Floats,
+           locations: npt.NDArray[np.intp], shoppers: npt.NDArray[np.intp]) -> _Solved:
+    """Return the least-squares fit of one group of at least two shoppers, the biases summing to zero."""
+    loc_map = np.full(int(location_index.max()) + 1, -1)
+    loc_map[locations] = np.arange(len(locations))
+    shop_map = np.full(int(shopper_index.max()) + 1, -1)
+    shop_map[shoppers] = np.arange(len(shoppers))
+    keep = loc_map[location_index] >= 0
+    li, si, n, t = loc_map[location_index[keep]], shop_map[shopper_index[keep]], n[keep], t[keep]
+    n_loc, n_shop = len(locations), len(shoppers)
+    # Visits per location x shopper, dense: a programme has hundreds of each, and dense products are fastest.
+    cells = np.bincount(li * n_shop + si, weights=n, minlength=n_loc * n_shop).reshape(n_loc, n_shop)
+    loc_n, shop_n = cells.sum(axis=1), cells.sum(axis=0)
+    loc_t = np.bincount(li, weights=t, minlength=n_loc)
+    shop_t = np.bincount(si, weights=t, minlength=n_shop)
+    # Location levels a_l = (T_l - sum_s N_ls b_s) / n_l; substituting them leaves C b = Q for the biases,
+    # C = D_s - N' D_l^-1 N (singular along the all-ones vector: only differences of biases are estimable).
+    weights = cells / loc_n[:, None]  # W = D_l^-1 N: each location's visits shared out by shopper
+    reduced = np.diag(shop_n) - cells.T @ weights
+    adjusted = shop_t - weights.T @ loc_t
+    # With sum(b) = 0 the solution is C+ Q, and C+ = (C + J/S)^-1 - J/S for a connected group (J all ones).
+    ones = np.full((n_shop, n_shop), 1.0 / n_shop)
+    inverse = np.linalg.inv(reduced + ones) - ones
+    inverse = (inverse + inverse.T) / 2
+    bias = inverse @ adjusted
+    bias -= bias.mean()  # round-off only
+    level = (loc_t - cells @ bias) / loc_n
+    between = float((n * (t / n - level[li] - bias[si]) ** 2).sum())
+    return _Solved(locations, shoppers, bias, level, inverse, weights, loc_n, between)
 
 
 def fit(location_ids: npt.ArrayLike, shopper_ids: npt.ArrayLike, counts: npt.ArrayLike, totals: npt.ArrayLike,
         squares: npt.ArrayLike, *, confidence: float = 0.95) -> Calibration:
     """Return the fixed-effects fit of the visit sums of (location, shopper) pairs, one row per pair.
 
-    Pure: the sums are what `pair_sums` reads. A shopper needs a shared location to be estimated; with a
-    single shopper in the group nothing is (each bias is relative to the others).
+    Pure: the sums are what `pair_sums` reads. Each group of shoppers linked through shared locations is
+    fitted with its own biases summing to zero (biases of different groups are against different averages);
+    a shopper alone in their group is not estimated. The residual variance is pooled over every group.
     """
     loc_raw = np.asarray(location_ids, dtype=np.int64)
     shop_raw = np.asarray(shopper_ids, dtype=np.int64)
@@ -163,81 +220,46 @@ def fit(location_ids: npt.ArrayLike, shopper_ids: npt.ArrayLike, counts: npt.Arr
     loc_visits = np.bincount(location_index, weights=n, minlength=n_loc)
     loc_totals = np.bincount(location_index, weights=t, minlength=n_loc)
     shop_visits = np.bincount(shopper_index, weights=n, minlength=n_shop)
+    shoppers: dict[int, ShopperBias] = {
+        key: ShopperBias(key, int(shop_visits[i]), None, None, None) for i, key in enumerate(shopper_keys.tolist())}
+    locations: dict[int, LocationLevel] = {
+        key: LocationLevel(key, int(loc_visits[j]), float(loc_totals[j] / loc_visits[j]), None, None, None)
+        for j, key in enumerate(location_keys.tolist())}
+    if not len(n):
+        return Calibration(shoppers, locations, (loc_raw, shop_raw, n), 0, 0, None, 0)
 
-    in_loc, in_shop = _main_group(location_index, shopper_index, n, n_loc, n_shop) if len(n) else (
-        np.zeros(0, bool), np.zeros(0, bool))
-    estimates = _solve(location_index, shopper_index, n, t, q, in_loc, in_shop, confidence) \
-        if in_shop.sum() >= 2 else None
-
-    shoppers: dict[int, ShopperBias] = {}
-    locations: dict[int, LocationLevel] = {}
-    for i, key in enumerate(shopper_keys.tolist()):
-        shoppers[key] = ShopperBias(key, int(shop_visits[i]), None, None, None)
-    for j, key in enumerate(location_keys.tolist()):
-        locations[key] = LocationLevel(key, int(loc_visits[j]), float(loc_totals[j] / loc_visits[j]),
-                                       None, None, None)
-    residual_sd, df = None, 0
-    if estimates is not None:
-        (bias, bias_margin, level, level_margin, residual_sd, df) = estimates
-        low_bound, high_bound = stats.SCORE_BOUNDS
-        for k, i in enumerate(np.flatnonzero(in_shop).tolist()):
-            key = int(shopper_keys[i])
-            m = bias_margin[k] if bias_margin is not None else None
-            shoppers[key] = ShopperBias(key, int(shop_visits[i]), float(bias[k]),
-                                        None if m is None else float(bias[k] - m),
-                                        None if m is None else float(bias[k] + m))
-        for k, j in enumerate(np.flatnonzero(in_loc).tolist()):
-            key = int(location_keys[j])
-            value = min(max(float(level[k]), low_bound), high_bound)
-            m = level_margin[k] if level_margin is not None else None
+    loc_group, shop_group, count = _groups(location_index, shopper_index, n, n_loc, n_shop)
+    sizes = np.bincount(shop_group, minlength=count)
+    solved = [_solve(location_index, shopper_index, n, t, np.flatnonzero(loc_group == g),
+                     np.flatnonzero(shop_group == g)) for g in range(count) if sizes[g] >= 2]
+    # Residuals: within each pair, then each pair's mean against its fit (zero in one-shopper groups, where
+    # every location has one pair and its level is that pair's mean).
+    residual = float(np.maximum(q - t * t / n, 0.0).sum()) + sum(g.between for g in solved)
+    df = int(round(n.sum())) - n_loc - n_shop + count
+    variance = residual / df if df >= 1 else None
+    critical = stats.t_quantile(confidence, df) if df >= 1 else None
+    low_bound, high_bound = stats.SCORE_BOUNDS
+    for number, group in enumerate(solved, start=1):
+        if variance is not None and critical is not None:
+            bias_margin = critical * np.sqrt(np.maximum(np.diag(group.inverse), 0.0) * variance)
+            # Var(a_l) = s^2 (1/n_l + w_l' C+ w_l): a location's mean and the adjusted shopper totals are
+            # uncorrelated.
+            quadratic = ((group.weights @ group.inverse) * group.weights).sum(axis=1)
+            level_margin = critical * np.sqrt((1.0 / group.location_visits + np.maximum(quadratic, 0.0)) * variance)
+        for k, i in enumerate(group.shoppers.tolist()):
+            key, b = int(shopper_keys[i]), float(group.bias[k])
+            m = float(bias_margin[k]) if variance is not None else None
+            shoppers[key] = ShopperBias(key, int(shop_visits[i]), b, None if m is None else b - m,
+                                        None if m is None else b + m, number)
+        for k, j in enumerate(group.locations.tolist()):
+            key, a = int(location_keys[j]), float(group.level[k])
+            m = float(level_margin[k]) if variance is not None else None
             locations[key] = LocationLevel(
-                key, int(loc_visits[j]), locations[key].raw, value,
-                None if m is None else max(float(level[k] - m), low_bound),
-                None if m is None else min(float(level[k] + m), high_bound))
-    connected = int(n[in_loc[location_index]].sum()) if estimates is not None else 0
-    return Calibration(shoppers, locations, (loc_raw, shop_raw, n), int(n.sum()), connected, residual_sd, df)
-
-
-def _solve(location_index: npt.NDArray[np.intp], shopper_index: npt.NDArray[np.intp], n: Floats, t: Floats,
-           q: Floats, in_loc: npt.NDArray[np.bool_], in_shop: npt.NDArray[np.bool_], confidence: float,
-           ) -> tuple[Floats, Floats | None, Floats, Floats | None, float | None, int]:
-    """Return (biases, their margins, calibrated location levels, their margins, residual sd, df) of the group."""
-    keep = in_loc[location_index]
-    loc_map = np.cumsum(in_loc) - 1
-    shop_map = np.cumsum(in_shop) - 1
-    li, si, n, t, q = loc_map[location_index[keep]], shop_map[shopper_index[keep]], n[keep], t[keep], q[keep]
-    n_loc, n_shop = int(in_loc.sum()), int(in_shop.sum())
-    # Visits per location x shopper, dense: a programme has hundreds of each, and dense products are fastest.
-    cells = np.bincount(li * n_shop + si, weights=n, minlength=n_loc * n_shop).reshape(n_loc, n_shop)
-    loc_n, shop_n = cells.sum(axis=1), cells.sum(axis=0)
-    loc_t = np.bincount(li, weights=t, minlength=n_loc)
-    shop_t = np.bincount(si, weights=t, minlength=n_shop)
-    # Location levels a_l = (T_l - sum_s N_ls b_s) / n_l; substituting them leaves C b = Q for the biases,
-    # C = D_s - N' D_l^-1 N (singular along the all-ones vector: only differences of biases are estimable).
-    weights = cells / loc_n[:, None]  # W = D_l^-1 N: each location's visits shared out by shopper
-    reduced = np.diag(shop_n) - cells.T @ weights
-    adjusted = shop_t - weights.T @ loc_t
-    # With sum(b) = 0 the solution is C+ Q, and C+ = (C + J/S)^-1 - J/S for a connected group (J all ones).
-    ones = np.full((n_shop, n_shop), 1.0 / n_shop)
-    inverse = np.linalg.inv(reduced + ones) - ones
-    inverse = (inverse + inverse.T) / 2
-    bias = inverse @ adjusted
-    bias -= bias.mean()  # round-off only
-    level = (loc_t - cells @ bias) / loc_n
-    # Residual sum of squares: within each pair, then each pair's mean against its fitted value.
-    within = np.maximum(q - t * t / n, 0.0)
-    fitted = level[li] + bias[si]
-    residual = float(within.sum() + (n * (t / n - fitted) ** 2).sum())
-    df = int(round(n.sum())) - n_loc - n_shop + 1
-    if df < 1:
-        return bias, None, level, None, None, max(df, 0)
-    variance = residual / df
-    critical = stats.t_quantile(confidence, df)
-    bias_margin = critical * np.sqrt(np.maximum(np.diag(inverse), 0.0) * variance)
-    # Var(a_l) = s^2 (1/n_l + w_l' C+ w_l): the location mean and the adjusted shopper totals are uncorrelated.
-    quadratic = ((weights @ inverse) * weights).sum(axis=1)
-    level_margin = critical * np.sqrt((1.0 / loc_n + np.maximum(quadratic, 0.0)) * variance)
-    return bias, bias_margin, level, level_margin, math.sqrt(variance), df
+                key, int(loc_visits[j]), locations[key].raw, min(max(a, low_bound), high_bound),
+                None if m is None else max(a - m, low_bound), None if m is None else min(a + m, high_bound), number)
+    connected = int(sum(loc_visits[g.locations].sum() for g in solved))
+    return Calibration(shoppers, locations, (loc_raw, shop_raw, n), int(n.sum()), connected,
+                       None if variance is None else math.sqrt(variance), max(df, 0), len(solved))
 
 
 # -- reading the visits -----------------------------------------------------------------------------

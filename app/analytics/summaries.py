@@ -49,13 +49,18 @@ class LocationSummary:
     visits: list[f.VisitScore]
     recurring: list[f.QuestionFailure]
     surveys: MetricSet
-    #: With `calibrated=1`: the average an average shopper would give (None: all programmes, or no visits).
-    calibrated: c.LocationLevel | None = None
+    #: With `calibrated=1`: the programme's calibration (None: not asked, or all programmes).
+    calibration: c.Calibration | None = None
 
     @property
     def programme_title(self) -> str | None:
         """Return the title of the filter's programme (None for all programmes)."""
         return next((p.title for p in self.programmes if p.checklist_id == self.filters.programme), None)
+
+    @property
+    def calibrated(self) -> c.LocationLevel | None:
+        """Return the location's raw and calibrated average (None: not asked, all programmes, or no visits)."""
+        return self.calibration.location(self.location.id) if self.calibration else None
 
 
 def location_summary(filters: Filters, location: Location) -> LocationSummary:
@@ -73,14 +78,8 @@ def location_summary(filters: Filters, location: Location) -> LocationSummary:
         sections=[SectionComparison(sid, s.title, s, regional.get(sid), network.get(sid)) for sid, s in own.items()],
         trend=f.trend(mine, months), region_trend=f.trend(in_region, months), visits=f.visit_scores(mine),
         recurring=f.recurring_failures(mine), surveys=survey_metrics(filters.period, location_ids=[location.id])
-        [location.id], calibrated=_calibrated(mine),
+        [location.id], calibration=c.calibration(mine) if mine.calibrated else None,
     )
-
-
-def _calibrated(filters: Filters) -> c.LocationLevel | None:
-    """Return the location's calibrated average when the filter asks for it and has one programme."""
-    fitted = c.calibration(filters) if filters.calibrated and filters.location_id is not None else None
-    return fitted.location(filters.location_id) if fitted and filters.location_id is not None else None
 
 
 @dataclass
@@ -209,7 +208,8 @@ def location_json(summary: LocationSummary) -> dict[str, Any]:
 def calibrated_json(summary: LocationSummary) -> dict[str, Any]:
     """Return a location's calibrated average as data, with `reason` when there is none.
 
-    reason: "all_programmes" (calibration is per programme), "no_visits", "not_enough_overlap".
+    reason: "all_programmes" (calibration is per programme), "no_visits", "not_enough_overlap". group: the
+    group of shoppers linked by shared locations whose average shopper it is against, of `groups`.
     """
     level = summary.calibrated
     reason = None
@@ -222,7 +222,9 @@ def calibrated_json(summary: LocationSummary) -> dict[str, Any]:
     return {"score": _round(level.calibrated) if level else None, "low": _round(level.low) if level else None,
             "high": _round(level.high) if level else None, "visits": level.visits if level else 0,
             "raw_score": _round(level.raw) if level else None,
-            "correction": _round(level.correction) if level else None, "reason": reason}
+            "correction": _round(level.correction) if level else None, "reason": reason,
+            "group": level.group if level else None,
+            "groups": summary.calibration.groups if summary.calibration else 0}
 
 
 def league_row_json(row: f.LeagueRow, ranked: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ SORT_KEYS: dict[str, Callable[[ShopperRow], tuple[object, ...]]] = {
     "bias": lambda r: (r.bias.bias is not None, r.bias.bias or 0.0),
     "shopper": lambda r: ((r.code or r.name).lower(),),
     "visits": lambda r: (r.bias.visits,),
+    "group": lambda r: (r.bias.group is not None, r.bias.group or 0, -(r.bias.bias or 0.0)),
 }
 
 
@@ -37,7 +38,7 @@ def shoppers() -> ResponseReturnValue:
     summary = shopper_summary(filters)
     sort = request.args.get("sort", "bias")
     sort = sort if sort in SORT_KEYS else "bias"
-    descending = request.args.get("dir", "asc" if sort == "shopper" else "desc") == "desc"
+    descending = request.args.get("dir", "asc" if sort in ("shopper", "group") else "desc") == "desc"
     return render_template("dashboard/shoppers.html", form=form, filters=filters, period=filters.period,
                            s=summary, rows=sort_rows(summary.rows, sort, descending), sort=sort,
                            descending=descending)
