@@ -181,8 +181,8 @@ def test_location_page_and_api_agree_on_the_calibrated_average(client, login, ad
     assert cal["reason"] is None and cal["visits"] == 25 == api["average"]["visits"]
     assert cal["raw_score"] == api["average"]["score"] and cal["score"] < cal["raw_score"] - 2
     assert cal["low"] < 85 < cal["high"]  # the store's own level plus the average shopper's (+0.4)
-    shown = re.fullmatch(
-        r" Calibrated for shoppers (\S+) 95% interval (\S+)–(\S+) · raw (\S+), (\S+) for its shoppers ", kpi(html))
+    shown = re.fullmatch(r" Calibrated for shoppers (\S+) 95% interval (\S+)–(\S+) · "
+                         r"raw (\S+), corrected by (\S+) for its shoppers ", kpi(html))
     assert shown, kpi(html)
     page = [float(v.replace("−", "-")) for v in shown.groups()]
     api_figures = [cal["score"], cal["low"], cal["high"], cal["raw_score"], cal["correction"]]
