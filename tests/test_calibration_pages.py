@@ -1,5 +1,6 @@
 """The Shoppers page and the calibrated location average: the same visits as the figures, the same numbers on
 the page and in the API, in English and Russian, and only the shoppers of the manager's own locations."""
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -191,6 +192,19 @@ def test_location_page_and_api_agree_on_the_calibrated_average(client, login, ad
     assert 'name="calibrated" value="1"' in html and re.search(r'href="[^"]*shoppers\?[^"]*calibrated=1', html)
     assert "Show the raw average only" in html
     assert "calibrated_average" not in client.get(f"/api/v1/figures/locations/N1?{Q2}").get_json()
+
+
+def test_the_command_line_prints_the_calibrated_average_the_api_gives(client, login, admin, runner, panel):
+    login(admin)
+    api = client.get(f"/api/v1/figures/locations/N2?{Q2}&calibrated=1").get_json()
+    args = ["figures", "location", "N2", "--checklist", "sample-visit", "--from", "2024-04-01", "--to", "2024-06-30"]
+    result = runner.invoke(args=[*args, "--calibrated", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["calibrated_average"] == api["calibrated_average"]
+    text = runner.invoke(args=[*args, "--calibrated"]).output
+    cal = api["calibrated_average"]
+    assert f"calibrated for shoppers: {cal['score']:.1f} [{cal['low']:.1f}–{cal['high']:.1f}] n=15" in text
+    assert "calibrated" not in runner.invoke(args=args).output
 
 
 def test_calibrated_average_when_there_is_none(client, login, admin, panel):
