@@ -113,7 +113,7 @@ class Calibration:
     locations: Mapping[int, LocationLevel]
     #: The location, shopper and visits of each (location, shopper) pair of the fit.
     pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]
-    #: Visits of the fit, and of them those in the connected group the estimates come from.
+    #: Visits of the fit, and of them those in groups of at least two shoppers (the ones estimated).
     visits: int
     connected_visits: int
     #: Residual standard deviation of a visit score and its degrees of freedom (None, 0 without any).
