@@ -1,6 +1,6 @@
 """`flask figures ...`: the figures of a location, a region or the network, as the pages show them.
 
-    flask --app wsgi figures location CODE --checklist ID --from DATE --to DATE --json
+    flask --app wsgi figures location CODE --checklist ID --from DATE --to DATE [--calibrated] --json
     flask --app wsgi figures region CODE ...
     flask --app wsgi figures network ...
     flask --app wsgi figures rebuild-rollups
@@ -84,6 +84,10 @@ def _print(data: dict[str, Any], as_json: bool) -> None:
     for row in data.get("locations", []):
         rank = row["rank"]["text"] or "not ranked"
         click.echo(f"  {rank:>7}  {row['code']:<10} {row['name'][:40]:<40} {_score(row)}")
+    calibrated = data.get("calibrated_average")
+    if calibrated:
+        click.echo(f"calibrated for shoppers: {_score(calibrated)}" if calibrated["score"] is not None
+                   else f"calibrated for shoppers: — ({calibrated['reason'].replace('_', ' ')})")
     for key in ("rank_in_region", "rank_in_network"):
         if key in data:
             click.echo(f"{key.replace('_', ' ')}: {data[key]['text'] or 'not ranked'} of {data[key]['of']}")
@@ -95,11 +99,13 @@ def _print(data: dict[str, Any], as_json: bool) -> None:
 @figures_cli.command("location")
 @click.argument("code")
 @_options
+@click.option("--calibrated", is_flag=True, help="Also the average corrected for the shoppers' leniency.")
 @with_appcontext
-def location_command(code: str, start: str | None, end: str | None, programme: str | None, as_json: bool) -> None:
+def location_command(code: str, start: str | None, end: str | None, programme: str | None, as_json: bool,
+                     calibrated: bool) -> None:
     """Print the figures of location CODE."""
     location = location_by_code(code)
-    filters = command_filters(start, end, programme, location_id=location.id)
+    filters = command_filters(start, end, programme, location_id=location.id).replace(calibrated=calibrated)
     _print(location_json(location_summary(filters, location)), as_json)
 
 

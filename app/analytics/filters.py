@@ -1,7 +1,8 @@
 """The one filter every figure is computed for, built once from a request or the command line.
 
 A `Filters` value says which visits count: the period, the viewer's regions, a region or location,
-the programme (a checklist id, all its versions) and the channel. It is carried unchanged by every
+the programme (a checklist id, all its versions) and the channel; and whether a location's average is
+also shown calibrated for its shoppers' leniency (app.analytics.calibration). It is carried unchanged by every
 link (page -> PDF -> export -> drill-down) as `args()`, and read back by `read_args()`, so a PDF,
 a spreadsheet or the API shows exactly what the page it came from showed.
 """
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Form, SelectField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 lacks it (3.3)
@@ -40,7 +41,7 @@ CHANNELS = [SelectChoice(value, label) for value, label in (
     ("", _l("All channels")), ("store", _l("Store")), ("phone", _l("Phone")), ("email", _l("Email")),
     ("web", _l("Web")), ("chat", _l("Chat")), ("other", _l("Other")))]
 #: The query-string keys of a filter, the same on every page, PDF, export and API link.
-KEYS = ("period", "start", "end", "region", "checklist", "channel")
+KEYS = ("period", "start", "end", "region", "checklist", "channel", "calibrated")
 
 
 class FilterError(ValueError):
@@ -67,6 +68,8 @@ class Filters:
     channel: str | None = None
     #: The period preset people chose ("90d", "quarter", ..., "custom"), kept for links.
     preset: str = "custom"
+    #: Show a location's average also corrected for its shoppers' biases (`calibrated=1`); counts the same visits.
+    calibrated: bool = False
 
     def replace(self, **changes: Any) -> Filters:
         """Return a copy with some fields changed."""
@@ -88,6 +91,8 @@ class Filters:
             args["region"] = str(self.region_id)
         if self.channel:
             args["channel"] = self.channel
+        if self.calibrated:
+            args["calibrated"] = "1"
         args.update({key: str(value) for key, value in overrides.items() if value is not None})
         return args
 
@@ -118,16 +123,23 @@ class Filters:
         spans = [rollups.period_rows(table, p.start, p.end) for p in (periods or [self.period])]
         return [table.status.in_(counted_statuses()), or_(*spans)]
 
+    def located(self) -> Select[int] | None:
+        """Return the select of the ids of the locations in the filter's scope and region (None: all of them)."""
+        if self.scope is None and self.region_id is None:
+            return None
+        located = select(Location.id)
+        if self.scope is not None:
+            located = located.where(Location.region_id.in_(sorted(self.scope)))
+        if self.region_id is not None:
+            located = located.where(Location.region_id == self.region_id)
+        return located
+
     def _where(self, location_id: Any, version_id: Any) -> list[ColumnElement[bool]]:
         conditions = []
         if self.location_id is not None:
             conditions.append(location_id == self.location_id)
-        if self.scope is not None or self.region_id is not None:
-            located = select(Location.id)
-            if self.scope is not None:
-                located = located.where(Location.region_id.in_(sorted(self.scope)))
-            if self.region_id is not None:
-                located = located.where(Location.region_id == self.region_id)
+        located = self.located()
+        if located is not None:
             conditions.append(location_id.in_(located))
         return conditions + self._versions(version_id)
 
@@ -290,8 +302,13 @@ def read_args(args: Mapping[str, str], *, scope: frozenset[int] | None, today: d
         preset, period = "90d", preset_period("90d", today)
     region_id = form.region.data if not form.region.errors else None
     channel = (form.channel.data or None) if not form.channel.errors else None
+    calibrated = args.get("calibrated", "")
+    if calibrated not in ("", "0", "1"):
+        if strict:
+            raise FilterError(str(_l("calibrated must be 0 or 1.")))
+        calibrated = ""
     filters = Filters(period, scope=scope, region_id=region_id, location_id=location_id, channel=channel,
-                      preset=preset)
+                      preset=preset, calibrated=calibrated == "1")
     found = programmes(filters)
     wanted = (args.get("checklist") or "").strip()
     if wanted == ALL_PROGRAMMES:

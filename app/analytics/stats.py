@@ -14,7 +14,7 @@ from scipy import special, stats
 
 __all__ = [
     "MIN_VISITS_TO_RANK", "SCORE_BOUNDS", "Change", "Estimate", "Sums",
-    "estimate", "estimate_from_sums", "format_rank", "pooled_sd", "rank_locations", "rank_ranges",
+    "estimate", "estimate_from_sums", "format_rank", "pooled_sd", "rank_locations", "rank_ranges", "t_quantile",
     "visits_needed", "welch_change",
 ]
 
@@ -112,7 +112,7 @@ def _check_confidence(confidence: float) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _t_quantile(confidence: float, df: int) -> float:
+def t_quantile(confidence: float, df: int) -> float:
     """Return the two-sided Student t critical value for `confidence` with `df` degrees of freedom."""
     # Cached: scipy takes ~60 µs a call, and a page asks for the same few values per location.
     return float(stats.t.ppf((1 + confidence) / 2, df))
@@ -133,7 +133,7 @@ def estimate_from_sums(
     if n == 1:
         return Estimate(1, mean, None, None, None, None)
     sd = math.sqrt(Sums(n, total, total_squares).squared_deviations() / (n - 1))
-    margin = _t_quantile(confidence, n - 1) * sd / math.sqrt(n)
+    margin = t_quantile(confidence, n - 1) * sd / math.sqrt(n)
     low, high = mean - margin, mean + margin
     if bounds is not None:
         floor, ceiling = bounds

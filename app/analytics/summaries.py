@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.analytics import calibration as c
 from app.analytics import figures as f
 from app.analytics import stats
 from app.analytics.filters import Filters, Programme, programmes
@@ -48,11 +49,18 @@ class LocationSummary:
     visits: list[f.VisitScore]
     recurring: list[f.QuestionFailure]
     surveys: MetricSet
+    #: With `calibrated=1`: the programme's calibration (None: not asked, or all programmes).
+    calibration: c.Calibration | None = None
 
     @property
     def programme_title(self) -> str | None:
         """Return the title of the filter's programme (None for all programmes)."""
         return next((p.title for p in self.programmes if p.checklist_id == self.filters.programme), None)
+
+    @property
+    def calibrated(self) -> c.LocationLevel | None:
+        """Return the location's raw and calibrated average (None: not asked, all programmes, or no visits)."""
+        return self.calibration.location(self.location.id) if self.calibration else None
 
 
 def location_summary(filters: Filters, location: Location) -> LocationSummary:
@@ -70,7 +78,7 @@ def location_summary(filters: Filters, location: Location) -> LocationSummary:
         sections=[SectionComparison(sid, s.title, s, regional.get(sid), network.get(sid)) for sid, s in own.items()],
         trend=f.trend(mine, months), region_trend=f.trend(in_region, months), visits=f.visit_scores(mine),
         recurring=f.recurring_failures(mine), surveys=survey_metrics(filters.period, location_ids=[location.id])
-        [location.id],
+        [location.id], calibration=c.calibration(mine) if mine.calibrated else None,
     )
 
 
@@ -111,6 +119,27 @@ def network_summary(filters: Filters, *, trend_points: int = 6, include_empty: b
         surveys=survey_metrics(filters.period, location_ids=location_ids) if location_ids else {},
         network_surveys=network_survey_metrics(filters.period, scope),
     )
+
+
+@dataclass
+class ShopperSummary:
+    """What the Shoppers page shows: each shopper's bias against the average shopper, for one programme."""
+
+    filters: Filters
+    programmes: list[Programme]
+    #: None for all programmes: calibration compares shoppers within one programme.
+    calibration: c.Calibration | None
+    rows: list[c.ShopperRow]
+
+    @property
+    def programme_title(self) -> str | None:
+        """Return the title of the filter's programme (None for all programmes)."""
+        return next((p.title for p in self.programmes if p.checklist_id == self.filters.programme), None)
+
+
+def shopper_summary(filters: Filters) -> ShopperSummary:
+    """Return the biases of the shoppers who visited the filter's locations (fitted on the whole programme)."""
+    return ShopperSummary(filters, programmes(filters), c.calibration(filters), c.shopper_rows(filters))
 
 
 # -- plain data: the CLI's --json and /api/v1/figures -------------------------------------------------
@@ -175,7 +204,30 @@ def location_json(summary: LocationSummary) -> dict[str, Any]:
         "recurring_failures": [{"question_id": q.question_id, "text": q.text, "failed": q.failures,
                                 "asked": q.asked} for q in summary.recurring],
         "surveys": _surveys_json(summary.surveys),
+        **({"calibrated_average": calibrated_json(summary)} if summary.filters.calibrated else {}),
     }
+
+
+def calibrated_json(summary: LocationSummary) -> dict[str, Any]:
+    """Return a location's calibrated average as data, with `reason` when there is none.
+
+    reason: "all_programmes" (calibration is per programme), "no_visits", "not_enough_overlap". group: the
+    group of shoppers linked by shared locations whose average shopper it is against, of `groups`.
+    """
+    level = summary.calibrated
+    reason = None
+    if not summary.filters.programme:
+        reason = "all_programmes"
+    elif level is None:
+        reason = "no_visits"
+    elif not level.identified:
+        reason = "not_enough_overlap"
+    return {"score": _round(level.calibrated) if level else None, "low": _round(level.low) if level else None,
+            "high": _round(level.high) if level else None, "visits": level.visits if level else 0,
+            "raw_score": _round(level.raw) if level else None,
+            "correction": _round(level.correction) if level else None, "reason": reason,
+            "group": level.group if level else None,
+            "groups": summary.calibration.groups if summary.calibration else 0}
 
 
 def league_row_json(row: f.LeagueRow, ranked: int) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The dashboard: the blueprint and its URL map (every view, error handler and template helper)."""
 from flask import Blueprint
 
-from app.dashboard import actions, charts, links, routes
+from app.dashboard import actions, charts, links, routes, shoppers
 from app.dashboard import figures_api as figures_api_views
 
 bp = Blueprint(
@@ -14,6 +14,7 @@ bp.add_url_rule("/", view_func=routes.index)
 bp.add_url_rule("/locations/<int:location_id>", view_func=routes.location)
 bp.add_url_rule("/regions/<int:region_id>", view_func=routes.region)
 bp.add_url_rule("/visits", view_func=routes.visits)
+bp.add_url_rule("/shoppers", view_func=shoppers.shoppers)
 bp.add_url_rule("/actions", view_func=actions.actions)
 bp.add_url_rule("/visits/<int:visit_id>/actions/new", view_func=actions.new_action, methods=["GET", "POST"])
 bp.add_url_rule("/actions/<int:action_id>/status", view_func=actions.action_status, methods=["POST"])

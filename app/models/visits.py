@@ -58,8 +58,10 @@ class Visit(Model):
         Index("ix_visits_status_risk", "status", "risk_score"),
         # Repeat visits: one shopper's visits of one location in a period.
         Index("ix_visits_shopper_location_visited", "shopper_id", "location_id", "visited_at"),
-        # Covers the dashboards' visit filters and figures, so period aggregates read only this index.
-        Index("ix_visits_status_visited", "status", "visited_at", "location_id", "checklist_version_id", "score"),
+        # Covers the dashboards' visit filters and figures, so period aggregates read only this index; the
+        # shopper last for the shopper calibration's (location, shopper, score).
+        Index("ix_visits_status_visited", "status", "visited_at", "location_id", "checklist_version_id", "score",
+              "shopper_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
