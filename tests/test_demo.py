@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.pool import NullPool
 
 from app.demo import content
+from app.localtime import is_overdue
 from app.models import (
     Answer,
     ChecklistVersion,
@@ -77,13 +78,13 @@ def test_six_months_of_visits_in_every_state(demo, db):
     assert statuses[VisitStatus.planned] >= 5
     assert statuses[VisitStatus.in_progress] == 1
     visits = db.session.scalars(select(Visit)).all()
-    assert any(v.is_overdue(today) for v in visits)
+    assert any(is_overdue(v) for v in visits)
     assert any(v.status == VisitStatus.planned and v.window_end >= today for v in visits)
     visited = [v.visited_at.date() for v in visits if v.visited_at]
     assert (today - min(visited)).days >= 170 and max(visited) < today
     # Every location is visited, and every shopper has work ahead.
     assert {v.location_id for v in visits if v.score is not None} == set(db.session.scalars(select(Location.id)))
-    assert {v.shopper_id for v in visits if v.status == VisitStatus.planned or v.is_overdue(today)} == set(
+    assert {v.shopper_id for v in visits if v.status == VisitStatus.planned or is_overdue(v)} == set(
         db.session.scalars(select(User.id).where(User.role == Role.shopper)))
     assert count(db, CorrectiveAction) > 5
     for location_id in db.session.scalars(select(Location.id)):
