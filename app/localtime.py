@@ -198,22 +198,39 @@ def window_warning(visit: Visit) -> str | None:
                     "Submitted %(num)d days after the window closed.", off)
 
 
+def _early(count: int, n: object) -> str:
+    return ngettext("The window opens in %(n)s day. You can start now, but the reviewer will see that the visit "
+                    "was early.",
+                    "The window opens in %(n)s days. You can start now, but the reviewer will see that the visit "
+                    "was early.", count, n=n)
+
+
+def _late(count: int, n: object) -> str:
+    return ngettext("The window closed %(n)s day ago. You can still start, but the reviewer will see that the "
+                    "visit was late.",
+                    "The window closed %(n)s days ago. You can still start, but the reviewer will see that the "
+                    "visit was late.", count, n=n)
+
+
 def start_warning(visit: Visit, now: datetime | None = None) -> str | None:
     """Return what the shopper is told before starting a visit outside its window today, else None."""
     if visit.started_at is not None or visit.status not in OPEN_STATES:
         return None
     off = days_outside(today_at(visit.location, now), visit.window_start, visit.window_end)
     if off < 0:
-        return ngettext("The window opens in %(num)d day. You can start now, but the reviewer will see that "
-                        "the visit was early.",
-                        "The window opens in %(num)d days. You can start now, but the reviewer will see that "
-                        "the visit was early.", -off)
+        return _early(-off, -off)
     if off > 0:
-        return ngettext("The window closed %(num)d day ago. You can still start, but the reviewer will see "
-                        "that the visit was late.",
-                        "The window closed %(num)d days ago. You can still start, but the reviewer will see "
-                        "that the visit was late.", off)
+        return _late(off, off)
     return None
+
+
+def start_warning_texts(samples: tuple[int, ...] = (1, 2, 5)) -> dict[str, list[str]]:
+    """Return the start warnings for the phone's own check, "{n}" for the days, one form per sample count.
+
+    The phone form redoes the check with the phone's clock in the store's zone (the page may be an
+    offline copy from an earlier day); text.js picks the plural form of the page language.
+    """
+    return {"window_early": [_early(c, "{n}") for c in samples], "window_late": [_late(c, "{n}") for c in samples]}
 
 
 # -- the same rules in SQL ----------------------------------------------------------------------
@@ -271,4 +288,5 @@ def register(app: Flask) -> None:
     """
     app.jinja_env.filters.update({"localtime": format_local})
     app.jinja_env.globals.update({"zone_text": zone_text, "overdue": is_overdue, "window_warning": window_warning,
-                                  "start_warning": start_warning, "today_at": today_at})
+                                  "start_warning": start_warning, "start_warning_texts": start_warning_texts,
+                                  "today_at": today_at})
