@@ -73,6 +73,22 @@ def all_zones() -> list[str]:
     return russian + sorted(set(_known_zones().values()) - set(russian))
 
 
+def zone_choices(now: datetime | None = None) -> list[tuple[str, str]]:
+    """Return (IANA name, label) of every zone for a select: "UTC+3 · Moscow (Europe/Moscow)", Russia's first.
+
+    Russia's zones carry their city in the page language; the others their IANA name, which is what
+    people search for in a long list.
+    """
+    moment = now or utcnow()
+    locale = _locale()
+    choices = []
+    for name in all_zones():
+        offset = offset_text(moment.astimezone(ZoneInfo(name)))
+        label = f"{offset} · {city_name(name, locale)} ({name})" if name in RUSSIAN_ZONES else f"{offset} · {name}"
+        choices.append((name, label))
+    return choices
+
+
 # -- converting and formatting ---------------------------------------------------------------------
 
 

@@ -205,10 +205,12 @@ def region_edit(region_id: int | None = None) -> ResponseReturnValue:
     form = RegionForm(obj=region, region=region)
     if form.validate_on_submit():
         if region is None:
-            services.create_region(current_user, code=form.code.data or "", name=form.name.data or "")
+            services.create_region(current_user, code=form.code.data or "", name=form.name.data or "",
+                                   timezone=form.timezone.data)
             flash(_("Region %(name)s created.", name=form.name.data), "success")
         else:
-            services.update_region(current_user, region, code=form.code.data or "", name=form.name.data or "")
+            services.update_region(current_user, region, code=form.code.data or "", name=form.name.data or "",
+                                   timezone=form.timezone.data or region.timezone)
             flash(_("Saved."), "success")
         db.session.commit()
         return redirect(url_for("admin.regions"))
