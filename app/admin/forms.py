@@ -6,6 +6,7 @@ from typing import Any
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import func, select
 from wtforms import (
     BooleanField,
@@ -253,6 +254,14 @@ class LocationForm(CompleteForm):
             missing.errors = [*missing.errors, _l("Enter both latitude and longitude, or leave both empty.")]
             valid = False
         return valid
+
+
+class LocationImportForm(FlaskForm):
+    """Upload a CSV of locations."""
+
+    file = FileField(_l("CSV file"), validators=[
+        FileRequired(_l("Choose a CSV file.")), FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
+    dry_run = BooleanField(_l("Only check the file, save nothing"))
 
 
 class ConfirmForm(FlaskForm):
