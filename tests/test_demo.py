@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.pool import NullPool
 
 from app.demo import content
-from app.localtime import is_overdue
+from app.localtime import is_overdue, to_local, window_warning
 from app.models import (
     Answer,
     ChecklistVersion,
@@ -52,6 +52,8 @@ def demo(runner):
 
 def test_loads_the_network_and_prints_logins(demo, db):
     assert count(db, Region) == 3
+    assert set(db.session.scalars(select(Region.timezone))) == {"Europe/Moscow", "Europe/Kaliningrad",
+                                                                "Asia/Vladivostok"}
     assert count(db, Location) == 12
     assert count(db, Location, Location.latitude.is_(None)) == 0
     roles = Counter(db.session.scalars(select(User.role)))
@@ -194,3 +196,14 @@ def test_refuses_to_run_in_production(app, runner, db):
     assert result.exit_code == 1
     assert "production" in result.output
     assert count(db, User) == 0
+
+
+def test_visits_happen_in_store_hours_of_each_zone_and_one_went_early(demo, db, app):
+    visits = db.session.scalars(select(Visit).where(Visit.submitted_at.is_not(None))).all()
+    # Handed-in visits started between 10:00 and 18:50 on the store's clock, whatever its zone.
+    assert all(10 <= to_local(v.started_at, v.location).hour <= 18 for v in visits)
+    far_east = [v for v in visits if v.location.region.code == "VVO"]
+    assert far_east and all(v.started_at.hour < 10 for v in far_east)  # 10:00-18:50 at UTC+10 is 00:00-08:50 UTC
+    with app.test_request_context():
+        warned = [v for v in visits if window_warning(v)]
+    assert [(v.status, v.location.region.code) for v in warned] == [(VisitStatus.submitted, "VVO")]

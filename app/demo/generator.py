@@ -8,7 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypedDict
 
 from sqlalchemy import func, or_, select
@@ -19,6 +19,7 @@ from app.demo import content as c
 from app.demo.answers import AnswerMaker, clamp
 from app.demo.photos import DemoPhotos, remove_demo_photos
 from app.extensions import db
+from app.localtime import to_utc, visit_day
 from app.models import (
     ActionStatus,
     Answer,
@@ -42,7 +43,8 @@ from app.visits.lifecycle import payload_hash, record_submission, write_draft
 S = VisitStatus
 MONTHS = 6
 #: Moscow and Kazan time, in which the shoppers' visit hours are written.
-LOCAL = timezone(timedelta(hours=3))
+#: Where the people planning and reviewing sit: their working hours are Moscow's.
+HEAD_OFFICE = "Europe/Moscow"
 
 
 class DemoLocation(TypedDict):
@@ -128,9 +130,9 @@ class Generator:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
-        """Return a local wall-clock time on `day` as a UTC datetime."""
-        return datetime.combine(day, time(hour, minute), LOCAL).astimezone(UTC)
+    def at(self, day: date, hour: int, minute: int = 0, where: Location | None = None) -> datetime:
+        """Return a wall-clock time on `day` at the location (the head office in Moscow without one) in UTC."""
+        return to_utc(datetime.combine(day, time(hour, minute)), where or HEAD_OFFICE)
 
     def log(self, user: User, action: str, target: Region | Location | User | Visit | CorrectiveAction,
             when: datetime, **details: object) -> None:
@@ -147,7 +149,7 @@ class Generator:
 
     def network(self) -> None:
         """Create regions, locations and accounts; the admin 'created' them half a year ago."""
-        self.regions = {code: Region(code=code, name=name) for code, name in c.REGIONS}
+        self.regions = {code: Region(code=code, name=name, timezone=zone) for code, name, zone in c.REGIONS}
         self.locations: list[DemoLocation] = []
         for code, region_code, kind, name, address, lat, lon, base, trend, person in c.LOCATIONS:
             location = Location(code=code, name=name, address=address, region=self.regions[region_code],
@@ -205,7 +207,7 @@ class Generator:
     # -- visits -------------------------------------------------------------------------------------
 
     def reviewer(self, location: Location) -> User:
-        return self.users["spb"] if location.region.code == "SPB" else self.users["quality"]
+        return self.users["kgd"] if location.region.code == "KGD" else self.users["quality"]
 
     def shopper_for(self, location: Location, version: ChecklistVersion) -> User:
         shoppers = [u for u in self.users.values() if u.role == Role.shopper]
@@ -239,7 +241,7 @@ class Generator:
         shopper = self.shopper_for(location, version)
         reviewer = self.reviewer(location)
         phone = version.channel == "phone"
-        started = self.at(day, rng.randint(10, 18), rng.choice((0, 10, 20, 30, 40, 50)))
+        started = self.at(day, rng.randint(10, 18), rng.choice((0, 10, 20, 30, 40, 50)), location)
         minutes = rng.randint(5, 14) if phone else rng.randint(20, 55)
         submitted = started + timedelta(minutes=minutes + rng.randint(3, 90))
         window_start = day - timedelta(days=rng.randint(2, 7))
@@ -323,6 +325,12 @@ class Generator:
             else:
                 status = S.approved
             visits.append(self.visit(loc, version, day, status))
+        # One shopper went two days before the window opened, in Vladivostok: the review page warns.
+        early = next((v for v in reversed(visits) if v.status == S.submitted and v.location.region.code == "VVO"),
+                     None)
+        day = visit_day(early) if early is not None else None
+        if early is not None and day is not None:
+            early.window_start, early.window_end = day + timedelta(days=2), day + timedelta(days=8)
         return visits
 
     def upcoming(self) -> list[Visit]:
@@ -421,7 +429,7 @@ class Generator:
                     comment = rng.choice(c.SURVEY_COMMENTS[language]["good" if nps >= 8 else "bad"])
                 responses.append(SurveyResponse(
                     location=loc["row"], survey_id=survey_id, survey_version=version,
-                    submitted_at=self.at(day, rng.randint(10, 20), rng.randint(0, 59)), nps=nps, csat=csat,
+                    submitted_at=self.at(day, rng.randint(10, 20), rng.randint(0, 59), loc["row"]), nps=nps, csat=csat,
                     ces=ces, comment=comment, extra={"visit_purpose": rng.choice(purposes)}, language=language,
                     source="web", fill_seconds=rng.randint(9, 120),
                 ))
