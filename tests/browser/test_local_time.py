@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.localtime import today_at, to_local
+from app.localtime import to_local, today_at
 from tests.browser.conftest import screenshot_dir
 from tests.browser.fill_helpers import allow_position, bar, choose, open_form, reload_visit, sign_in
 
