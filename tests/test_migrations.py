@@ -57,7 +57,7 @@ def test_regions_that_existed_get_the_default_time_zone(empty_database_url):
                       "DEFAULT_TIMEZONE": "Asia/Vladivostok"})
     with app.app_context():
         try:
-            upgrade(revision="c86ac6a7a65d")
+            upgrade(revision="88e04c4c0a34")
             with db.engine.begin() as conn:
                 conn.execute(text("INSERT INTO regions (code, name) VALUES ('VVO', 'Приморье')"))
             upgrade()

@@ -328,9 +328,9 @@ class Generator:
         # One shopper went two days before the window opened, in Vladivostok: the review page warns.
         early = next((v for v in reversed(visits) if v.status == S.submitted and v.location.region.code == "VVO"),
                      None)
-        day = visit_day(early) if early is not None else None
-        if early is not None and day is not None:
-            early.window_start, early.window_end = day + timedelta(days=2), day + timedelta(days=8)
+        early_day = visit_day(early) if early is not None else None
+        if early is not None and early_day is not None:
+            early.window_start, early.window_end = early_day + timedelta(days=2), early_day + timedelta(days=8)
         return visits
 
     def upcoming(self) -> list[Visit]:

@@ -1,7 +1,7 @@
 """time zones of regions and locations: IANA names; a location without one keeps its region's
 
 Revision ID: d4e1a7b3c920
-Revises: c86ac6a7a65d
+Revises: 88e04c4c0a34
 Create Date: 2026-12-03 06:20:00.000000
 
 """
@@ -12,7 +12,7 @@ from flask import current_app
 
 # revision identifiers, used by Alembic.
 revision = 'd4e1a7b3c920'
-down_revision = 'c86ac6a7a65d'
+down_revision = '88e04c4c0a34'
 branch_labels = None
 depends_on = None
 
