@@ -305,5 +305,4 @@ def register(app: Flask) -> None:
     """
     app.jinja_env.filters.update({"localtime": format_local})
     app.jinja_env.globals.update({"zone_text": zone_text, "overdue": is_overdue, "window_warning": window_warning,
-                                  "start_warning": start_warning, "start_warning_texts": start_warning_texts,
-                                  "today_at": today_at})
+                                  "start_warning": start_warning, "start_warning_texts": start_warning_texts})
