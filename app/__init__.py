@@ -25,7 +25,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import labels, models, web  # noqa: F401  (models: every table registered with SQLAlchemy)
+from app import labels, localtime, models, web  # noqa: F401  (models: every table registered with SQLAlchemy)
 from app.access import refuse_undeclared_routes
 from app.analytics import rollups
 from app.config import load_config
@@ -82,6 +82,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     app.before_request(refuse_undeclared_routes)
     app.before_request(web.refuse_unstorable_input)
     labels.register(app)
+    localtime.register(app)
     web.register(app)
     register_blueprints(app)
     register_cli(app)

@@ -3,6 +3,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 
@@ -35,6 +36,9 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         #: Seconds one photo may take to decode and re-encode before it is refused.
         PHOTO_DECODE_TIMEOUT=15,
         COMPANY_NAME="Fieldaudit",
+        #: IANA time zone of a region created without one (migrated regions get it too). Moscow suits
+        #: a Russian network; set it to your head office's zone. Each region and location may differ.
+        DEFAULT_TIMEZONE="Europe/Moscow",
         LANGUAGES=["en", "ru"],
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(app.root_path) / "translations"),
@@ -101,7 +105,8 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         RISK_MEDIUM=20,
     )
     app.config.from_pyfile("config.py", silent=True)
-    for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI", "PROXY_COUNT"):
+    for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI", "PROXY_COUNT",
+                "DEFAULT_TIMEZONE"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     if os.environ.get("DATABASE_URL"):
@@ -109,6 +114,11 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
     if test_config:
         app.config.update(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        ZoneInfo(app.config["DEFAULT_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(f"DEFAULT_TIMEZONE {app.config['DEFAULT_TIMEZONE']!r} is not an IANA time zone "
+                           "(e.g. Europe/Moscow)") from None
 
     production = app.config["ENV_NAME"] == "production"
     if not app.config.get("SECRET_KEY"):

@@ -75,8 +75,11 @@ def period_text(period: DateRange) -> str:
 
 
 def datetime_text(value: datetime | None, fmt: str = "medium") -> str:
-    """Format a timestamp in the current language, or an em dash when missing."""
-    return format_datetime(value, fmt) if value else "—"
+    """Format a timestamp of no particular location (audit log, accounts, jobs) in UTC, saying so.
+
+    Times of visits and photos are read in their location's zone: app.localtime.format_local.
+    """
+    return f"{format_datetime(value, fmt)} UTC" if value else "—"
 
 
 def rank_text(rank: tuple[int, int] | None) -> str:

@@ -162,9 +162,9 @@ def make_region(db):
     """Return a factory of regions."""
     counter = iter(range(1, 10_000))
 
-    def make(name: str | None = None, code: str | None = None) -> Region:
+    def make(name: str | None = None, code: str | None = None, **fields) -> Region:
         n = next(counter)
-        region = Region(name=name or f"Region {n}", code=code or f"R{n}")
+        region = Region(name=name or f"Region {n}", code=code or f"R{n}", **fields)
         db.session.add(region)
         db.session.commit()
         return region

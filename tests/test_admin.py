@@ -338,19 +338,20 @@ def test_region_list_counts_locations_and_managers(client, admin, login, make_lo
     make_user("manager", regions=[region])
     login(admin)
     text = page_text(client.get("/admin/regions"))
-    assert "Москва 2 + 1 deactivated 1" in text
+    assert "Москва Moscow, UTC+3 2 + 1 deactivated 1" in text
 
 
 # -- locations ----------------------------------------------------------------------------------
 
 def sent(data: dict) -> dict:
     """Return form data as a browser sends it: every text field (empty when left blank) and the marker."""
-    return {"shopper_code": "", "complete": "1", **data}
+    return {"shopper_code": "", "timezone": "Europe/Moscow", "complete": "1", **data}
 
 
 def location_form(region, **changes):
     return {"complete": "1", "code": "MSK-01", "name": "Тверская", "address": "ул. Тверская, 12, Москва",
-            "region_id": region.id, "latitude": "55.7616", "longitude": "37.6090", "active": "y", **changes}
+            "region_id": region.id, "latitude": "55.7616", "longitude": "37.6090", "timezone": "", "active": "y",
+            **changes}
 
 
 def test_create_and_edit_location(client, admin, login, db, make_region):

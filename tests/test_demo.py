@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.pool import NullPool
 
 from app.demo import content
+from app.localtime import is_overdue, to_local, window_warning
 from app.models import (
     Answer,
     ChecklistVersion,
@@ -51,6 +52,8 @@ def demo(runner):
 
 def test_loads_the_network_and_prints_logins(demo, db):
     assert count(db, Region) == 3
+    assert set(db.session.scalars(select(Region.timezone))) == {"Europe/Moscow", "Europe/Kaliningrad",
+                                                                "Asia/Vladivostok"}
     assert count(db, Location) == 12
     assert count(db, Location, Location.latitude.is_(None)) == 0
     roles = Counter(db.session.scalars(select(User.role)))
@@ -77,13 +80,13 @@ def test_six_months_of_visits_in_every_state(demo, db):
     assert statuses[VisitStatus.planned] >= 5
     assert statuses[VisitStatus.in_progress] == 1
     visits = db.session.scalars(select(Visit)).all()
-    assert any(v.is_overdue(today) for v in visits)
+    assert any(is_overdue(v) for v in visits)
     assert any(v.status == VisitStatus.planned and v.window_end >= today for v in visits)
     visited = [v.visited_at.date() for v in visits if v.visited_at]
     assert (today - min(visited)).days >= 170 and max(visited) < today
     # Every location is visited, and every shopper has work ahead.
     assert {v.location_id for v in visits if v.score is not None} == set(db.session.scalars(select(Location.id)))
-    assert {v.shopper_id for v in visits if v.status == VisitStatus.planned or v.is_overdue(today)} == set(
+    assert {v.shopper_id for v in visits if v.status == VisitStatus.planned or is_overdue(v)} == set(
         db.session.scalars(select(User.id).where(User.role == Role.shopper)))
     assert count(db, CorrectiveAction) > 5
     for location_id in db.session.scalars(select(Location.id)):
@@ -193,3 +196,14 @@ def test_refuses_to_run_in_production(app, runner, db):
     assert result.exit_code == 1
     assert "production" in result.output
     assert count(db, User) == 0
+
+
+def test_visits_happen_in_store_hours_of_each_zone_and_one_went_early(demo, db, app):
+    visits = db.session.scalars(select(Visit).where(Visit.submitted_at.is_not(None))).all()
+    # Handed-in visits started between 10:00 and 18:50 on the store's clock, whatever its zone.
+    assert all(10 <= to_local(v.started_at, v.location).hour <= 18 for v in visits)
+    far_east = [v for v in visits if v.location.region.code == "VVO"]
+    assert far_east and all(v.started_at.hour < 10 for v in far_east)  # 10:00-18:50 at UTC+10 is 00:00-08:50 UTC
+    with app.test_request_context():
+        warned = [v for v in visits if window_warning(v)]
+    assert [(v.status, v.location.region.code) for v in warned] == [(VisitStatus.submitted, "VVO")]

@@ -50,3 +50,19 @@ def test_upgrade_creates_the_models_schema(empty_database_url):
             assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         finally:
             db.engine.dispose()
+
+
+def test_regions_that_existed_get_the_default_time_zone(empty_database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "x",
+                      "DEFAULT_TIMEZONE": "Asia/Vladivostok"})
+    with app.app_context():
+        try:
+            upgrade(revision="88e04c4c0a34")
+            with db.engine.begin() as conn:
+                conn.execute(text("INSERT INTO regions (code, name) VALUES ('VVO', 'Приморье')"))
+            upgrade()
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT timezone FROM regions")).scalar_one() == "Asia/Vladivostok"
+            downgrade(revision="base")
+        finally:
+            db.engine.dispose()

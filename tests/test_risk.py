@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from app.localtime import days_outside
 from app.models import Photo, Visit
 from app.storage import ORIGINAL, photo_path, write_file
 from app.visits import photos as photo_service
@@ -211,8 +212,8 @@ def test_a_visit_outside_its_window(submit):
     today = datetime.now(UTC).date()
     visit = submit(window=(today - timedelta(days=9), today - timedelta(days=4)))
     assert codes(visit) == ["outside_window"] and visit.risk_reasons[0]["days"] == 4
-    assert risk.days_outside_window(date(2025, 1, 1), date(2025, 1, 3), date(2025, 1, 5)) == -2
-    assert risk.days_outside_window(date(2025, 1, 4), date(2025, 1, 3), date(2025, 1, 5)) == 0
+    assert days_outside(date(2025, 1, 1), date(2025, 1, 3), date(2025, 1, 5)) == -2
+    assert days_outside(date(2025, 1, 4), date(2025, 1, 3), date(2025, 1, 5)) == 0
 
 
 def test_the_same_shopper_at_the_same_location_too_often(app, submit, shopper):

@@ -22,6 +22,8 @@ bp.add_url_rule("/regions/new", view_func=routes.region_edit, methods=["GET", "P
 bp.add_url_rule("/regions/<int:region_id>", view_func=routes.region_edit, methods=["GET", "POST"])
 bp.add_url_rule("/locations", view_func=routes.locations)
 bp.add_url_rule("/locations/new", view_func=routes.location_edit, methods=["GET", "POST"])
+bp.add_url_rule("/locations/import", view_func=routes.location_import, methods=["GET", "POST"])
+bp.add_url_rule("/locations/import/example.csv", view_func=routes.location_import_example)
 bp.add_url_rule("/locations/<int:location_id>", view_func=routes.location_edit, methods=["GET", "POST"])
 bp.add_url_rule("/locations/<int:location_id>/deactivate", view_func=routes.location_deactivate, methods=["POST"])
 bp.add_url_rule("/locations/<int:location_id>/reactivate", "location_reactivate", routes.location_deactivate,

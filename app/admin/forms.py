@@ -6,6 +6,7 @@ from typing import Any
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import func, select
 from wtforms import (
     BooleanField,
@@ -23,7 +24,9 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.extensions import db
+from app.localtime import canonical_zone, zone_choices
 from app.models import Location, Region, Role, User
+from app.models.locations import default_timezone
 
 ROLE_LABELS = {
     Role.admin: _l("Administrator"),
@@ -65,6 +68,32 @@ class CoordinateField(FloatField):
         except ValueError:
             self.data = None
             raise ValueError(_l("Enter a number in decimal degrees, e.g. 55.7558.")) from None
+
+
+class TimezoneField(SelectField):
+    """An IANA time zone picked from a list, Russia's zones first; a name not in the database is refused.
+
+    With `blank` the first option is "no zone of its own" (a location keeps its region's); its data is None.
+    """
+
+    def __init__(self, label: Any = None, validators: Any = None, *, blank: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, validate_choice=False, **kwargs)
+        self.blank = blank
+
+    def set_choices(self) -> None:
+        """Fill the options (per request: the labels are in the page language, the offsets today's)."""
+        self.choices = ([SelectChoice("", self.blank)] if self.blank else []) + [
+            SelectChoice(name, label) for name, label in zone_choices()]
+
+    def pre_validate(self, form: Any) -> None:
+        if not self.data and self.blank:
+            self.data = None
+            return
+        name = canonical_zone(self.data)
+        if name is None:
+            raise ValidationError(_l("Unknown time zone “%(name)s”: choose one from the list, e.g. Europe/Moscow.",
+                                     name=self.data or ""))
+        self.data = name
 
 
 class CompleteForm(FlaskForm):
@@ -156,11 +185,15 @@ class RegionForm(CompleteForm):
 
     code = StringField(_l("Code"), filters=[strip], validators=[DataRequired(), Length(max=20)])
     name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=120)])
+    timezone = TimezoneField(_l("Time zone"))
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args: Any, region: Region | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.region = region
+        self.timezone.set_choices()
+        if region is None and not self.timezone.data:
+            self.timezone.data = default_timezone()
 
     def validate_code(self, field: StringField) -> None:
         check_code(field.data)
@@ -191,12 +224,14 @@ class LocationForm(CompleteForm):
     longitude = CoordinateField(
         _l("Longitude"), validators=[Optional(), NumberRange(-180, 180, _l("Longitude must be between -180 and 180."))]
     )
+    timezone = TimezoneField(_l("Time zone"), blank=_l("Same as its region"))
     active = BooleanField(_l("Active (can be planned and visited)"), default=True)
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args: Any, location: Location | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.location = location
+        self.timezone.set_choices()
         self.region_id.choices = [SelectChoice(0, _l("Choose a region"))] + [
             SelectChoice(r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
         ]
@@ -219,6 +254,14 @@ class LocationForm(CompleteForm):
             missing.errors = [*missing.errors, _l("Enter both latitude and longitude, or leave both empty.")]
             valid = False
         return valid
+
+
+class LocationImportForm(FlaskForm):
+    """Upload a CSV of locations."""
+
+    file = FileField(_l("CSV file"), validators=[
+        FileRequired(_l("Choose a CSV file.")), FileAllowed(["csv", "txt"], _l("Upload a .csv file."))])
+    dry_run = BooleanField(_l("Only check the file, save nothing"))
 
 
 class ConfirmForm(FlaskForm):

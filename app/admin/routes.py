@@ -1,7 +1,7 @@
 """Admin pages: accounts, regions, locations and the audit log (administrators only)."""
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -14,14 +14,23 @@ from app.admin.forms import (
     ROLE_LABELS,
     ConfirmForm,
     LocationForm,
+    LocationImportForm,
     NewUserForm,
     PasswordResetForm,
     RegionForm,
     UserForm,
 )
+from app.admin.imports import import_locations
 from app.extensions import db
 from app.models import Location, Region, Role, User
 from app.web import int_arg, page_arg, safe_next
+
+#: The example file offered on the import page: every column, two zones.
+LOCATIONS_EXAMPLE = (
+    "code;name;region;address;latitude;longitude;timezone\r\n"
+    "MSK-01;Тверская;MSK;ул. Тверская, 12, Москва;55.7616;37.6090;\r\n"
+    "KGD-01;Калининград Центр;NW;Ленинский пр., 30, Калининград;54.7104;20.5101;Europe/Kaliningrad\r\n"
+)
 
 PER_PAGE = 50
 
@@ -205,10 +214,12 @@ def region_edit(region_id: int | None = None) -> ResponseReturnValue:
     form = RegionForm(obj=region, region=region)
     if form.validate_on_submit():
         if region is None:
-            services.create_region(current_user, code=form.code.data or "", name=form.name.data or "")
+            services.create_region(current_user, code=form.code.data or "", name=form.name.data or "",
+                                   timezone=form.timezone.data)
             flash(_("Region %(name)s created.", name=form.name.data), "success")
         else:
-            services.update_region(current_user, region, code=form.code.data or "", name=form.name.data or "")
+            services.update_region(current_user, region, code=form.code.data or "", name=form.name.data or "",
+                                   timezone=form.timezone.data or region.timezone)
             flash(_("Saved."), "success")
         db.session.commit()
         return redirect(url_for("admin.regions"))
@@ -259,6 +270,28 @@ def location_deactivate(location_id: int) -> ResponseReturnValue:
         flash(_("%(code)s is active again.", code=location.code) if active
               else _("%(code)s is deactivated; its past visits stay in the reports.", code=location.code), "success")
     return redirect(safe_next(request.form.get("next")) or url_for("admin.location_edit", location_id=location.id))
+
+
+@roles_required(Role.admin)
+def location_import() -> ResponseReturnValue:
+    """Create or update locations from a CSV file; show each refused row and why (nothing saved then)."""
+    form = LocationImportForm()
+    report = None
+    if form.validate_on_submit():
+        report = import_locations(form.file.data.read(), current_user, dry_run=form.dry_run.data)
+        if report.saved:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    status = 400 if report is not None and (report.error or report.refused) else 200
+    return render_template("admin/location_import.html", form=form, report=report), status
+
+
+@roles_required(Role.admin)
+def location_import_example() -> ResponseReturnValue:
+    """Download an example file of locations with every column."""
+    return Response(LOCATIONS_EXAMPLE, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=locations-example.csv"})
 
 
 # --- audit log -------------------------------------------------------------------------------

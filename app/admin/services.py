@@ -203,19 +203,20 @@ def region_rows() -> list[tuple[Region, int, int, int]]:
     return [tuple(row) for row in rows]
 
 
-def create_region(actor: User, *, code: str, name: str) -> Region:
-    """Create a region."""
-    region = Region(code=code, name=name)
+def create_region(actor: User, *, code: str, name: str, timezone: str | None = None) -> Region:
+    """Create a region (in DEFAULT_TIMEZONE unless `timezone`, an IANA name, is given)."""
+    region = Region(code=code, name=name, timezone=timezone or None)
     db.session.add(region)
     db.session.flush()
-    record(actor, "region.create", region, code=code, name=name)
+    record(actor, "region.create", region, code=code, name=name, timezone=region.timezone)
     return region
 
 
-def update_region(actor: User, region: Region, *, code: str, name: str) -> dict[str, list[str]]:
-    """Rename or recode a region; return the changes."""
-    changes = {k: [getattr(region, k), v] for k, v in (("code", code), ("name", name)) if getattr(region, k) != v}
-    region.code, region.name = code, name
+def update_region(actor: User, region: Region, *, code: str, name: str, timezone: str) -> dict[str, list[str]]:
+    """Rename, recode or move a region to another time zone; return the changes."""
+    changes = {k: [getattr(region, k), v] for k, v in (("code", code), ("name", name), ("timezone", timezone))
+               if getattr(region, k) != v}
+    region.code, region.name, region.timezone = code, name, timezone
     if changes:
         record(actor, "region.update", region, changes=changes)
     return changes
@@ -231,9 +232,10 @@ class LocationFields(TypedDict, total=False):
     latitude: float | None
     longitude: float | None
     active: bool
+    timezone: str | None
 
 
-LOCATION_FIELDS = ("code", "name", "address", "region_id", "latitude", "longitude", "active")
+LOCATION_FIELDS = ("code", "name", "address", "region_id", "latitude", "longitude", "timezone", "active")
 
 
 def location_query(*, region_id: int | None = None, active: bool | None = None, search: str = "") -> Select[Location]:

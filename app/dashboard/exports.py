@@ -11,7 +11,9 @@ import itertools
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from datetime import UTC
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, send_file, stream_with_context
 from flask_babel import gettext as _
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from app.analytics.figures import league_table, question_texts
 from app.analytics.filters import Filters
 from app.extensions import db
+from app.localtime import effective_zone_column, to_local, zone_of
 from app.models import Answer, ChecklistVersion, Location, Region, User, Visit
 
 if TYPE_CHECKING:
@@ -61,8 +64,13 @@ def table_rows(filters: Filters) -> Iterator[Row]:
 
 
 def answers_header() -> list[str]:
-    """Return the raw answers' column names."""
-    return ["visit_id", "visited_at", "status", "location_code", "location", "region", "checklist_id",
+    """Return the raw answers' column names.
+
+    The visit's time comes twice: in UTC, and as the location's wall-clock time with its IANA zone
+    beside it (a spreadsheet reads both as dates; the zone says where the local one was read).
+    """
+    return ["visit_id", "visited_at_utc", "visited_at_local", "timezone", "status", "location_code", "location",
+            "region", "checklist_id",
             "checklist_version", "shopper_code", "visit_score", "visit_grade", "section_id", "question_id",
             "question", "answer_status", "value", "answer", "comment", "fraction", "points", "max_points",
             "critical_failed"]
@@ -77,7 +85,8 @@ def answer_rows(filters: Filters) -> Iterator[Row]:
     # The answer in words comes from the exact version the visit was filled with, as on every page.
     checklists = {(v.checklist_id, v.version): v.checklist for v in versions}
     stmt = (
-        select(Visit.id, Visit.visited_at, Visit.status, Location.code, Location.name, Region.name,
+        select(Visit.id, Visit.visited_at, effective_zone_column(), Visit.status, Location.code, Location.name,
+               Region.name,
                ChecklistVersion.checklist_id, ChecklistVersion.version, User.shopper_code, Visit.score,
                Visit.grade, Answer.section_id, Answer.question_id, Answer.status, Answer.value, Answer.comment,
                Answer.fraction, Answer.points, Answer.max_points, Answer.critical_failed)
@@ -89,7 +98,8 @@ def answer_rows(filters: Filters) -> Iterator[Row]:
         .execution_options(yield_per=BATCH)
     )
     result = db.session.execute(stmt)
-    for (visit_id, visited_at, status, code, name, region, slug, version, shopper, score, grade, section_id,
+    zones: dict[str, ZoneInfo] = {}
+    for (visit_id, visited_at, zone, status, code, name, region, slug, version, shopper, score, grade, section_id,
          question_id, answer_status, value, comment, fraction, points, max_points, critical) in result:
         text = texts.get((slug, question_id), (question_id,))[0]
         checklist = checklists[(slug, version)]
@@ -97,7 +107,10 @@ def answer_rows(filters: Filters) -> Iterator[Row]:
                  if checklist.has_question(question_id) else None)
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
-        yield [visit_id, visited_at.replace(tzinfo=None) if visited_at else None, status.value, code, name, region,
+        where = zones.get(zone) or zones.setdefault(zone, zone_of(zone))
+        local = to_local(visited_at, where).replace(tzinfo=None) if visited_at else None
+        yield [visit_id, visited_at.astimezone(UTC).replace(tzinfo=None) if visited_at else None, local, zone,
+               status.value, code, name, region,
                slug, version, shopper, score, grade, section_id, question_id, text, answer_status, value, words,
                comment, fraction, points, max_points, bool(critical)]
 

@@ -8,7 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypedDict
 
 from sqlalchemy import func, or_, select
@@ -19,6 +19,7 @@ from app.demo import content as c
 from app.demo.answers import AnswerMaker, Comments, clamp
 from app.demo.photos import DemoPhotos, remove_demo_photos
 from app.extensions import db
+from app.localtime import to_utc, visit_day
 from app.models import (
     ActionStatus,
     Answer,
@@ -37,13 +38,15 @@ from app.models import (
 )
 from app.scoring import score_visit
 from app.surveydefs.active import active_survey
+from app.visits import risk
 from app.visits.lifecycle import payload_hash, record_submission, write_draft
 from app.visits.risk import REPEAT_DAYS, RiskSettings, set_photo_hash
 
 S = VisitStatus
 MONTHS = 6
 #: Moscow and Kazan time, in which the shoppers' visit hours are written.
-LOCAL = timezone(timedelta(hours=3))
+#: Where the people planning and reviewing sit: their working hours are Moscow's.
+HEAD_OFFICE = "Europe/Moscow"
 
 
 class DemoLocation(TypedDict):
@@ -132,9 +135,9 @@ class Generator:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
-        """Return a local wall-clock time on `day` as a UTC datetime."""
-        return datetime.combine(day, time(hour, minute), LOCAL).astimezone(UTC)
+    def at(self, day: date, hour: int, minute: int = 0, where: Location | None = None) -> datetime:
+        """Return a wall-clock time on `day` at the location (the head office in Moscow without one) in UTC."""
+        return to_utc(datetime.combine(day, time(hour, minute)), where or HEAD_OFFICE)
 
     def log(self, user: User, action: str, target: Region | Location | User | Visit | CorrectiveAction,
             when: datetime, **details: object) -> None:
@@ -151,7 +154,7 @@ class Generator:
 
     def network(self) -> None:
         """Create regions, locations and accounts; the admin 'created' them half a year ago."""
-        self.regions = {code: Region(code=code, name=name) for code, name in c.REGIONS}
+        self.regions = {code: Region(code=code, name=name, timezone=zone) for code, name, zone in c.REGIONS}
         self.locations: list[DemoLocation] = []
         for code, region_code, kind, name, address, lat, lon, base, trend, person in c.LOCATIONS:
             location = Location(code=code, name=name, address=address, region=self.regions[region_code],
@@ -209,7 +212,7 @@ class Generator:
     # -- visits -------------------------------------------------------------------------------------
 
     def reviewer(self, location: Location) -> User:
-        return self.users["spb"] if location.region.code == "SPB" else self.users["quality"]
+        return self.users["kgd"] if location.region.code == "KGD" else self.users["quality"]
 
     def shopper_for(self, location: Location, version: ChecklistVersion, day: date) -> User:
         """Return a shopper for the visit: one who went there least in the last 90 days, as planners rotate them."""
@@ -258,7 +261,7 @@ class Generator:
         shopper = self.shopper_for(location, version, day)
         reviewer = self.reviewer(location)
         phone = version.channel == "phone"
-        started = self.at(day, rng.randint(10, 18), rng.choice((0, 10, 20, 30, 40, 50)))
+        started = self.at(day, rng.randint(10, 18), rng.choice((0, 10, 20, 30, 40, 50)), location)
         minutes = rng.randint(5, 14) if phone else rng.randint(20, 55)
         submitted = started + timedelta(minutes=minutes + rng.randint(3, 90))
         if trick == "too_fast":
@@ -358,6 +361,13 @@ class Generator:
             else:
                 status = S.approved
             visits.append(self.visit(loc, version, day, status, tricks.get(i)))
+        # One shopper went two days before the window opened, in Vladivostok: the review page warns.
+        early = next((v for v in reversed(visits) if v.status == S.submitted and v.location.region.code == "VVO"),
+                     None)
+        early_day = visit_day(early) if early is not None else None
+        if early is not None and early_day is not None:
+            early.window_start, early.window_end = early_day + timedelta(days=2), early_day + timedelta(days=8)
+            risk.refresh(early, related=False)  # its risk now says so too
         return visits
 
     def upcoming(self) -> list[Visit]:
@@ -456,7 +466,7 @@ class Generator:
                     comment = rng.choice(c.SURVEY_COMMENTS[language]["good" if nps >= 8 else "bad"])
                 responses.append(SurveyResponse(
                     location=loc["row"], survey_id=survey_id, survey_version=version,
-                    submitted_at=self.at(day, rng.randint(10, 20), rng.randint(0, 59)), nps=nps, csat=csat,
+                    submitted_at=self.at(day, rng.randint(10, 20), rng.randint(0, 59), loc["row"]), nps=nps, csat=csat,
                     ces=ces, comment=comment, extra={"visit_purpose": rng.choice(purposes)}, language=language,
                     source="web", fill_seconds=rng.randint(9, 120),
                 ))

@@ -1,6 +1,4 @@
 """Shopper pages: my visits, a visit's status and history; stored photos for those allowed to see them."""
-from datetime import date
-
 from flask import abort, current_app, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -34,7 +32,6 @@ def fill_url(visit: Visit) -> str | None:
 @roles_required(Role.shopper)
 def my_visits() -> ResponseReturnValue:
     """List the shopper's visits: returned for correction, in progress, upcoming, submitted."""
-    today = date.today()
     base = (
         select(Visit).options(joinedload(Visit.location), joinedload(Visit.checklist_version))
         .where(Visit.shopper_id == current_user.id)
@@ -53,7 +50,7 @@ def my_visits() -> ResponseReturnValue:
             if visit.status in states:
                 groups[name].append(visit)
     return render_template("field/my_visits.html", groups=groups, sections=[n for n, _s in SECTIONS],
-                           today=today, fill_url=fill_url)
+                           fill_url=fill_url)
 
 
 @roles_required(Role.shopper)
@@ -67,7 +64,7 @@ def detail(visit_id: int) -> ResponseReturnValue:
     events = [e for e in visit.events if e.action in ("assigned", "submitted", "resubmitted", "returned", "approved")]
     show_score = checklist.shopper_sees_score and visit.status in HANDED_IN_STATES
     return render_template("field/detail.html", visit=visit, checklist=checklist, events=events,
-                           show_score=show_score, today=date.today(), fill_url=fill_url(visit),
+                           show_score=show_score, fill_url=fill_url(visit),
                            just_submitted=request.args.get("submitted") == "1")
 
 

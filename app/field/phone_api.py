@@ -1,5 +1,5 @@
 """JSON API of the phone form (/api/v1): visit definition, start, draft, photos, submission. See docs/api.md."""
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, jsonify, request, url_for
@@ -14,6 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.access import get_visit_or_404, roles_required
 from app.extensions import db, limiter
 from app.field.pages import fill_url
+from app.localtime import is_overdue
 from app.models import OPEN_STATES, Photo, Role, Visit
 from app.visits import lifecycle
 from app.visits import photos as photo_service
@@ -56,7 +57,7 @@ def _iso(moment: datetime | None) -> str | None:
 def _location(visit: Visit) -> dict[str, object]:
     loc = visit.location
     return {"code": loc.code, "name": loc.name, "address": loc.address,
-            "latitude": loc.latitude, "longitude": loc.longitude}
+            "latitude": loc.latitude, "longitude": loc.longitude, "timezone": loc.timezone_name}
 
 
 def _photo(photo: Photo) -> dict[str, object]:
@@ -83,13 +84,12 @@ def csrf_token() -> ResponseReturnValue:
 @roles_required(Role.shopper)
 def visit_list() -> ResponseReturnValue:
     """Return the shopper's open visits so the phone can cache them for offline use."""
-    today = date.today()
     visits = db.session.scalars(
         select(Visit).where(Visit.shopper_id == current_user.id, Visit.status.in_(OPEN_STATES))
         .order_by(Visit.window_end, Visit.id)
     ).unique().all()
     return jsonify(visits=[{
-        "id": v.id, "status": v.status.value, "overdue": v.is_overdue(today), "location": _location(v),
+        "id": v.id, "status": v.status.value, "overdue": is_overdue(v), "location": _location(v),
         "checklist": {"id": v.checklist_version.checklist_id, "version": v.checklist_version.version,
                       "title": v.checklist_version.title},
         "window_start": v.window_start.isoformat(), "window_end": v.window_end.isoformat(),
@@ -108,7 +108,7 @@ def visit_definition(visit_id: int) -> ResponseReturnValue:
         visit={
             "id": visit.id, "status": visit.status.value, "location": _location(visit),
             "window_start": visit.window_start.isoformat(), "window_end": visit.window_end.isoformat(),
-            "overdue": visit.is_overdue(date.today()), "instructions": visit.instructions,
+            "overdue": is_overdue(visit), "instructions": visit.instructions,
             "return_comment": visit.review_comment if visit.status.value == "returned" else None,
             "started_at": _iso(visit.started_at),
         },

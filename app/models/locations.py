@@ -1,10 +1,20 @@
-"""Regions and the locations (branches, stores) that get audited."""
+"""Regions and the locations (branches, stores) that get audited, each in its own time zone."""
 import secrets
+from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
+
+#: Longest IANA zone name stored ("America/Argentina/ComodRivadavia" is 32 characters).
+TIMEZONE_LENGTH = 64
+
+
+def default_timezone() -> str:
+    """Return the zone of a region created without one: config DEFAULT_TIMEZONE (UTC outside the app)."""
+    return current_app.config["DEFAULT_TIMEZONE"] if has_app_context() else "UTC"
 
 
 class Region(Model):
@@ -13,6 +23,8 @@ class Region(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    #: IANA time zone of the region's locations ("Europe/Moscow"); a location may set its own.
+    timezone: Mapped[str] = mapped_column(String(TIMEZONE_LENGTH), default=default_timezone)
 
     locations: Mapped[list["Location"]] = relationship("Location", back_populates="region", order_by="Location.code")
 
@@ -35,12 +47,24 @@ class Location(Model):
     active: Mapped[bool] = mapped_column(default=True, index=True)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    #: IANA time zone when it differs from the region's; None: the region's zone.
+    timezone: Mapped[str | None] = mapped_column(String(TIMEZONE_LENGTH))
     #: Unguessable slug of the public customer-survey link.
     survey_token: Mapped[str] = mapped_column(
         String(32), unique=True, default=lambda: secrets.token_urlsafe(12)
     )
 
     region: Mapped[Region] = relationship("Region", back_populates="locations", lazy="joined")
+
+    @property
+    def timezone_name(self) -> str:
+        """Return the IANA name of the zone the location keeps its clocks in (its own, else its region's)."""
+        return self.timezone or self.region.timezone
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the location's effective time zone: windows, "today" and every shown time use it."""
+        return ZoneInfo(self.timezone_name)
 
     @property
     def point(self) -> tuple[float, float] | None:

@@ -140,10 +140,6 @@ class Visit(Model):
         """Return True while the shopper may still change the visit."""
         return self.status in OPEN_STATES
 
-    def is_overdue(self, today: date) -> bool:
-        """Return True when the visit is still open after its window closed."""
-        return self.is_open and self.window_end < today
-
     def __repr__(self) -> str:
         return f"<Visit {self.id} {self.status.value}>"
 

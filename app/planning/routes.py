@@ -63,14 +63,14 @@ def index() -> ResponseReturnValue:
         "status": status, "region_id": int_arg("region"), "shopper_id": int_arg("shopper"),
         "overdue": request.args.get("overdue") == "1", "q": request.args.get("q", "").strip() or None,
     }
-    query = filter_visits(current_user, today=today, **filters)
+    query = filter_visits(current_user, **filters)
     page = page_arg()
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     visits = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
     regions_query = select(Region).where(visible_regions(current_user)).order_by(Region.name)
     return render_template(
         "planning/index.html", visits=visits, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
-        filters=filters, counts=status_counts(current_user, today), today=today,
+        filters=filters, counts=status_counts(current_user),
         regions=db.session.scalars(regions_query).all(), shoppers=_active_shoppers(), statuses=list(VisitStatus),
         page_args={k: v for k, v in request.args.items() if k != "page"}, open_statuses=OPEN,
         plan=sample_plan(Filters(Period.last_days(PLAN_DAYS, today), scope=region_scope(current_user)), precision),

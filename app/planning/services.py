@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, or_, select
 
 from app.access import scope_of, visible_visits
 from app.extensions import db
+from app.localtime import overdue_condition, today_at
 from app.models import ChecklistVersion, Location, Role, User, Visit
 from app.models import VisitStatus as S
 from app.models.audit import record
@@ -44,12 +45,15 @@ class VisitFilters(TypedDict):
 
 def filter_visits(user: User, *, status: str | None = None, region_id: int | None = None,
                   shopper_id: int | None = None, overdue: bool = False, q: str | None = None,
-                  today: date | None = None) -> Select[Visit]:
-    """Return a select of the visits `user` may plan, for the planning list, soonest window first."""
-    today = today or date.today()
+                  now: datetime | None = None) -> Select[Visit]:
+    """Return a select of the visits `user` may plan, for the planning list, soonest window first.
+
+    "Overdue" is decided on each location's own calendar at `now` (see app/localtime.py).
+    """
     query = select(Visit).join(Location, Visit.location_id == Location.id).where(visible_visits(user))
     if status == "open" or not status:
-        query = query.where(Visit.status.in_(OPEN))
+        if not overdue:  # overdue visits are open: a second status condition would skew the planner's estimate
+            query = query.where(Visit.status.in_(OPEN))
     elif status != "all":
         query = query.where(Visit.status == S(status))
     if region_id:
@@ -57,22 +61,21 @@ def filter_visits(user: User, *, status: str | None = None, region_id: int | Non
     if shopper_id:
         query = query.where(Visit.shopper_id == shopper_id)
     if overdue:
-        query = query.where(Visit.status.in_(OPEN), Visit.window_end < today)
+        query = query.where(overdue_condition(now))
     if q:
         like = f"%{q.strip().lower()}%"
         query = query.where(or_(func.lower(Location.code).like(like), func.lower(Location.name).like(like)))
     return query.order_by(Visit.window_end, Visit.id)
 
 
-def status_counts(user: User, today: date | None = None) -> dict[str, int]:
+def status_counts(user: User, now: datetime | None = None) -> dict[str, int]:
     """Return the number of visits `user` may plan per status, plus "overdue" (one grouped query each)."""
-    today = today or date.today()
     counts = {s.value: 0 for s in S}
     by_status = select(Visit.status, func.count(Visit.id)).where(visible_visits(user)).group_by(Visit.status)
     for status, count in db.session.execute(by_status):
         counts[S(status).value] = count
     counts["overdue"] = db.session.scalar(select(func.count(Visit.id)).where(
-        visible_visits(user), Visit.status.in_(OPEN), Visit.window_end < today)) or 0
+        visible_visits(user), overdue_condition(now))) or 0
     return counts
 
 
@@ -95,7 +98,7 @@ def edit_visit(visit: Visit, manager: User, *, shopper: User, window_start: date
 
     Raise NotAllowed once it was handed in, VisitError (with `field`) for a change the rules refuse.
     """
-    today = today or date.today()
+    today = today or today_at(visit.location)
     require(visit, "edit")
     instructions = (instructions or "").strip()
     if shopper.id != visit.shopper_id:
@@ -207,8 +210,10 @@ def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], LazyString |
 
 
 def import_assignments(data: bytes, manager: User, *, dry_run: bool = False, today: date | None = None) -> ImportReport:
-    """Assign the visits of a CSV file row by row (no commit); refused rows say why, accepted rows make visits."""
-    today = today or date.today()
+    """Assign the visits of a CSV file row by row (no commit); refused rows say why, accepted rows make visits.
+
+    A window may not end before today on the location's calendar (`today` overrides it for every row).
+    """
     rows, problem = read_rows(decode_csv(data))
     report = ImportReport(error=problem, dry_run=dry_run)
     if problem:
@@ -262,7 +267,7 @@ def import_assignments(data: bytes, manager: User, *, dry_run: bool = False, tod
         if start and end and start > end:
             row.reasons.append(_l("The window starts (%(start)s) after it ends (%(end)s).",
                                   start=start.isoformat(), end=end.isoformat()))
-        elif end and end < today:
+        elif end and location is not None and end < (today or today_at(location)):
             row.reasons.append(_l("The window ended in the past (%(end)s).", end=end.isoformat()))
         if row.reasons or location is None or version is None or shopper is None or start is None or end is None:
             continue  # each missing piece has given a reason

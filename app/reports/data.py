@@ -17,6 +17,7 @@ from app.analytics.filters import Filters
 from app.analytics.summaries import LocationSummary, location_summary
 from app.checklists.schema import Checklist
 from app.extensions import db
+from app.localtime import window_warning
 from app.models import (
     ActionStatus,
     ChecklistVersion,
@@ -89,6 +90,8 @@ class VisitDetail:
     critical: list[QuestionLine]
     sections: list[SectionBlock]
     photo_count: int
+    #: "Started 2 days before the window opened.", on the location's calendar; None inside the window.
+    window_warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
     ready = [photo for photo in visit.photos if photo.ready]  # a pending or refused upload has no clean copy
     for photo in ready:
         photos[photo.question_id].append(PhotoLine(photo_url(stored_photo_path(photo.stored_name)),
-                                                   " · ".join(evidence(photo, visit.location.point))))
+                                                   " · ".join(evidence(photo, visit.location))))
 
     sections, critical = [], []
     for s_index, section in enumerate(checklist.sections, start=1):
@@ -178,7 +181,7 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
         visit=visit, location=location, region=location.region, checklist_title=checklist.title,
         checklist_version=checklist.version, shopper_label=shopper_label(visit, include_shopper_name),
         score=visit.score, grade=visit.grade, critical=critical, sections=sections,
-        photo_count=len(ready),
+        photo_count=len(ready), window_warning=window_warning(visit),
     )
 
 

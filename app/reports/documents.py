@@ -9,7 +9,7 @@ from typing import Any
 
 from babel.numbers import get_decimal_symbol, get_minus_sign_symbol
 from flask import current_app, has_request_context, render_template
-from flask_babel import force_locale, format_date, format_time, get_locale
+from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
@@ -17,6 +17,7 @@ from app.analytics.filters import Filters
 from app.analytics.stats import Estimate
 from app.analytics.summaries import network_summary
 from app.labels import rank_text
+from app.localtime import Where, format_local, to_local, zone_text
 from app.models import Location, Region, Visit, VisitStatus
 from app.pdf import render
 from app.reports import charts, data
@@ -101,9 +102,13 @@ class Formatter:
         """Return a date in the report's language."""
         return "—" if value is None else format_date(value, "medium")
 
-    def datetime(self, value: dt.datetime | None) -> str:
-        """Return a timestamp in the report's language (the app's time zone)."""
-        return "—" if value is None else f'{format_date(value, "medium")}, {format_time(value, "short")}'
+    def datetime(self, value: dt.datetime | None, where: Where, *, zone: bool = True) -> str:
+        """Return a timestamp in the report's language as the location's local time, the zone named."""
+        return format_local(value, where, zone=zone)
+
+    def zone(self, where: Where, moment: dt.datetime | None = None) -> str:
+        """Return the location's zone as people read it ("Moscow, UTC+3")."""
+        return zone_text(where, moment)
 
     def page_counter_css(self) -> str:
         """Return the CSS `content` value of "Page X of Y": one translated sentence around two counters."""
@@ -158,7 +163,7 @@ def visit_html(visit: Visit, *, include_shopper_name: bool = False, lang: str | 
         detail = data.visit_detail(visit, include_shopper_name=include_shopper_name)
         title = _("Visit report") + f" · {visit.location.name}"
         html = _page("reports/pdf/visit.html", locale, title, d=detail)
-    day = visit.visited_at.date().isoformat() if visit.visited_at else ""
+    day = to_local(visit.visited_at, visit.location).date().isoformat() if visit.visited_at else ""
     return html, _name("visit", visit.id, visit.location.code, day)
 
 

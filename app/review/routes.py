@@ -60,7 +60,7 @@ def render_visit(item: Visit, form: DecisionForm, status: int = 200) -> tuple[st
         library_form=LibraryForm(), actions=actions, failed=lifecycle.failed_questions(item), next_id=next_id,
         decidable=lifecycle.allows(item, "approve"), voidable=lifecycle.allows(item, "void"),
         returnable=lifecycle.allows(item, "return"), critical_failures=lifecycle.critical_failures(item),
-        location_point=item.location.point, risk_reasons=risk.explain(item, current_user),
+        risk_reasons=risk.explain(item, current_user),
     ), status
 
 

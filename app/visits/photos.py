@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from app import worker
 from app.checklists.questions import PhotoQuestion
 from app.extensions import db
-from app.models import Photo, Visit
+from app.localtime import format_local
+from app.models import Location, Photo, Visit
 from app.storage import ORIGINAL, photo_path, remove_photo_files, write_file
 from app.timelimit import ProcessPool, TimeLimitExceeded, can_use_alarm, time_limit
 from app.visits import risk
@@ -316,11 +317,11 @@ SOURCE_LABELS = {
 }
 
 
-def evidence(photo: Photo, location: tuple[float, float] | None) -> list[str]:
+def evidence(photo: Photo, location: Location) -> list[str]:
     """Return what is known of how, when and where the photo was taken, as short phrases for people.
 
     The camera's clock is shown in the UTC offset it recorded (its local time, as the shopper saw
-    it); the phone's clock in UTC.
+    it); the phone's clock in the location's local time, with the zone named.
     """
     phrases = [str(SOURCE_LABELS.get(photo.source or "unknown", SOURCE_LABELS["unknown"]))]
     if photo.taken_at is not None:
@@ -333,10 +334,9 @@ def evidence(photo: Photo, location: tuple[float, float] | None) -> list[str]:
                 moment = format_datetime(photo.taken_at, "short", tzinfo=UTC, locale=get_locale())
                 phrases.append(_("camera clock %(time)s (no time zone recorded)", time=moment))
         else:
-            moment = format_datetime(photo.taken_at, "short", tzinfo=UTC, locale=get_locale())
-            phrases.append(_("attached %(time)s UTC (phone clock)", time=moment))
+            phrases.append(_("attached %(time)s (phone clock)", time=format_local(photo.taken_at, location, "short")))
     point = (photo.latitude, photo.longitude) if photo.latitude is not None else None
-    distance = distance_m(point, location)
+    distance = distance_m(point, location.point)
     if point is None:
         phrases.append(_("no position"))
     elif photo.geo_source == "exif":

@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from babel.dates import format_date
@@ -37,6 +37,7 @@ from sqlalchemy import func, or_, select
 
 from app.access import can_see_visit
 from app.extensions import db
+from app.localtime import days_outside, visit_day
 from app.models import Answer, Photo, User, Visit
 from app.models.types import utcnow
 from app.visits import proof
@@ -197,26 +198,6 @@ def similarity(a: str, b: str) -> float:
 # -- the rules --------------------------------------------------------------------------------------
 
 
-def visit_day(visit: Visit) -> date | None:
-    """Return the day the visit took place (UTC), the one the window check compares.
-
-    The one place that says which day a visit was on: a window check aware of the location's local
-    time replaces this function.
-    """
-    return visit.visited_at.astimezone(UTC).date() if visit.visited_at else None
-
-
-def days_outside_window(day: date | None, window_start: date, window_end: date) -> int:
-    """Return how many days before (negative) or after (positive) its window a visit was; 0 inside."""
-    if day is None:
-        return 0
-    if day < window_start:
-        return (day - window_start).days
-    if day > window_end:
-        return (day - window_end).days
-    return 0
-
-
 def _reason(code: str, **params: Any) -> dict[str, Any]:
     return {"code": code, **params}
 
@@ -336,7 +317,7 @@ def _speed_reasons(visit: Visit, answers: list[AnswerFacts], settings: RiskSetti
 
 def _window_reasons(visit: Visit) -> list[dict[str, Any]]:
     day = visit_day(visit)
-    off = days_outside_window(day, visit.window_start, visit.window_end)
+    off = days_outside(day, visit.window_start, visit.window_end) if day else 0
     return [_reason("outside_window", days=off, day=day.isoformat())] if off and day else []
 
 

@@ -17,15 +17,37 @@ import { noteSaved, setStatus } from './status.js';
 import { mountStopwatch } from './stopwatch.js';
 import * as store from './store.js';
 import { createSync } from './sync.js';
-import { T, clock, counted, fmt } from './text.js';
+import { T, clock, counted, fmt, storeToday } from './text.js';
 
 const submitDialog = document.getElementById('submit-dialog');
 
 // -- start, submit ------------------------------------------------------------------------------
 
+// -- the window: warn (never block) before starting outside it, on the store's calendar ----------
+
+const days = (later, earlier) => Math.round((Date.parse(later) - Date.parse(earlier)) / 86400000);
+
+function showWindowNotice() {
+  const box = $('.window-warning');
+  const today = storeToday();
+  if (!box || !today) return; // without the zone, the server's notice stands
+  const { windowStart, windowEnd } = form.dataset;
+  let text = '';
+  if (!started() && editable && today < windowStart) {
+    const n = days(windowStart, today);
+    text = counted(T.window_early, n, { n });
+  } else if (!started() && editable && today > windowEnd) {
+    const n = days(today, windowEnd);
+    text = counted(T.window_late, n, { n });
+  }
+  box.textContent = text;
+  box.hidden = !text;
+}
+
 async function startVisit() {
   draft.start = { started_at: now(), geolocation: null, position: null, sent: false };
   persist();
+  showWindowNotice();
   showGeo(null);
   go(sectionSteps[0]);
   const geo = await locate();
@@ -315,6 +337,7 @@ async function init() {
   bindEvents();
   applyDraft();
   if (draft.start && draft.start.geolocation) showGeo(draft.start);
+  showWindowNotice();
   if (outbox && outbox.state !== 'rejected') showDone();
   else if (!editable) go(form.querySelector('[data-step=closed]') ? 'closed' : 'done');
   else go(draft.step && steps.includes(draft.step) ? draft.step : (started() ? sectionSteps[0] : 'intro'), { scroll: false });

@@ -11,4 +11,25 @@ function plural(forms, count, vars) {
   return fmt(forms[index < 0 ? forms.length - 1 : index], vars);
 }
 export const counted = (text, count, vars) => (Array.isArray(text) ? plural(text, count, vars) : fmt(text, vars));
-export const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+// Times are the store's wall-clock time (its IANA zone), whatever zone the phone is set to, with the zone named.
+const where = document.getElementById('fill')?.dataset || {};
+export function clock(iso) {
+  const options = { hour: '2-digit', minute: '2-digit' };
+  try {
+    const time = new Date(iso).toLocaleTimeString([], { ...options, timeZone: where.timezone || undefined });
+    return where.zoneLabel ? `${time} (${where.zoneLabel})` : time;
+  } catch (e) { // a zone this browser does not know: the phone's own clock
+    return new Date(iso).toLocaleTimeString([], options);
+  }
+}
+// The date today in the store's zone, "2026-12-03", or null when the browser does not know the zone.
+export function storeToday() {
+  try {
+    const parts = new Intl.DateTimeFormat('en-US', { timeZone: where.timezone, year: 'numeric', month: '2-digit',
+      day: '2-digit' }).formatToParts(new Date());
+    const part = (type) => parts.find((p) => p.type === type).value;
+    return `${part('year')}-${part('month')}-${part('day')}`;
+  } catch (e) {
+    return null;
+  }
+}
