@@ -13,7 +13,8 @@ import pytest
 from openpyxl import load_workbook
 
 from app.models import ExportJob
-from tests.conftest import TEST_DATABASE_URL
+from tests.export_helpers import export_file, shared_database, wait_for
+from tests.export_helpers import start as start_export
 from tests.factories_scored import (
     build_network,
     dispose_engine,  # noqa: F401  (autouse)
@@ -21,15 +22,11 @@ from tests.factories_scored import (
 )
 
 Q2 = {"period": "custom", "start": "2024-04-01", "end": "2024-06-30"}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
 def app_config(app_config, tmp_path):
-    # The export runs on another thread (or an RQ worker): it needs a database it can share.
-    if not TEST_DATABASE_URL:
-        app_config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'exports.db'}"
-    return app_config
+    return shared_database(app_config, tmp_path)
 
 
 @pytest.fixture
@@ -37,33 +34,12 @@ def network(db, make_region, make_location, make_checklist_version, make_user):
     return build_network(db, make_region, make_location, make_checklist_version, make_user)
 
 
-def start(client, what, fmt, query=Q2):
-    """Press an export button; return the job id of the progress page it leads to."""
-    response = client.post(f"/dashboard/export/{what}.{fmt}", query_string=query)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    assert "/dashboard/exports/" in response.location
-    return response.location.rsplit("/", 1)[-1]
-
-
-def wait_for(client, job_id, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        state = client.get(f"/dashboard/exports/{job_id}.json").get_json()
-        if state["status"] in ("done", "failed"):
-            return state
-        time.sleep(0.1)
-    raise AssertionError(f"export {job_id} did not finish: {state}")
-
-
 def export(client, what, fmt, query=Q2) -> bytes:
-    """Export through the job and return the downloaded file."""
-    state = wait_for(client, start(client, what, fmt, query))
-    assert state["status"] == "done", state
-    with client.get(state["download_url"]) as response:
-        assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
-        assert response.headers["Cache-Control"] == "private, no-store"
-        assert response.mimetype == {"csv": "text/csv", "xlsx": XLSX}[fmt]
-        return response.data
+    return export_file(client, what, fmt, query)
+
+
+def start(client, what, fmt, query=Q2) -> str:
+    return start_export(client, what, fmt, query)
 
 
 def csv_rows(data: bytes) -> list[list[str]]:

@@ -34,6 +34,8 @@ FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocu
 #: Data rows on one sheet: Excel's 1,048,576 rows, less the header.
 SHEET_ROWS = 1_048_575
 BATCH = 2000
+#: Answers in words remembered while exporting (the rows of a quarter repeat a few hundred of them).
+WORDS_KEPT = 20_000
 #: Characters that make a spreadsheet read a cell as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: A row of an export: text, numbers, dates, booleans, None, and answer values as stored (JSON).
@@ -105,13 +107,22 @@ def answer_rows(filters: Filters) -> Iterator[Row]:
     texts = question_texts(versions)
     # The answer in words comes from the exact version the visit was filled with, as on every page.
     checklists = {(v.checklist_id, v.version): v.checklist for v in versions}
+    # The same answer reads the same in words: most rows are one of a few values per question.
+    said: dict[tuple[object, ...], str | None] = {}
     result = db.session.execute(_answers_statement(filters).execution_options(yield_per=BATCH))
     for (visit_id, visited_at, status, code, name, region, slug, version, shopper, score, grade, section_id,
          question_id, answer_status, value, comment, fraction, points, max_points, critical) in result:
         text = texts.get((slug, question_id), (question_id,))[0]
-        checklist = checklists[(slug, version)]
-        words = (checklist.question(question_id).answer_text(answer_status, value)
-                 if checklist.has_question(question_id) else None)
+        key = (slug, version, question_id, answer_status, value if not isinstance(value, list | dict) else repr(value))
+        if key in said:
+            words = said[key]
+        else:
+            checklist = checklists[(slug, version)]
+            words = (checklist.question(question_id).answer_text(answer_status, value)
+                     if checklist.has_question(question_id) else None)
+            if len(said) >= WORDS_KEPT:  # free-text answers are all different: memory stays flat
+                said.clear()
+            said[key] = words
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         yield [visit_id, visited_at.replace(tzinfo=None) if visited_at else None, status.value, code, name, region,
