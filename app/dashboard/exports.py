@@ -1,6 +1,6 @@
 """Exports of the league table and the raw answers as CSV or XLSX, written by a background job.
 
-The dashboard's links create an ExportJob (app.jobs: RQ, or a thread without Redis; never the web request) that
+The dashboard's buttons create an ExportJob (app.jobs: RQ, or a thread without Redis; never the web request) that
 writes the file into the export directory and records rows written / total; its owner downloads it from the job's
 page. Rows come from the database in batches (yield_per: a server-side cursor on PostgreSQL) inside one snapshot, so
 the count and the rows agree and memory stays flat whatever the number of rows. XLSX goes through rustpy-xlsxwriter

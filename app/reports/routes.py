@@ -139,7 +139,7 @@ def batch() -> ResponseReturnValue:
             get_region_or_404(region_id, current_user)
         programme = form.checklist.data if form.checklist.data and form.checklist.data != ALL_PROGRAMMES else None
         job = batch_jobs.create_job(current_user, Filters(Period(start, end), scope=scope,
-                                                    region_id=region_id, programme=programme))
+                                                          region_id=region_id, programme=programme))
         db.session.flush()
         # ExportJob ids are UUIDs and audit target ids are integers: the job id goes into the details.
         db.session.add(AuditLog(user_id=current_user.id, action="reports.batch", target_type="exportjob",
