@@ -62,11 +62,13 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         #: Number of reverse proxies in front of the app (0: clients connect directly).
         PROXY_COUNT=0,
         PDF_RENDER_TIMEOUT=60,
-        #: A running batch export with no progress for this long was interrupted.
+        #: A running export job (batch ZIP, spreadsheet) with no progress for this long was interrupted.
         REPORT_JOB_STALLED_SECONDS=600,
+        #: Hours an export job's file is kept for its owner to download; older files go when the next job starts.
+        EXPORT_KEEP_HOURS=24,
         PDF_RENDER_WORKERS=2,  # render processes for PDFs requested from web threads
         REPORT_BATCH_WORKERS=2,  # render processes of one batch export (one per core)
-        REPORT_BATCH_TIMEOUT=3600,  # RQ job timeout of a batch export, seconds
+        REPORT_BATCH_TIMEOUT=3600,  # RQ job timeout of an export job (batch ZIP, spreadsheet), seconds
         REPORT_THUMB_PX=600,  # longest side of the photo thumbnails printed in reports
         # Customer surveys: which survey customers get (None = the first by id in SURVEYS_DIR), the
         # public base URL printed on QR posters (None = this server's), and the abuse guards.

@@ -1,18 +1,22 @@
-"""Request helpers every page shares: JSON or HTML errors, safe redirects, figures' filters, navigation."""
+"""Request helpers every page shares: JSON or HTML errors, safe redirects, figures' filters, navigation, the pages of
+export jobs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, request, url_for
+from flask import Flask, Response, abort, current_app, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter, Map
 
-from app.access import get_region_or_404, region_scope, scope_of
+from app import jobs
+from app.access import get_job_or_404, get_region_or_404, region_scope, scope_of
 from app.analytics.filters import FilterError, FilterForm, Filters, read_args
-from app.models import Role
+from app.extensions import db
+from app.models import ExportJob, Role
 
 #: (endpoint, label, roles) of the main navigation; items of features not installed are skipped.
 NAVIGATION = [
@@ -164,3 +168,22 @@ def register(app: Flask) -> None:
     """Bound every route's ids; make the navigation and link helpers template globals of every page."""
     app.url_map.converters["int"] = DatabaseIdConverter
     app.jinja_env.globals.update(nav_items=nav_items, url_with=url_with, sees_whole_network=sees_whole_network)
+
+
+def job_or_404(job_id: str, kind: str) -> ExportJob:
+    """Return the signed-in user's export job of `kind`, failed first if its worker stopped; :raise 404: otherwise."""
+    job = get_job_or_404(job_id, kind, current_user)
+    if jobs.fail_if_interrupted(job):
+        db.session.commit()
+    return job
+
+
+def send_job_file(job: ExportJob, download_name: str, mimetype: str) -> Response:
+    """Send a finished job's file as a download; :raise 404: when it is not ready or was deleted."""
+    path = jobs.ready_file(job)
+    if path is None:
+        abort(404, _("This export is not ready, or its file was deleted. Start it again."))
+    current_app.logger.info("Export %s downloaded by %s", job.id, current_user.id)
+    response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=download_name)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

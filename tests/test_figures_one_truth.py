@@ -12,6 +12,7 @@ from datetime import date
 
 import pytest
 
+from tests.export_helpers import export_file, shared_database
 from tests.factories_scored import PERFECT, SOME_LOSS, make_scored_visit
 from tests.reports_helpers import pdf_text
 
@@ -33,6 +34,11 @@ PHONE_CHECKLIST = textwrap.dedent("""\
 """)
 PERIOD = {"period": "custom", "start": "2024-04-01", "end": "2024-06-30"}
 WORSE = {**PERFECT, "tone": 2, "wait": 200, "offer": "none"}
+
+
+@pytest.fixture
+def app_config(app_config, tmp_path):
+    return shared_database(app_config, tmp_path)  # the export runs on a thread
 
 
 @pytest.fixture
@@ -101,7 +107,7 @@ def test_page_pdf_export_api_and_cli_agree(client, runner, login, manager, progr
         assert f"{region_rank['text']} of {region_rank['of']}" in pdf
 
     # The league table export of the same filter has the same figures for the location.
-    export = client.get("/dashboard/export/table.csv", query_string=args).get_data(as_text=True).lstrip("\ufeff")
+    export = export_file(client, "table", "csv", args).decode("utf-8-sig")
     row = next(r for r in csv.DictReader(io.StringIO(export)) if r["Code"] == l1.code)
     assert float(row["Score"]) == pytest.approx(average["score"], abs=0.01)
     assert int(row["Visits"]) == expected_visits

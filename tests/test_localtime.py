@@ -1,5 +1,4 @@
 """Local time: every location reads its visits in its own zone; windows, overdue and warnings use its calendar."""
-import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -279,19 +278,6 @@ def test_visit_pdf_prints_local_time_with_the_zone(client, login, manager, mosco
         text = " ".join(text.split())
         assert "10:47" in text and zone in text and warning in text
         assert "7:47" not in text
-
-
-def test_answers_export_has_utc_and_local_time_with_the_zone(client, login, manager, db, in_zone,
-                                                             make_checklist_version, make_user):
-    vladivostok = in_zone("Asia/Vladivostok")
-    make_scored_visit(db, vladivostok, make_checklist_version(), make_user("shopper"),
-                      visited_at=utc(2024, 5, 2, 23, 30))
-    login(manager)
-    body = client.get("/dashboard/export/answers.csv", query_string={"period": "custom", "start": "2024-05-01",
-                                                                     "end": "2024-05-31"}).get_data(as_text=True)
-    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
-    assert rows and {(r["visited_at_utc"], r["visited_at_local"], r["timezone"]) for r in rows} == {
-        ("2024-05-02 23:30:00", "2024-05-03 09:30:00", "Asia/Vladivostok")}
 
 
 def test_location_page_lists_visits_in_the_locations_time(app, client, login, manager, db, in_zone,

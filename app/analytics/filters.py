@@ -96,6 +96,21 @@ class Filters:
         args.update({key: str(value) for key, value in overrides.items() if value is not None})
         return args
 
+    def to_params(self) -> dict[str, Any]:
+        """Return this filter as JSON-ready values, for a background job to rebuild it with `from_params`."""
+        return {"from": self.period.start.isoformat(), "to": self.period.end.isoformat(),
+                "scope": sorted(self.scope) if self.scope is not None else None, "region_id": self.region_id,
+                "location_id": self.location_id, "programme": self.programme, "channel": self.channel}
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> Filters:
+        """Return the filter `to_params` saved (the viewer's regions as they were when it was saved)."""
+        scope = params.get("scope")
+        return cls(Period(date.fromisoformat(params["from"]), date.fromisoformat(params["to"])),
+                   scope=frozenset(scope) if scope is not None else None, region_id=params.get("region_id"),
+                   location_id=params.get("location_id"), programme=params.get("programme"),
+                   channel=params.get("channel"))
+
     def conditions(self) -> list[ColumnElement[bool]]:
         """Return the WHERE conditions on Visit selecting the counted, scored visits of this filter."""
         start, end = self.period.bounds()

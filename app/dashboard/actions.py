@@ -1,4 +1,4 @@
-"""Corrective-action pages and the export downloads."""
+"""Corrective-action pages."""
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -8,14 +8,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.access import get_action_or_404, get_staff_visit_or_404, roles_required
-from app.dashboard import exports
 from app.dashboard.forms import ActionForm, ActionStatusForm
 from app.dashboard.routes import MANAGERS
 from app.dashboard.services import ActionError, actions_query, create_action, is_overdue, set_action_status
 from app.extensions import db
 from app.models import ActionStatus
 from app.visits.lifecycle import failed_questions
-from app.web import page_of, request_filters, safe_next
+from app.web import page_of, safe_next
 
 PAGE_SIZE = 50
 
@@ -81,18 +80,3 @@ def action_status(action_id: int) -> ResponseReturnValue:
             db.session.commit()
             flash(_("Action updated."), "success")
     return redirect(safe_next(request.form.get("next")) or url_for("dashboard.actions"))
-
-
-@roles_required(*MANAGERS)
-def export(what: str, fmt: str) -> ResponseReturnValue:
-    """Download the filtered league table or the raw answers as CSV or XLSX."""
-    filters, _form = request_filters(strict=True)
-    period = filters.period
-    stem = f"{what}-{filters.programme or 'all'}-{period.start.isoformat()}-{period.end.isoformat()}"
-    if what == "table":
-        header, rows, sheet = exports.table_header(), exports.table_rows(filters), _("Locations")
-    else:
-        header, rows, sheet = exports.answers_header(), exports.answer_rows(filters), _("Answers")
-    if fmt == "csv":
-        return exports.csv_response(f"{stem}.csv", header, rows)
-    return exports.xlsx_response(f"{stem}.xlsx", sheet, header, rows)

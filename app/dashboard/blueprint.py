@@ -1,7 +1,7 @@
 """The dashboard: the blueprint and its URL map (every view, error handler and template helper)."""
 from flask import Blueprint
 
-from app.dashboard import actions, charts, links, routes, shoppers
+from app.dashboard import actions, charts, downloads, links, routes, shoppers
 from app.dashboard import figures_api as figures_api_views
 
 bp = Blueprint(
@@ -18,7 +18,11 @@ bp.add_url_rule("/shoppers", view_func=shoppers.shoppers)
 bp.add_url_rule("/actions", view_func=actions.actions)
 bp.add_url_rule("/visits/<int:visit_id>/actions/new", view_func=actions.new_action, methods=["GET", "POST"])
 bp.add_url_rule("/actions/<int:action_id>/status", view_func=actions.action_status, methods=["POST"])
-bp.add_url_rule("/export/<any(table, answers):what>.<any(csv, xlsx):fmt>", view_func=actions.export)
+bp.add_url_rule("/export/<any(table, answers):what>.<any(csv, xlsx):fmt>", view_func=downloads.export,
+                methods=["GET", "POST"])
+bp.add_url_rule("/exports/<job_id>", view_func=downloads.export_status)
+bp.add_url_rule("/exports/<job_id>.json", view_func=downloads.export_status_json)
+bp.add_url_rule("/exports/<job_id>/download", view_func=downloads.export_download)
 bp.add_app_template_global(charts.sparkline_svg)
 bp.add_app_template_global(links.link_prefixes)
 

@@ -1,40 +1,33 @@
 """Batch export: every location report of a period in one ZIP, built in the background.
 
-With REDIS_URL configured the job goes to RQ (queue "fieldaudit-reports"; run `flask --app wsgi
-worker`, which gives every job the app's context); without it (SQLite / development) a thread of the web process
-runs it. Either way the HTML is built here, one document at a time (it needs the database), and
-the PDFs are laid out by a pool of worker processes, so both cores work; progress goes into the
-ExportJob row that the progress page polls.
+The job runs as every export job does (app.jobs: on RQ with REDIS_URL, run by `flask --app wsgi worker`;
+without it on a thread of the web process). Either way the HTML is built here, one document at a time (it
+needs the database), and the PDFs are laid out by a pool of worker processes, so both cores work; progress
+goes into the ExportJob row that the progress page polls.
 """
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
-from flask import Flask, current_app
-from flask_babel import gettext as _
+from flask import current_app
 from sqlalchemy import select
 
-from app import worker
+from app import jobs
 from app.analytics.filters import Filters
-from app.analytics.periods import Period
 from app.extensions import db
 from app.models import ExportJob, Location, User, Visit
-from app.models.types import utcnow
 from app.pdf import RenderError, RenderPool, roots_for
 from app.reports.documents import location_html
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = worker.REPORT_QUEUE
+QUEUE_NAME = jobs.QUEUE_NAME
 KIND = "location_reports"
 
 
@@ -110,94 +103,26 @@ def build_zip(locations: Iterable[Location], filters: Filters, target: Path, *,
 
 def create_job(user: User, filters: Filters) -> ExportJob:
     """Add a queued batch job for `user` (not committed): one location report per location under the filter."""
-    period = filters.period
-    job = ExportJob(user_id=user.id, kind=KIND, status="queued", params={
-        "from": period.start.isoformat(), "to": period.end.isoformat(), "region_id": filters.region_id,
-        "scope": sorted(filters.scope) if filters.scope is not None else None, "programme": filters.programme,
-    })
-    db.session.add(job)
-    return job
+    return jobs.create(user, KIND, filters.to_params())
 
 
 def start(job: ExportJob) -> str:
-    """Start a committed job on RQ when configured, else on a background thread; return which."""
-    url = current_app.config.get("REDIS_URL")
-    if url and worker.enqueue(url, QUEUE_NAME, run_batch, job.id, job_id=f"export-{job.id}",
-                              job_timeout=int(current_app.config.get("REPORT_BATCH_TIMEOUT", 3600))):
-        return "rq"
-    # No Redis, or Redis down: the export still happens, in this process.
-    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy, typed as Flask
-    threading.Thread(target=_run_in_thread, args=(app, job.id), name=f"export-{job.id}", daemon=True).start()
-    return "thread"
-
-
-def _run_in_thread(app: Flask, job_id: str) -> None:
-    with app.app_context():
-        run_batch(job_id)
-
-
-def fail_if_interrupted(job: ExportJob) -> bool:
-    """Mark a job failed when its worker stopped (restart, crash); return True if it changed.
-
-    A running job reports progress after every document, each bounded by the render time limit;
-    a queued one that no worker picked up within the batch time limit will not run either.
-    """
-    now = utcnow()
-    config = current_app.config
-    stalled = (
-        job.status == "running"
-        and (now - job.updated_at).total_seconds() > config["REPORT_JOB_STALLED_SECONDS"]
-    ) or (
-        job.status == "queued"
-        and (now - job.created_at).total_seconds() > config.get("REPORT_BATCH_TIMEOUT", 3600)
-    )
-    if stalled:
-        job.status = "failed"
-        job.error = _("The export was interrupted (the server restarted or the worker stopped). Start it again.")
-        job.finished_at = now
-    return stalled
-
-
-def export_path(job: ExportJob) -> Path:
-    """Return where the job's ZIP is written."""
-    return Path(current_app.config["EXPORT_DIR"]) / "batches" / f"location-reports-{job.id}.zip"
+    """Start a committed batch job on RQ when configured, else on a background thread; return which."""
+    return jobs.start(job, run_batch)
 
 
 def run_batch(job_id: str) -> None:
     """Build the job's ZIP, recording progress; never raises (a failure is stored on the job)."""
-    found = db.session.get(ExportJob, job_id)
-    if found is None or found.status not in ("queued",):
-        return
-    job: ExportJob = found
-    try:
-        params = job.params
-        scope = frozenset(params["scope"]) if params.get("scope") is not None else None
-        filters = Filters(Period(date.fromisoformat(params["from"]), date.fromisoformat(params["to"])), scope=scope,
-                          region_id=params.get("region_id"), programme=params.get("programme"))
-        locations = batch_locations(filters)
-        job.status, job.total, job.progress = "running", len(locations), 0
-        db.session.commit()
-        last_commit = [0.0]
+    jobs.run(job_id, _build)
 
-        def progress(done: int, name: str) -> None:
-            job.progress = done
-            now = time.monotonic()
-            if now - last_commit[0] > 0.3 or done == job.total:  # the page polls; no need for every tick
-                db.session.commit()
-                last_commit[0] = now
 
-        target = export_path(job)
-        result = build_zip(locations, filters, target, progress=progress)
-        job.result_path = str(target)
-        job.status = "done" if result.written or not result.failures else "failed"
-        job.error = "\n".join(f"{n}: {m}" for n, m in result.failures) or None
-    except Exception as exc:
-        log.exception("Export %s failed", job_id)
-        db.session.rollback()
-        reloaded = db.session.get(ExportJob, job_id)
-        if reloaded is None:  # the job was deleted meanwhile: there is nothing left to mark failed
-            return
-        job = reloaded
-        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
-    job.finished_at = utcnow()
-    db.session.commit()
+def _build(job: jobs.JobRun, progress: jobs.Progress) -> jobs.Finished:
+    filters = Filters.from_params(job.params)
+    locations = batch_locations(filters)
+    progress.set_total(len(locations))
+    target = jobs.job_file(job.id, ".zip")
+    result = build_zip(locations, filters, target, progress=lambda done, name: progress.advance(done))
+    errors = "\n".join(f"{n}: {m}" for n, m in result.failures) or None
+    if errors and not result.written:
+        raise jobs.JobFailed(errors)
+    return jobs.Finished(target, errors)

@@ -2,7 +2,7 @@
 import io
 from typing import Any
 
-from flask import Response, abort, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, jsonify, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,8 +12,8 @@ from sqlalchemy import select
 from wtforms import DateField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional, ValidationError
 
+from app import jobs
 from app.access import (
-    get_job_or_404,
     get_location_or_404,
     get_region_or_404,
     get_staff_visit_or_404,
@@ -26,8 +26,9 @@ from app.extensions import db
 from app.models import ExportJob, Region, Role, User, Visit
 from app.models.audit import AuditLog
 from app.pdf import RenderTimeout
-from app.reports import documents, jobs
-from app.web import request_filters
+from app.reports import documents
+from app.reports import jobs as batch_jobs
+from app.web import job_or_404, request_filters, send_job_file
 
 STAFF = (Role.manager, Role.admin)
 
@@ -126,14 +127,6 @@ def _batch_form() -> BatchForm:
     return form
 
 
-def _job_or_404(job_id: str) -> ExportJob:
-    """Return the signed-in user's batch job, failed first if its worker stopped; :raise 404: otherwise."""
-    job = get_job_or_404(job_id, jobs.KIND, current_user)
-    if jobs.fail_if_interrupted(job):
-        db.session.commit()
-    return job
-
-
 @roles_required(*STAFF)
 def batch() -> ResponseReturnValue:
     """Show the batch export form; on POST queue the job and go to its progress page."""
@@ -145,54 +138,43 @@ def batch() -> ResponseReturnValue:
         if region_id is not None:
             get_region_or_404(region_id, current_user)
         programme = form.checklist.data if form.checklist.data and form.checklist.data != ALL_PROGRAMMES else None
-        job = jobs.create_job(current_user, Filters(Period(start, end), scope=scope,
-                                                    region_id=region_id, programme=programme))
+        job = batch_jobs.create_job(current_user, Filters(Period(start, end), scope=scope,
+                                                          region_id=region_id, programme=programme))
         db.session.flush()
         # ExportJob ids are UUIDs and audit target ids are integers: the job id goes into the details.
         db.session.add(AuditLog(user_id=current_user.id, action="reports.batch", target_type="exportjob",
                                 details={"job_id": job.id, **job.params}))
         db.session.commit()
-        jobs.start(job)
+        batch_jobs.start(job)
         return redirect(url_for("reports.batch_status", job_id=job.id))
     recent = db.session.scalars(
-        select(ExportJob).where(ExportJob.user_id == current_user.id, ExportJob.kind == jobs.KIND)
+        select(ExportJob).where(ExportJob.user_id == current_user.id, ExportJob.kind == batch_jobs.KIND)
         .order_by(ExportJob.created_at.desc()).limit(5)
     ).all()
     return render_template("reports/batch.html", form=form, recent=recent), (400 if form.errors else 200)
 
 
 def _job_json(job: ExportJob) -> dict[str, Any]:
-    percent = 100 if job.status == "done" else (int(100 * job.progress / job.total) if job.total else 0)
-    return {
-        "id": job.id, "status": job.status, "progress": job.progress, "total": job.total, "percent": percent,
-        "error": job.error,
-        "download_url": url_for("reports.batch_download", job_id=job.id) if job.status == "done" else None,
-    }
+    state = jobs.state(job)
+    return {**state, "download_url": url_for("reports.batch_download", job_id=job.id) if state["ready"] else None}
 
 
 @roles_required(*STAFF)
 def batch_status(job_id: str) -> ResponseReturnValue:
     """Show a batch job's progress bar, updated by polling batch_status_json."""
-    job = _job_or_404(job_id)
+    job = job_or_404(job_id, batch_jobs.KIND)
     return render_template("reports/batch_status.html", job=job, status=_job_json(job))
 
 
 @roles_required(*STAFF)
 def batch_status_json(job_id: str) -> ResponseReturnValue:
     """Return a batch job's state as JSON: status, progress, total, percent, download_url."""
-    return jsonify(_job_json(_job_or_404(job_id)))
+    return jsonify(_job_json(job_or_404(job_id, batch_jobs.KIND)))
 
 
 @roles_required(*STAFF)
 def batch_download(job_id: str) -> ResponseReturnValue:
     """Download a finished batch's ZIP; :raise 404: when it is not ready (or the file is gone)."""
-    job = _job_or_404(job_id)
-    path = jobs.export_path(job)
-    if job.status != "done" or not path.is_file():
-        abort(404, _("This export is not ready."))
+    job = job_or_404(job_id, batch_jobs.KIND)
     period = f"{job.params['from']}_{job.params['to']}"
-    current_app.logger.info("Export %s downloaded by %s", job.id, current_user.id)
-    response = send_file(path, mimetype="application/zip", as_attachment=True,
-                         download_name=f"location-reports-{period}.zip")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_job_file(job, f"location-reports-{period}.zip", "application/zip")

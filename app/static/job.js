@@ -1,18 +1,21 @@
-// Batch export progress: poll the job's JSON status and move the progress bar until it is done.
+// Progress of an export job (templates/jobs.html): poll the job's JSON state and move the bar until it ends.
 (function () {
   "use strict";
-  const box = document.getElementById("batch-job");
+  const box = document.getElementById("job");
   if (!box) return;
-  const bar = document.getElementById("batch-progress");
-  const text = document.getElementById("batch-text");
-  const link = document.getElementById("batch-download");
-  const error = document.getElementById("batch-error");
+  const bar = document.getElementById("job-progress");
+  const text = document.getElementById("job-text");
+  const link = document.getElementById("job-download");
+  const error = document.getElementById("job-error");
   const url = box.dataset.statusUrl;
+  const lang = document.documentElement.lang || undefined;
+  const number = (n) => Number(n).toLocaleString(lang);
 
   function show(state) {
     bar.value = state.percent;
-    const template = text.dataset[state.status] || "";
-    text.textContent = template.replace("{done}", state.progress).replace("{total}", state.total);
+    const key = state.expired ? "expired" : state.status;
+    const template = text.dataset[key] || "";
+    text.textContent = template.replace("{done}", number(state.progress)).replace("{total}", number(state.total));
     box.dataset.status = state.status;
     if (state.download_url) { link.href = state.download_url; link.hidden = false; }
     if (state.error) { error.textContent = state.error; error.hidden = false; }
