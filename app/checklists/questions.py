@@ -218,7 +218,7 @@ class BaseQuestion(BaseModel):
 
     def read(self, raw: Any) -> Any:
         """Return the answer in canonical form, "na", or None when empty; raise AnswerError."""
-        if type(raw) is str and len(raw) < 8 and raw.strip().lower() == NA:
+        if isinstance(raw, str) and raw.strip().lower() == NA:
             if not self.allow_na:
                 raise AnswerError('"na" (not applicable) is not allowed for this question')
             return NA
