@@ -77,16 +77,20 @@ def random_answers(checklist, rng: random.Random) -> dict:
     return answers
 
 
-def timed(score: Callable[[dict], object], visits: list[dict], rounds: int) -> tuple[float, float]:
-    """Return the median wall and CPU seconds of scoring every visit, over `rounds` rounds."""
-    walls, cpus = [], []
+def timed(scorers: dict[str, Callable[[dict], object]], visits: list[dict], rounds: int) -> dict[str, tuple]:
+    """Return each scorer's median wall and CPU seconds for every visit, over `rounds` rounds.
+
+    The scorers take turns within a round, so that a change of load on the machine falls on both.
+    """
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in scorers}
     for _ in range(rounds):
-        started, cpu = time.perf_counter(), time.process_time()
-        for answers in visits:
-            score(answers)
-        walls.append(time.perf_counter() - started)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus)
+        for name, score in scorers.items():
+            started, cpu = time.perf_counter(), time.process_time()
+            for answers in visits:
+                score(answers)
+            times[name].append((time.perf_counter() - started, time.process_time() - cpu))
+    return {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+            for name, runs in times.items()}
 
 
 def main() -> None:
@@ -109,10 +113,8 @@ def main() -> None:
     # The same visits through both: the figures compare like with like.
     for answers in visits[:200]:
         assert score_visit(checklist, answers).to_json() == reference_score(checklist, answers)
-    figures = {
-        "app": timed(lambda answers: score_visit(checklist, answers), visits, rounds),
-        "reference": timed(lambda answers: reference_score(checklist, answers), visits, rounds),
-    }
+    figures = timed({"app": lambda answers: score_visit(checklist, answers),
+                     "reference": lambda answers: reference_score(checklist, answers)}, visits, rounds)
     for name, (wall, cpu) in figures.items():
         print(f"score ({name}): 10,000 visits x 100 questions in {wall:.3f} s, {cpu:.3f} s CPU"
               f" ({wall / 10_000 * 1e6:.0f} us per visit; median of {rounds}; target < 1 s)")
