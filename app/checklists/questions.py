@@ -393,6 +393,9 @@ class ChoiceQuestion(BaseQuestion):
     def _unique_values(self) -> Self:
         seen: set[str] = set()
         for index, option in enumerate(self.options):
+            if not option.value.strip():
+                # A blank answer is no answer: the phone could never send this option.
+                raise Problem("an option needs a value", "options", index, "value")
             if option.value in seen:
                 raise Problem(f"option value {option.value!r} is used twice", "options", index, "value")
             if option.value == NA:
