@@ -1,13 +1,12 @@
 """Scoring: a checklist and a visit's answers in, a result out. Pure: no Flask, no database."""
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from app.checklists.questions import (
     NA,
     AnswerError,
     BaseQuestion,
-    PhotoQuestion,
 )
 from app.checklists.schema import Checklist
 
@@ -114,42 +113,61 @@ class VisitResult:
         }
 
 
-#: One question in scoring order: id, section index, weight (0 when unscored), critical, required,
-#: the comment rule (None when it never asks for one), the fraction of points (None when unscored),
-#: the completeness check (photos only), and the show_if question and values.
-_Row = tuple[
-    str, int, float, bool, bool | None,
-    Callable[[Any], bool] | None,
-    Callable[[Any], float] | None,
-    Callable[[Any], AnswerError | None] | None,
-    str | None, tuple[Any, ...],
-]
+class _Step:
+    """One question in the order it is asked, with what scoring asks of it on every visit.
+
+    Its facts and its class's methods are looked up once per checklist: an attribute of a pydantic
+    model goes through BaseModel.__getattr__'s hook and costs about three plain lookups, a hundred
+    questions a visit. The rules themselves stay in the question classes.
+    """
+
+    __slots__ = ("question", "id", "section", "weight", "critical", "required",
+                 "read", "fraction", "needs_comment", "incomplete")
+
+    def __init__(self, question: BaseQuestion, section: int) -> None:
+        self.question = question
+        self.id = question.id
+        #: index of its section in the checklist
+        self.section = section
+        #: unscored questions have no weight and never reach the points
+        self.weight = question.weight or 0.0
+        self.critical = question.critical
+        self.required = question.required
+        self.read = question.read
+        self.fraction = question.fraction
+        self.needs_comment = question.needs_comment
+        self.incomplete = question.incomplete
+
+
+@dataclass(frozen=True, slots=True)
+class _Condition:
+    """A question's show_if: the earlier question it waits for and the answers that show it."""
+
+    question_id: str
+    parent: str
+    shown_by: tuple[Any, ...]
 
 
 class _Plan:
-    """A checklist's questions in scoring order, worked out once per checklist."""
+    """A checklist's questions in scoring order, worked out once per parsed checklist.
 
-    __slots__ = ("checklist", "rows", "by_id", "section_ids", "section_weights", "fail_visit")
+    Every visit of a version asks the same questions, so what does not depend on the answers
+    (sections, weights, the show_if values) is looked up once, not per answer.
+    """
+
+    __slots__ = ("checklist", "steps", "by_id", "conditions", "section_ids", "section_weights", "fail_visit")
 
     def __init__(self, checklist: Checklist) -> None:
         self.checklist = checklist
-        self.by_id: dict[str, BaseQuestion] = {}
-        # Plain tuples unpack faster than attribute lookups in the scoring loop.
-        self.rows: list[_Row] = []
-        for index, section in enumerate(checklist.sections):
-            for question in section.questions:
-                self.by_id[question.id] = question
-                condition = question.show_if
-                # A scored question has a weight and a fraction for every answer (its validators see to it).
-                weight = (question.weight or 0.0) if question.is_scored else 0.0
-                fraction = cast(Callable[[Any], float], question.fraction) if question.is_scored else None
-                self.rows.append((
-                    question.id, index, weight, question.critical,
-                    question.required, question.needs_comment if question.comment in ("required", "required_on_fail")
-                    else None, fraction,
-                    question.incomplete if isinstance(question, PhotoQuestion) else None,
-                    condition.question if condition else None, condition.values if condition else (),
-                ))
+        self.steps = [
+            _Step(question, index)
+            for index, section in enumerate(checklist.sections) for question in section.questions
+        ]
+        self.by_id = {step.id: step for step in self.steps}
+        self.conditions = [
+            _Condition(question.id, question.show_if.question, question.show_if.values)
+            for question in checklist.questions if question.show_if is not None
+        ]
         self.section_ids = [section.id for section in checklist.sections]
         self.section_weights = [section.weight for section in checklist.sections]
         self.fail_visit = checklist.critical_policy == "fail_visit"
@@ -171,13 +189,13 @@ def _normalize(plan: _Plan, raw: object) -> tuple[_Values, _Comments, list[Answe
     values: _Values = {}
     comments: _Comments = {}
     problems: list[AnswerProblem] = []
-    questions = plan.by_id
+    steps = plan.by_id
     for qid, item in raw.items():
-        question = questions.get(qid)
-        if question is None:
+        step = steps.get(qid)
+        if step is None:
             problems.append(AnswerProblem.of(str(qid), "unknown question id"))
             continue
-        if type(item) is dict:
+        if isinstance(item, dict):
             if not item.keys() <= _ANSWER_KEYS:
                 extra = ", ".join(sorted(map(str, item.keys() - _ANSWER_KEYS)))
                 problems.append(AnswerProblem.of(qid, "unexpected key(s) %(keys)s:"
@@ -186,12 +204,12 @@ def _normalize(plan: _Plan, raw: object) -> tuple[_Values, _Comments, list[Answe
                 continue
             comment = item.get("comment")
             if comment is not None:
-                if type(comment) is not str:
+                if not isinstance(comment, str):
                     problems.append(AnswerProblem.of(qid, "the comment must be text"))
                     continue
                 comment = comment.strip()
                 if comment:
-                    if question.comment == "none":
+                    if step.question.comment == "none":
                         problems.append(AnswerProblem.of(qid, "this question takes no comment"))
                     comments[qid] = comment
             item = item.get("value")
@@ -199,7 +217,7 @@ def _normalize(plan: _Plan, raw: object) -> tuple[_Values, _Comments, list[Answe
             values[qid] = None
             continue
         try:
-            values[qid] = question.read(item)
+            values[qid] = step.read(item)
         except AnswerError as exc:
             problems.append(AnswerProblem.from_error(qid, exc))
     return values, comments, problems
@@ -213,22 +231,22 @@ def normalize_answers(checklist: Checklist, raw: object) -> dict[str, Answer]:
     return {qid: Answer(value, comments.get(qid)) for qid, value in values.items()}
 
 
-def _visible(plan: _Plan, values: _Values) -> set[str]:
-    visible: set[str] = set()
-    for row in plan.rows:
-        qid, parent, shown_by = row[0], row[8], row[9]
-        if parent is None or (parent in visible and values.get(parent) in shown_by):
-            visible.add(qid)
-    return visible  # _evaluate applies the same rule inline, for speed
+def _hidden(plan: _Plan, values: _Values) -> set[str]:
+    """Return the ids of the questions whose show_if question is hidden or lacks a showing answer."""
+    hidden: set[str] = set()
+    for condition in plan.conditions:  # in question order: a condition's question is settled before it
+        if condition.parent in hidden or values.get(condition.parent) not in condition.shown_by:
+            hidden.add(condition.question_id)
+    return hidden
 
 
-def _lenient_value(question: BaseQuestion, item: Any) -> Any:
+def _lenient_value(step: _Step, item: Any) -> Any:
     if isinstance(item, Answer):
         return item.value
     if isinstance(item, dict):
         item = item.get("value")
     try:
-        return None if item is None else question.read(item)
+        return None if item is None else step.read(item)
     except AnswerError:
         return None
 
@@ -238,7 +256,7 @@ def visible_questions(checklist: Checklist, answers: Mapping[str, Any]) -> set[s
     plan = _plan(checklist)
     by_id = plan.by_id
     values = {qid: _lenient_value(by_id[qid], item) for qid, item in (answers or {}).items() if qid in by_id}
-    return _visible(plan, values)
+    return by_id.keys() - _hidden(plan, values)
 
 
 def validate_answers(checklist: Checklist, raw: object, *, complete: bool = True) -> list[AnswerProblem]:
@@ -265,43 +283,41 @@ def score_visit(checklist: Checklist, raw_answers: object) -> VisitResult:
 def _evaluate(plan: _Plan, values: _Values, comments: _Comments, problems: list[AnswerProblem]) -> VisitResult:
     """Score the answers, adding to `problems` what a finished visit lacks (answers, photos, comments)."""
     reported = {problem.question_id for problem in problems}  # one message per question is enough
+    hidden = _hidden(plan, values)
     count = len(plan.section_ids)
     points, maxima = [0.0] * count, [0.0] * count
     questions: dict[str, QuestionResult] = {}
     failures: list[str] = []
-    hidden: set[str] = set()
-    # One pass in question order: a condition's question always comes earlier, so it is settled.
-    for qid, section, weight, critical, required, needs_comment, fraction_of, incomplete, parent, shown_by in plan.rows:
-        if parent is not None and (parent in hidden or values.get(parent) not in shown_by):
-            hidden.add(qid)
+    for step in plan.steps:
+        qid = step.id
+        if qid in hidden:
             questions[qid] = QuestionResult(qid, "hidden", None, None, None, 0.0, 0.0, False)
             continue
         value = values.get(qid)
         comment = comments.get(qid)
-        if value is None or value == NA:
-            if value is None and required and qid not in reported:
+        if value is None:
+            if step.required and qid not in reported:
                 problems.append(AnswerProblem.of(qid, "an answer is required"))
-            elif value == NA and needs_comment is not None and not comment and needs_comment(value):
-                problems.append(AnswerProblem.of(qid, "a comment is required"))
-            status = "unanswered" if value is None else "na"
-            questions[qid] = QuestionResult(qid, status, value, comment, None, 0.0, 0.0, False)
+            questions[qid] = QuestionResult(qid, "unanswered", None, comment, None, 0.0, 0.0, False)
             continue
-        if incomplete is not None:
-            missing = incomplete(value)
-            if missing:
+        na = value == NA
+        if not na:
+            missing = step.incomplete(value)
+            if missing is not None:
                 problems.append(AnswerProblem.from_error(qid, missing))
-        if needs_comment is not None and not comment and needs_comment(value):
-            lost = fraction_of is not None and plan.by_id[qid].comment == "required_on_fail"
+        if not comment and step.needs_comment(value):
+            lost = not na and step.question.comment == "required_on_fail"
             problems.append(AnswerProblem.of(qid, "a comment is required to explain the lost points" if lost
                                              else "a comment is required"))
-        if fraction_of is None:
-            questions[qid] = QuestionResult(qid, "answered", value, comment, None, 0.0, 0.0, False)
+        fraction = None if na else step.fraction(value)
+        if fraction is None:  # "na", or a question that is not scored
+            questions[qid] = QuestionResult(qid, "na" if na else "answered", value, comment, None, 0.0, 0.0, False)
             continue
-        fraction = fraction_of(value)
+        weight = step.weight
         gained = weight * fraction
-        points[section] += gained
-        maxima[section] += weight
-        failed = critical and fraction < 1
+        points[step.section] += gained
+        maxima[step.section] += weight
+        failed = step.critical and fraction < 1
         if failed:
             failures.append(qid)
         questions[qid] = QuestionResult(qid, "answered", value, comment, fraction, gained, weight, failed)

@@ -1,19 +1,25 @@
-"""Print how fast checklists validate and visits score.
+"""Print how fast checklists validate and visits score, the app's scorer beside the plain reference.
 
 Targets: 200 files of 100 questions validate in < 2 s; 10,000 visits of a 100-question
-checklist score in < 1 s. Run: python bench/bench_checklists.py (on a quiet machine: the wall
-time grows with other load, the CPU time much less).
+checklist score in < 1 s, and no slower than tests/reference_scoring.py (the rules written out
+plainly) scores the same visits: ratio app/reference <= 1.0. Scoring figures are medians of
+--rounds rounds (default 5). Run: python bench/bench_checklists.py [--rounds N] (on a quiet
+machine: the wall time grows with other load, the CPU time much less).
 """
+import argparse
 import random
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.checklists.loader import load_checklist_dir, parse_checklist  # noqa: E402
 from app.scoring import score_visit  # noqa: E402
+from tests.reference_scoring import reference_score  # noqa: E402
 
 QUESTION_KINDS = ("yes_no", "scale", "choice", "duration", "number", "yes_no_na", "text", "conditional")
 
@@ -71,7 +77,26 @@ def random_answers(checklist, rng: random.Random) -> dict:
     return answers
 
 
+def timed(scorers: dict[str, Callable[[dict], object]], visits: list[dict], rounds: int) -> dict[str, tuple]:
+    """Return each scorer's median wall and CPU seconds for every visit, over `rounds` rounds.
+
+    The scorers take turns within a round, so that a change of load on the machine falls on both.
+    """
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in scorers}
+    for _ in range(rounds):
+        for name, score in scorers.items():
+            started, cpu = time.perf_counter(), time.process_time()
+            for answers in visits:
+                score(answers)
+            times[name].append((time.perf_counter() - started, time.process_time() - cpu))
+    return {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+            for name, runs in times.items()}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="scoring rounds; medians are printed")
+    rounds = parser.parse_args().rounds
     with tempfile.TemporaryDirectory() as folder:
         for number in range(200):
             Path(folder, f"bench-{number:03d}.yaml").write_text(checklist_yaml(number), encoding="utf-8")
@@ -85,13 +110,16 @@ def main() -> None:
     checklist = parse_checklist(checklist_yaml(0))
     rng = random.Random(7)
     visits = [random_answers(checklist, rng) for _ in range(10_000)]
-    score_visit(checklist, visits[0])  # build the per-checklist scoring plan once, as the app does
-    started, cpu = time.perf_counter(), time.process_time()
-    scores = [score_visit(checklist, answers).score for answers in visits]
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"score: 10,000 visits x 100 questions in {elapsed:.3f} s, {cpu:.3f} s CPU"
-          f" ({elapsed / 10_000 * 1e6:.0f} us per visit; target < 1 s);"
-          f" mean score {sum(s for s in scores if s is not None) / len(scores):.1f}")
+    # The same visits through both: the figures compare like with like.
+    for answers in visits[:200]:
+        assert score_visit(checklist, answers).to_json() == reference_score(checklist, answers)
+    figures = timed({"app": lambda answers: score_visit(checklist, answers),
+                     "reference": lambda answers: reference_score(checklist, answers)}, visits, rounds)
+    for name, (wall, cpu) in figures.items():
+        print(f"score ({name}): 10,000 visits x 100 questions in {wall:.3f} s, {cpu:.3f} s CPU"
+              f" ({wall / 10_000 * 1e6:.0f} us per visit; median of {rounds}; target < 1 s)")
+    (app_wall, app_cpu), (ref_wall, ref_cpu) = figures["app"], figures["reference"]
+    print(f"score: app / reference = {app_wall / ref_wall:.2f} wall, {app_cpu / ref_cpu:.2f} CPU (target <= 1.0)")
 
 
 if __name__ == "__main__":

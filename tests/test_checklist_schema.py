@@ -280,6 +280,14 @@ def test_choice_with_duplicate_values():
     assert problem.message == "question \"bag\", option 2: option value 'full' is used twice"
 
 
+@pytest.mark.parametrize("blank", ['""', '"  "'])
+def test_choice_option_without_a_value(blank):
+    text = BASE.replace("{value: none, label: Not offered", f"{{value: {blank}, label: Not offered")
+    problem = only_problem(text)
+    assert problem.line == line_of(text, "label: Not offered")
+    assert problem.message == 'question "bag", option 2: an option needs a value'
+
+
 @pytest.mark.parametrize("score", ["1.5", "-0.5"])
 def test_option_score_outside_0_1(score):
     text = BASE.replace("label: Not offered, score: 0}", f"label: Not offered, score: {score}}}")
