@@ -28,6 +28,15 @@ def enqueue(redis_url: str, queue: str, job: Callable[..., Any], *args: Any, **o
         return False
 
 
+def in_job() -> bool:
+    """Return True inside an RQ job, whose work horse RQ kills from outside once its job_timeout has passed."""
+    try:
+        from rq import get_current_job
+    except ImportError:
+        return False
+    return get_current_job() is not None
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queues are empty (tests, cron).")
 @with_appcontext

@@ -53,15 +53,55 @@ def app_config(app_config, tmp_path):
     return app_config
 
 
+class DrainingServer:
+    """WSGI wrapper that counts the requests being served and, once closing, refuses new ones.
+
+    A phone page keeps syncing in the background after a test's last assertion; the database must
+    not be wiped under a request still writing to it (on PostgreSQL the wipe's TRUNCATE and the
+    request's locks deadlock), and a keep-alive connection could start another after the server stopped.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.serving = 0
+        self.closing = False
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.changed:
+            if self.closing:
+                start_response("503 Service Unavailable", [("Content-Length", "0"), ("Connection", "close")])
+                return
+            self.serving += 1
+        body = None
+        try:
+            body = self.app(environ, start_response)
+            yield from body
+        finally:
+            if hasattr(body, "close"):
+                body.close()  # what the server would have done for the app's own iterable (files, streams)
+            with self.changed:
+                self.serving -= 1
+                self.changed.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        with self.changed:
+            self.closing = True
+            return self.changed.wait_for(lambda: self.serving == 0, timeout)
+
+
 @pytest.fixture
 def live_server(app):
-    """Serve `app` on 127.0.0.1 on a free port; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    """Serve `app` on 127.0.0.1 on a free port; yields the base URL, and drains the requests after the test."""
+    served = DrainingServer(app)
+    server = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
+    drained = served.drain(timeout=60)
     server.shutdown()
     thread.join(timeout=5)
+    assert drained, "a request to the live server was still running 60 s after the test"
 
 
 @pytest.fixture(scope="session")
