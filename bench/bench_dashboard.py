@@ -399,12 +399,13 @@ def export_only(name: str, mode: str) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             rows = exports.answer_count(filters)
             statement = exports._answers_statement(filters).execution_options(yield_per=exports.BATCH)
-            records = ([*row[:1], row[1].replace(tzinfo=None), row[2].value, *row[3:]]
+            # The stored columns as they are: no local time, question text or answer in words.
+            records = ([row[0], row[1].replace(tzinfo=None), row[2], row[3].value, *row[4:]]
                        for row in db.session.execute(statement))
+            header = [h for h in exports.answers_header() if h not in ("visited_at_local", "question", "answer")]
             if fmt == "csv":
-                exports.write_csv(path, exports.answers_header()[:20], records)
+                exports.write_csv(path, header, records)
             else:
-                header = [h for h in exports.answers_header() if h not in ("question", "answer")]
                 exports.write_xlsx(path, "Answers", header, records, rows)
             elapsed = time.perf_counter() - t
         size = path.stat().st_size
