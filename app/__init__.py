@@ -30,6 +30,8 @@ from app.access import refuse_undeclared_routes
 from app.analytics import rollups
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+from app.ops import logs as ops_logs
+from app.ops import metrics
 from app.web import wants_json
 
 #: How long an SQLite writer waits for another one to commit (ms); a request, not a phone's retry loop.
@@ -63,6 +65,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
         # Flask's documented way to add WSGI middleware; its stubs declare wsgi_app a method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    ops_logs.register(app)  # first, so that every request, refused ones too, has its id
     db.init_app(app)
     rollups.install()  # figures' sums kept with the facts, in the same transaction
     # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
@@ -81,6 +84,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
 
     app.before_request(refuse_undeclared_routes)
     app.before_request(web.refuse_unstorable_input)
+    metrics.register(app)
     labels.register(app)
     localtime.register(app)
     web.register(app)
@@ -131,13 +135,14 @@ def register_blueprints(app: Flask) -> None:
     from app.field.blueprint import api as phone_api
     from app.field.blueprint import bp as field
     from app.main.blueprint import bp as main
+    from app.ops.blueprint import bp as ops
     from app.planning.blueprint import bp as planning
     from app.reports.blueprint import bp as reports
     from app.review.blueprint import bp as review
     from app.surveys.blueprint import bp as surveys
 
     for bp in (auth, main, admin, field, phone_api, planning, dashboard, figures_api, reports, review,
-               surveys):
+               surveys, ops):
         app.register_blueprint(bp)
 
 

@@ -105,10 +105,15 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         #: Scores from which a visit is high or medium risk (the queue's badge and its "High risk only").
         RISK_HIGH=50,
         RISK_MEDIUM=20,
+        #: "json": one JSON object per log line with its request id (the default in production); "text": Flask's.
+        LOG_FORMAT=None,
+        LOG_LEVEL="INFO",
+        #: Bearer token Prometheus sends to /metrics; without one, only this machine may scrape.
+        METRICS_TOKEN=None,
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI", "PROXY_COUNT",
-                "DEFAULT_TIMEZONE"):
+                "DEFAULT_TIMEZONE", "LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     if os.environ.get("DATABASE_URL"):
@@ -123,6 +128,7 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
                            "(e.g. Europe/Moscow)") from None
 
     production = app.config["ENV_NAME"] == "production"
+    app.config["LOG_FORMAT"] = app.config["LOG_FORMAT"] or ("json" if production else "text")
     if not app.config.get("SECRET_KEY"):
         # instance/secret_key is the development key `make run` writes: production never falls back to it.
         key_file = instance / "secret_key"

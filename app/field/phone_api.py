@@ -16,6 +16,7 @@ from app.extensions import db, limiter
 from app.field.pages import fill_url
 from app.localtime import is_overdue
 from app.models import OPEN_STATES, Photo, Role, Visit
+from app.ops import metrics
 from app.visits import lifecycle
 from app.visits import photos as photo_service
 from app.visits.errors import SubmissionRace, VisitError
@@ -206,6 +207,7 @@ def submit(visit_id: int) -> ResponseReturnValue:
         try:
             outcome = lifecycle.submit_visit(visit, payload, digest, user=current_user)
             db.session.commit()
+            metrics.count_submission(outcome.created)
             break
         except (SubmissionRace, IntegrityError):
             # Another request won the race; after a rollback the replay/409 checks see its result.
