@@ -149,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from app.analytics.cli import figures_cli
     from app.auth.cli import users_cli
+    from app.backup.cli import backup_cli
     from app.checklists.cli import checklists_cli
     from app.demo.cli import demo_cli
     from app.reports.cli import reports_cli
@@ -157,7 +158,7 @@ def register_cli(app: Flask) -> None:
     from app.worker import worker_command
 
     for group in (users_cli, checklists_cli, reports_cli, demo_cli, surveys_cli, figures_cli, risk_cli,
-                  worker_command):
+                  worker_command, backup_cli):
         app.cli.add_command(group)
 
 

@@ -1,0 +1,1 @@
+"""Backups: the database and the stored photos in one archive, and restoring one into a fresh install."""
