@@ -18,9 +18,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -33,6 +35,9 @@ from app.extensions import babel, csrf, db, limiter, login_manager, migrate, tal
 from app.ops import logs as ops_logs
 from app.ops import metrics
 from app.web import wants_json
+
+#: Seconds a client is asked to wait before retrying while the database or Redis is unreachable.
+RETRY_AFTER_SECONDS = 30
 
 #: How long an SQLite writer waits for another one to commit (ms); a request, not a phone's retry loop.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -215,6 +220,24 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify(error=error.name.lower().replace(" ", "_"), message=str(message)), error.code
         return render_template("errors/error.html", code=error.code, message=message), error.code
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(RedisConnectionError)
+    def dependency_down(error: Exception) -> ResponseReturnValue:
+        # The database or Redis is down or overloaded: a 503 the phone's queue retries, not a 500.
+        app.logger.error("A dependency is unreachable: %s", type(error).__name__, exc_info=error)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself is gone; the pool replaces it on the next request
+            app.logger.warning("Rollback after a lost connection failed", exc_info=True)
+        # The page must not try to load the signed-in user from the database that just failed.
+        login_manager._update_request_context_with_user()
+        message = _l("The service is briefly unavailable, and nothing was saved. Try again in a minute: "
+                     "the phone keeps unsent answers and sends them by itself.")
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if wants_json():
+            return jsonify(error="unavailable", message=str(message)), 503, headers
+        return render_template("errors/error.html", code=503, message=message), 503, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> ResponseReturnValue:

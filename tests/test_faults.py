@@ -1,0 +1,60 @@
+"""A dependency down (database, Redis): a clear 503 the phone retries, never a traceback or a bare 500."""
+import socket
+
+import pytest
+
+from app import create_app
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_without_database(app_config):
+    return create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"postgresql://nobody@127.0.0.1:{closed_port()}/x"})
+
+
+@pytest.mark.parametrize("language, words", [
+    ("en", "briefly unavailable, and nothing was saved"),
+    ("ru", "временно недоступен, ничего не сохранено"),
+])
+def test_a_page_while_the_database_is_down_says_so_in_the_users_language(app_without_database, language, words):
+    client = app_without_database.test_client()
+    response = client.post("/login", data={"email": "anna@example.com", "password": "x"},
+                           headers={"Accept-Language": language})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and words in page
+    assert response.headers["Retry-After"] == "30"
+    assert "Traceback" not in page and "OperationalError" not in page and "127.0.0.1" not in page
+
+
+def test_a_signed_in_page_while_the_database_is_down_answers_503_not_500(app_without_database):
+    client = app_without_database.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:token"  # the user cannot be loaded: the database is the thing that is down
+    response = client.get("/dashboard/")
+    assert response.status_code == 503 and "briefly unavailable" in response.get_data(as_text=True)
+
+
+def test_the_phones_submission_while_the_database_is_down_gets_a_retryable_json_503(app_without_database):
+    client = app_without_database.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:token"
+    response = client.post("/api/v1/visits/1/submit", json={"client_submission_id": "x", "answers": {}})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert response.json["error"] == "unavailable" and "nothing was saved" in response.json["message"]
+
+
+def test_sign_in_while_redis_is_down_answers_503(app_config):
+    port = closed_port()
+    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{port}/0",
+                      "REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    with app.app_context():
+        from app.extensions import db
+
+        db.create_all()
+    response = app.test_client().post("/login", data={"email": "a@example.com", "password": "x"})
+    assert response.status_code == 503 and "briefly unavailable" in response.get_data(as_text=True)
