@@ -61,6 +61,7 @@ typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy app
 
 bench: $(VENV)/.test-installed
+	$(BIN)/pip install -q -r bench/requirements.txt
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:

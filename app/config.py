@@ -113,7 +113,7 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI", "PROXY_COUNT",
-                "DEFAULT_TIMEZONE", "LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN"):
+                "DEFAULT_TIMEZONE", "LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN", "UPLOAD_DIR", "EXPORT_DIR"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     if os.environ.get("DATABASE_URL"):
