@@ -29,6 +29,8 @@ def test_a_page_while_the_database_is_down_says_so_in_the_users_language(app_wit
     assert response.status_code == 503 and words in page
     assert response.headers["Retry-After"] == "30"
     assert "Traceback" not in page and "OperationalError" not in page and "127.0.0.1" not in page
+    # The reference on the page is the request id in the logs, so support can find what happened.
+    assert response.headers["X-Request-ID"] in page
 
 
 def test_a_signed_in_page_while_the_database_is_down_answers_503_not_500(app_without_database):
