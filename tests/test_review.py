@@ -130,3 +130,14 @@ def test_shopper_cannot_review(client, login, shopper, submitted):
     assert client.get("/review/").status_code == 403
     assert client.get(f"/review/visits/{submitted[0].id}").status_code == 403
     assert client.post(f"/review/visits/{submitted[0].id}/decision", data={"decision": "approve"}).status_code == 403
+
+
+def test_a_queue_page_past_the_end_shows_the_last_page_not_an_empty_one(client, login, manager, submitted,
+                                                                          monkeypatch):
+    from app.review import routes
+
+    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    login(manager)
+    last = text_of(client.get("/review/?page=2"))
+    assert "— Newest" in last and "— Oldest" not in last and "2 / 2" in last
+    assert text_of(client.get("/review/?page=99")) == last  # an old link after visits were reviewed

@@ -27,7 +27,7 @@ from app.planning.services import (
 )
 from app.visits.errors import VisitError
 from app.visits.lifecycle import OPEN, NotAllowed, allows, assign_visit, cancel_visit
-from app.web import int_arg, page_arg
+from app.web import int_arg, page_of
 
 PER_PAGE = 50
 #: The sample plan: the spread of scores over this many past days, and the default precision (± points).
@@ -64,12 +64,12 @@ def index() -> ResponseReturnValue:
         "overdue": request.args.get("overdue") == "1", "q": request.args.get("q", "").strip() or None,
     }
     query = filter_visits(current_user, **filters)
-    page = page_arg()
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    visits = db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).unique().all()
+    page = page_of(total, PER_PAGE)
+    visits = db.session.scalars(query.limit(page.size).offset(page.start)).unique().all()
     regions_query = select(Region).where(visible_regions(current_user)).order_by(Region.name)
     return render_template(
-        "planning/index.html", visits=visits, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
+        "planning/index.html", visits=visits, total=total, page=page.number, pages=page.pages,
         filters=filters, counts=status_counts(current_user),
         regions=db.session.scalars(regions_query).all(), shoppers=_active_shoppers(), statuses=list(VisitStatus),
         page_args={k: v for k, v in request.args.items() if k != "page"}, open_statuses=OPEN,

@@ -14,7 +14,7 @@ from app.visits import lifecycle, risk
 from app.visits.errors import VisitError
 from app.visits.proof import proof_of_visit
 from app.visits.risk import RiskSettings
-from app.web import page_arg, safe_next
+from app.web import page_of, safe_next
 
 MANAGERS = (Role.manager, Role.admin)
 PAGE_SIZE = 50
@@ -34,11 +34,11 @@ def queue() -> ResponseReturnValue:
     view = _queue_view()
     total = services.queue_count(current_user, view)
     waiting = total if view.min_risk is None else services.queue_count(current_user)
-    page = page_arg()
+    page = page_of(total, PAGE_SIZE)
     queue = services.queue_query(current_user, view)
-    visits = db.session.scalars(queue.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("review/queue.html", visits=visits, total=total, waiting=waiting, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), view=view)
+    visits = db.session.scalars(queue.limit(page.size).offset(page.start)).all()
+    return render_template("review/queue.html", visits=visits, total=total, waiting=waiting, page=page.number,
+                           pages=page.pages, view=view)
 
 
 @roles_required(*MANAGERS)
