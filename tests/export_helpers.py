@@ -21,11 +21,11 @@ def start(client, what: str, fmt: str, query) -> str:
     return response.location.rsplit("/", 1)[-1]
 
 
-def wait_for(client, job_id: str, seconds: float = 60) -> dict:
-    """Poll the job's state until it is done or failed; return the state."""
+def wait_for(client, job_id: str, seconds: float = 60, state_url: str = "/dashboard/exports/{}.json") -> dict:
+    """Poll the job's state (at `state_url`, as its page does) until it is done or failed; return the state."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        state = client.get(f"/dashboard/exports/{job_id}.json").get_json()
+        state = client.get(state_url.format(job_id)).get_json()
         if state["status"] in ("done", "failed"):
             return state
         time.sleep(0.1)

@@ -1,13 +1,13 @@
 """Batch export: a ZIP of location reports built in the background, with progress, per user."""
 import io
-import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.models import ExportJob
-from tests.conftest import TEST_DATABASE_URL
+from tests import export_helpers
+from tests.export_helpers import shared_database
 from tests.factories_scored import build_network
 from tests.reports_helpers import pdf_text
 
@@ -16,10 +16,7 @@ Q2 = {"start": "2024-04-01", "end": "2024-06-30"}
 
 @pytest.fixture
 def app_config(app_config, tmp_path):
-    # The export runs on another thread (or an RQ worker): it needs a database it can share.
-    if not TEST_DATABASE_URL:
-        app_config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'batch.db'}"
-    return app_config
+    return shared_database(app_config, tmp_path)  # the export runs on another thread (or an RQ worker)
 
 
 @pytest.fixture
@@ -27,14 +24,8 @@ def network(db, make_region, make_location, make_checklist_version, make_user):
     return build_network(db, make_region, make_location, make_checklist_version, make_user)
 
 
-def wait_for(client, job_id, seconds=120):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        state = client.get(f"/reports/batch/{job_id}.json").get_json()
-        if state["status"] in ("done", "failed"):
-            return state
-        time.sleep(0.2)
-    raise AssertionError(f"export {job_id} did not finish: {state}")
+def wait_for(client, job_id):
+    return export_helpers.wait_for(client, job_id, 120, state_url="/reports/batch/{}.json")
 
 
 def download(client, url) -> dict[str, bytes]:
