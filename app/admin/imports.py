@@ -3,14 +3,13 @@
 Columns (header names in English or Russian, any order): code, name, region (its code), and optionally
 address, latitude, longitude, timezone (an IANA name such as Asia/Vladivostok; empty: the region's).
 """
-import csv
-import io
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 
+from app import csvfiles
 from app.admin import services
 from app.admin.forms import CODE_PATTERN
 from app.admin.services import LocationFields
@@ -65,20 +64,9 @@ class LocationImport:
         return [r for r in self.rows if not r.accepted]
 
 
-def decode(data: bytes) -> str:
-    """Return the text of an uploaded CSV: UTF-8 (with or without BOM), else Windows-1251 (Russian Excel)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1251", errors="replace")
-
-
 def read(text: str) -> tuple[list[tuple[int, dict[str, str]]], LazyString | None]:
     """Return (line, {column: value}) of each non-empty row after the header, or a whole-file problem."""
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    rows = csvfiles.read_rows(text)
     if not rows:
         return [], _l("The file is empty.")
     header = [cell.strip().lower() for cell in rows[0][1]]
@@ -134,7 +122,7 @@ def _fields(row: LocationRow, regions: dict[str, Region]) -> LocationFields:
 
 def import_locations(data: bytes, actor: User, *, dry_run: bool = False) -> LocationImport:
     """Create or update the locations of a CSV file (no commit); any refused row saves nothing."""
-    rows, problem = read(decode(data))
+    rows, problem = read(csvfiles.decode(data))
     report = LocationImport(error=problem, dry_run=dry_run)
     if problem:
         return report

@@ -1,6 +1,4 @@
 """Planning: which visits a manager sees, changing or cancelling a planned visit, and bulk assignment from CSV."""
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -10,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import Select, func, or_, select
 
+from app import csvfiles
 from app.access import scope_of, visible_visits
 from app.extensions import db
 from app.localtime import overdue_condition, today_at
@@ -159,14 +158,6 @@ class ImportReport:
         return [r for r in self.rows if not r.accepted]
 
 
-def decode_csv(data: bytes) -> str:
-    """Return the text of an uploaded CSV: UTF-8 (with or without BOM), else Windows-1251 (Russian Excel)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1251", errors="replace")
-
-
 def parse_date(text: str) -> date | None:
     """Return a date written as 2025-05-31, 31.05.2025 or 31/05/2025, else None."""
     for fmt in DATE_FORMATS:
@@ -179,11 +170,7 @@ def parse_date(text: str) -> date | None:
 
 def read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], LazyString | None]:
     """Return (line number, {column: value}) for each non-empty row, and a whole-file problem or None."""
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ("\t" if "\t" in sample and "," not in sample
-                                                                      else ",")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    rows = csvfiles.read_rows(text)
     if not rows:
         return [], _l("The file is empty.")
     header = [cell.strip().lower() for cell in rows[0][1]]
@@ -214,7 +201,7 @@ def import_assignments(data: bytes, manager: User, *, dry_run: bool = False, tod
 
     A window may not end before today on the location's calendar (`today` overrides it for every row).
     """
-    rows, problem = read_rows(decode_csv(data))
+    rows, problem = read_rows(csvfiles.decode(data))
     report = ImportReport(error=problem, dry_run=dry_run)
     if problem:
         return report

@@ -3,9 +3,7 @@
 One row is one answer: date, location code, metric, value, comment. Good rows are stored, bad
 rows are reported with the reason and line; the same file (by its bytes) is never imported twice.
 """
-import csv
 import hashlib
-import io
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -13,6 +11,7 @@ from datetime import UTC, date, datetime, time
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from app import csvfiles
 from app.extensions import db
 from app.models import Location, SurveyResponse
 from app.surveydefs.schema import METRIC_RANGES
@@ -60,14 +59,6 @@ class ImportReport:
         return sum(1 for row in self.rows if not row.accepted)
 
 
-def decode(raw: bytes) -> str:
-    """Return the file as text: UTF-8 (with or without BOM), else Windows-1251 as Russian Excel saves it."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1251", errors="replace")
-
-
 def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
     """Return {column: index} and the names of the required columns that are missing."""
     found: dict[str, int] = {}
@@ -104,16 +95,11 @@ def import_answers(raw: bytes, filename: str, *, scope: Collection[int] | None, 
     if db.session.scalar(select(SurveyResponse.id).where(SurveyResponse.fingerprint == file_hash).limit(1)):
         report.problem = _("This file was already imported; importing it again would count every answer twice.")
         return report
-    text = decode(raw)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    rows = csvfiles.read_rows(csvfiles.decode(raw))
     if not rows:
         report.problem = _("The file is empty.")
         return report
-    columns, missing = _header_map(rows[0])
+    columns, missing = _header_map(rows[0][1])
     if missing:
         report.problem = _("The first line must name the columns date, location, metric, value (and optionally "
                            "comment); missing: %(missing)s.", missing=", ".join(missing))
@@ -121,15 +107,13 @@ def import_answers(raw: bytes, filename: str, *, scope: Collection[int] | None, 
     if len(rows) - 1 > MAX_ROWS:
         report.problem = _("The file has more than %(n)d rows; split it into smaller files.", n=MAX_ROWS)
         return report
-    codes = sorted({r[columns["location"]].strip().upper() for r in rows[1:] if len(r) > columns["location"]} - {""})
+    codes = sorted({r[columns["location"]].strip().upper() for _, r in rows[1:] if len(r) > columns["location"]} - {""})
     # One query for every code in the file; codes match regardless of case.
     found: Iterable[Location] = (
         db.session.scalars(select(Location).where(func.upper(Location.code).in_(codes))) if codes else []
     )
     locations = {loc.code.upper(): loc for loc in found}
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
+    for line, row in rows[1:]:
         result = _import_row(row, line, columns, locations, scope, survey_id, file_hash, today, dry_run)
         report.rows.append(result)
     return report
