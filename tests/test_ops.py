@@ -87,9 +87,9 @@ def test_every_response_carries_a_request_id_and_a_sane_one_sent_by_the_proxy_is
 @pytest.fixture
 def restore_app_logger():
     logger = logging.getLogger("app")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
+    saved = (logger.handlers[:], logger.level, logger.propagate, logger.disabled)
     yield
-    logger.handlers[:], logger.level, logger.propagate = saved
+    logger.handlers[:], logger.level, logger.propagate, logger.disabled = saved
 
 
 def test_json_logs_give_each_request_one_line_with_its_id_and_tie_the_apps_own_lines_to_it(
