@@ -64,4 +64,3 @@ def register(app: Flask) -> None:
         logger.handlers[:] = [json_handler()]
         logger.setLevel(app.config["LOG_LEVEL"])
         logger.propagate = False
-        logger.disabled = False  # Alembic's logging.config.fileConfig disables loggers it finds in the process
