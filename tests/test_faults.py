@@ -60,3 +60,35 @@ def test_sign_in_while_redis_is_down_answers_503(app_config):
         db.create_all()
     response = app.test_client().post("/login", data={"email": "a@example.com", "password": "x"})
     assert response.status_code == 503 and "briefly unavailable" in response.get_data(as_text=True)
+
+
+class Deadlock(Exception):
+    sqlstate = "40P01"  # what psycopg reports when PostgreSQL aborts one side of a deadlock
+
+
+@pytest.mark.parametrize("sqlstate, status", [("40P01", 201), ("08006", 503)])
+def test_a_submission_aborted_by_a_deadlock_is_run_again_while_a_lost_connection_is_a_503(
+        client, login, make_visit, make_checklist_version, shopper, monkeypatch, sqlstate, status):
+    from sqlalchemy.exc import OperationalError
+
+    from app.visits import lifecycle
+    from tests.test_photo_pipeline import ANSWERS
+
+    real, calls = lifecycle.submit_visit, []
+
+    def aborted_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            orig = Deadlock("deadlock detected")
+            orig.sqlstate = sqlstate
+            raise OperationalError("UPDATE locations ...", {}, orig)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lifecycle, "submit_visit", aborted_once)
+    visit = make_visit(shopper=shopper, checklist_version=make_checklist_version())
+    login(shopper)
+    response = client.post(f"/api/v1/visits/{visit.id}/submit", json={
+        "client_submission_id": "a1b2c3d4-0000-4000-8000-000000000001", "answers": {**ANSWERS, "shelf": []},
+        "answer_times": {}, "started_at": None, "geolocation": "denied", "position": None})
+    assert response.status_code == status
+    assert len(calls) == (2 if status == 201 else 1)

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.access import get_visit_or_404, roles_required
@@ -192,6 +192,10 @@ def delete_photo(visit_id: int, token: str) -> ResponseReturnValue:
     return "", 204
 
 
+#: Deadlock detected, serialization failure: the database undid the transaction, and it may simply be run again.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
 @roles_required(Role.shopper)
 def submit(visit_id: int) -> ResponseReturnValue:
     """Validate, score and store the visit once: 201 first time, 200 for an identical retry, 409 otherwise."""
@@ -202,7 +206,7 @@ def submit(visit_id: int) -> ResponseReturnValue:
         digest = lifecycle.payload_hash(body)
     except ValueError:  # NaN or infinity somewhere in the answers
         raise VisitError(_l("The submission is not valid JSON data."), field="answers") from None
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3):
         visit = _own_visit(visit_id)
         try:
             outcome = lifecycle.submit_visit(visit, payload, digest, user=current_user)
@@ -212,6 +216,12 @@ def submit(visit_id: int) -> ResponseReturnValue:
         except (SubmissionRace, IntegrityError):
             # Another request won the race; after a rollback the replay/409 checks see its result.
             db.session.rollback()
-            if attempt == 2:
+            if attempt > 1:
                 raise VisitError(_l("This visit was already submitted."), code="already_submitted") from None
+        except OperationalError as error:
+            # PostgreSQL broke a deadlock with another submission's figures by aborting this one: the
+            # submission is idempotent, so do it again rather than make the phone wait and retry.
+            db.session.rollback()
+            if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES or attempt == 3:
+                raise
     return jsonify(_submitted_body(outcome.body)), 201 if outcome.created else 200
