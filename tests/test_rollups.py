@@ -176,3 +176,28 @@ def test_any_period_reads_each_day_once_from_whole_months_and_edge_days(db, worl
             Visit.visited_at >= at(start, 0), Visit.visited_at < at(end + timedelta(days=1), 0))).all()
         assert figure.visits == len(visits), (start, end)
         assert figure.score == pytest.approx(sum(visits) / len(visits)), (start, end)
+
+
+def test_starting_or_saving_a_visit_locks_no_figures_but_submitting_and_approving_do(db, world, monkeypatch):
+    """A month-end of starts would otherwise queue on the region's row; only states that count move figures."""
+    calls = []
+    real = rollups.recompute
+    monkeypatch.setattr(rollups, "recompute", lambda keys, *a, **k: calls.append(sorted(keys)) or real(keys, *a, **k))
+    visit = make_scored_visit(db, world["locations"][0], world["version"], world["shopper"], PERFECT,
+                              at(DAYS[0]), status=VisitStatus.planned)
+    calls.clear()
+    assert visit.status == VisitStatus.planned  # the start request reads the state before changing it
+    visit.status = VisitStatus.in_progress
+    db.session.commit()
+    assert visit.status == VisitStatus.in_progress  # as a request has it: loaded, then changed
+    visit.location = world["locations"][1]  # moved while in progress: still in no figure
+    db.session.commit()
+    assert visit.status == VisitStatus.in_progress
+    assert calls == []
+    visit.status = VisitStatus.submitted
+    db.session.commit()
+    assert len(calls) == 1
+    visit.status = VisitStatus.approved
+    db.session.commit()
+    assert len(calls) == 2
+    assert_maintained_equals_rebuilt(db)

@@ -67,12 +67,30 @@ def touch(visit: Visit) -> None:
     _remember(db.session(), [_key(visit.location_id, visit.visited_at, visit.checklist_version_id)])
 
 
+def _may_count(visit: Visit) -> bool:
+    """Return False when the visit neither was nor is in a state the rollups hold, so no row can change.
+
+    A visit started or saved as a draft then takes no lock on its location and region: at month-end
+    every start in a region would otherwise wait for the region's row (and deadlock with submissions).
+    """
+    state, history = inspect(visit), inspect(visit).attrs.status.history
+    if history.has_changes():
+        if not history.deleted and not state.pending:
+            return True  # set without its old value loaded: it may have counted until now
+        states = [*history.added, *history.deleted]
+    else:
+        states = list(history.unchanged)
+    # Nothing known (expired, or a new visit before its default is applied): recompute, to be safe.
+    return not states or any(value in ROLLED_UP for value in states)
+
+
 def _changed(session: Session) -> list[Visit]:
-    """Return the visits of this flush that are new, deleted, or changed in a tracked attribute."""
+    """Return the visits of this flush that are new, deleted, or changed in a tracked attribute, and that
+    count, or counted, in a rollup."""
     found = []
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Visit) and (obj not in session.dirty or any(
-                inspect(obj).attrs[name].history.has_changes() for name in TRACKED)):
+                inspect(obj).attrs[name].history.has_changes() for name in TRACKED)) and _may_count(obj):
             found.append(obj)
     return found
 
