@@ -148,6 +148,23 @@ def db(app):
 
 
 @pytest.fixture
+def make_app():
+    """Return a factory of further apps with other settings; their connection pools are closed afterwards
+    (on PostgreSQL a pool left to the garbage collector warns of unclosed connections in a later test)."""
+    made = []
+
+    def make(config):
+        made.append(create_app(config))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

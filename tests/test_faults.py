@@ -3,8 +3,6 @@ import socket
 
 import pytest
 
-from app import create_app
-
 
 def closed_port() -> int:
     with socket.socket() as s:
@@ -13,8 +11,8 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def app_without_database(app_config):
-    return create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"postgresql://nobody@127.0.0.1:{closed_port()}/x"})
+def app_without_database(make_app, app_config):
+    return make_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"postgresql://nobody@127.0.0.1:{closed_port()}/x"})
 
 
 @pytest.mark.parametrize("language, words", [
@@ -50,9 +48,9 @@ def test_the_phones_submission_while_the_database_is_down_gets_a_retryable_json_
     assert response.json["error"] == "unavailable" and "nothing was saved" in response.json["message"]
 
 
-def test_sign_in_while_redis_is_down_answers_503(app_config):
+def test_sign_in_while_redis_is_down_answers_503(make_app, app_config):
     port = closed_port()
-    app = create_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{port}/0",
+    app = make_app({**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{port}/0",
                       "REDIS_URL": f"redis://127.0.0.1:{port}/0"})
     with app.app_context():
         from app.extensions import db

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
 from tests.test_photo_pipeline import ANSWERS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,8 +35,8 @@ def redis_or_skip(url="redis://127.0.0.1:6379/15"):
     return url
 
 
-def test_healthz_answers_while_the_database_is_down(app_config):
-    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"postgresql://nobody@127.0.0.1:{closed_port()}/x"})
+def test_healthz_answers_while_the_database_is_down(make_app, app_config):
+    app = make_app({**app_config, "SQLALCHEMY_DATABASE_URI": f"postgresql://nobody@127.0.0.1:{closed_port()}/x"})
     response = app.test_client().get("/healthz")
     assert response.status_code == 200 and response.json == {"status": "ok"}
 
@@ -48,13 +47,13 @@ def test_readyz_is_ready_when_database_and_storage_are_reachable(client):
     assert response.json == {"status": "ready", "checks": {"database": "ok", "photos": "ok", "exports": "ok"}}
 
 
-def test_readyz_checks_redis_where_it_is_configured(app_config):
-    app = create_app({**app_config, "REDIS_URL": redis_or_skip()})
+def test_readyz_checks_redis_where_it_is_configured(make_app, app_config):
+    app = make_app({**app_config, "REDIS_URL": redis_or_skip()})
     assert app.test_client().get("/readyz").json["checks"]["redis"] == "ok"
 
 
 @pytest.mark.parametrize("broken", ["database", "redis", "photos"])
-def test_readyz_answers_503_naming_what_is_unreachable(app_config, tmp_path, broken):
+def test_readyz_answers_503_naming_what_is_unreachable(make_app, app_config, tmp_path, broken):
     config = dict(app_config)
     if broken == "database":
         config["SQLALCHEMY_DATABASE_URI"] = f"postgresql://nobody@127.0.0.1:{closed_port()}/x"
@@ -63,7 +62,7 @@ def test_readyz_answers_503_naming_what_is_unreachable(app_config, tmp_path, bro
     else:
         (tmp_path / "a-file").write_text("")
         config["UPLOAD_DIR"] = str(tmp_path / "a-file" / "photos")  # below a file: nothing can be written
-    app = create_app(config)
+    app = make_app(config)
     started = time.perf_counter()
     response = app.test_client().get("/readyz")
     assert time.perf_counter() - started < 5  # a probe must answer, not hang on a dead dependency
@@ -92,9 +91,9 @@ def restore_app_logger():
     logger.handlers[:], logger.level, logger.propagate, logger.disabled = saved
 
 
-def test_json_logs_give_each_request_one_line_with_its_id_and_tie_the_apps_own_lines_to_it(
+def test_json_logs_give_each_request_one_line_with_its_id_and_tie_the_apps_own_lines_to_it(make_app,
         app_config, capsys, restore_app_logger, make_user):
-    app = create_app({**app_config, "LOG_FORMAT": "json"})
+    app = make_app({**app_config, "LOG_FORMAT": "json"})
 
     @app.get("/_warn")
     def warn():
@@ -136,8 +135,8 @@ def test_metrics_count_requests_per_endpoint_and_only_prometheus_may_read_them(c
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404
 
 
-def test_metrics_need_the_token_when_one_is_set(app_config):
-    client = create_app({**app_config, "METRICS_TOKEN": "s3cret-scrape-token"}).test_client()
+def test_metrics_need_the_token_when_one_is_set(make_app, app_config):
+    client = make_app({**app_config, "METRICS_TOKEN": "s3cret-scrape-token"}).test_client()
     assert client.get("/metrics").status_code == 404  # not even from this machine
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
     response = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"},
@@ -158,14 +157,14 @@ def test_metrics_count_submissions_accepted_and_replayed(client, login, make_vis
     assert metric(text, "fieldaudit_submissions_total", outcome="replayed") == 1
 
 
-def test_metrics_show_the_depth_of_each_job_queue(app_config):
+def test_metrics_show_the_depth_of_each_job_queue(make_app, app_config):
     from redis import Redis
     from rq import Queue
 
     from app import worker
 
     url = redis_or_skip()
-    text = create_app({**app_config, "REDIS_URL": url}).test_client().get("/metrics").get_data(as_text=True)
+    text = make_app({**app_config, "REDIS_URL": url}).test_client().get("/metrics").get_data(as_text=True)
     for name in worker.QUEUES:
         assert metric(text, "fieldaudit_queue_depth", queue=name) == Queue(name, connection=Redis.from_url(url)).count
 
