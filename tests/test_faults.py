@@ -1,13 +1,7 @@
 """A dependency down (database, Redis): a clear 503 the phone retries, never a traceback or a bare 500."""
-import socket
-
 import pytest
 
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.test_ops import closed_port
 
 
 @pytest.fixture
