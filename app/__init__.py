@@ -34,6 +34,7 @@ from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 from app.ops import logs as ops_logs
 from app.ops import metrics
+from app.storage import StorageError
 from app.web import wants_json
 
 #: Seconds a client is asked to wait before retrying while the database or Redis is unreachable.
@@ -223,8 +224,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(StorageError)
     def dependency_down(error: Exception) -> ResponseReturnValue:
-        # The database or Redis is down or overloaded: a 503 the phone's queue retries, not a 500.
+        # The database, Redis or the object store is down or overloaded: a 503 the phone's queue retries, not a 500.
         app.logger.error("A dependency is unreachable: %s", type(error).__name__, exc_info=error)
         try:
             db.session.rollback()

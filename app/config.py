@@ -30,6 +30,9 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         SURVEYS_DIR=str(REPO_ROOT / "checklists" / "surveys"),
         UPLOAD_DIR=str(instance / "photos"),
         EXPORT_DIR=str(instance / "exports"),
+        #: Empty: photos and export files in the two folders above (one server). s3://bucket/prefix?endpoint_url=…
+        #: &region=…: in an S3-compatible object store that every app server shares (app/storage.py).
+        STORAGE_URL="",
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         PHOTO_MAX_BYTES=10 * 1024 * 1024,
         PHOTO_MAX_PIXELS=40_000_000,
@@ -113,7 +116,8 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI", "PROXY_COUNT",
-                "DEFAULT_TIMEZONE", "LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN", "UPLOAD_DIR", "EXPORT_DIR"):
+                "DEFAULT_TIMEZONE", "LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN", "UPLOAD_DIR", "EXPORT_DIR",
+                "STORAGE_URL"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     if os.environ.get("DATABASE_URL"):

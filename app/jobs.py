@@ -4,7 +4,9 @@ A feature adds an ExportJob with `create`, commits, and calls `start(job, runner
 RQ (`flask worker` runs it inside the app), without Redis (SQLite, `make run`) a thread of the web process runs it;
 never the request itself. The runner calls `run(job_id, work)`, which marks the job running and hands `work` a
 `Progress`. Progress is written on a connection of its own, so the work's transaction (a server-side cursor, a
-snapshot) is never committed under it. The outcome is stored on the job: done with its file, or failed with a
+snapshot) is never committed under it. The work writes its file to this server's scratch folder (`job_file`);
+`run` moves it into the storage (app.storage: a folder, or the object store every app server reads), so any
+server can hand it out. The outcome is stored on the job: done with its file's storage key, or failed with a
 message a person can act on; nothing raises out of a job. A job whose worker died is reported by
 `fail_if_interrupted`; files older than EXPORT_KEEP_HOURS are deleted when the next job starts.
 """
@@ -28,10 +30,13 @@ from app import worker
 from app.extensions import db
 from app.models import ExportJob, User
 from app.models.types import utcnow
+from app.storage import EXPORTS, StorageError, scratch_dir, storage
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = worker.REPORT_QUEUE
+#: Where finished files are kept in the storage.
+FILES = f"{EXPORTS}/jobs/"
 #: Seconds between two progress writes: the page polls every second, no need for every row.
 PROGRESS_EVERY = 0.5
 
@@ -51,7 +56,8 @@ class JobRun:
 
 @dataclass(frozen=True)
 class Finished:
-    """What finished work produced: its file, and a note for the person (what was left out, and why)."""
+    """What finished work produced: its file (in the scratch folder), and a note for the person (what was left
+    out, and why)."""
 
     path: Path
     note: str | None = None
@@ -125,14 +131,19 @@ def run(job_id: str, work: Callable[[JobRun, Progress], Finished]) -> None:
         job.status, job.progress, job.total = "running", 0, 0
         db.session.commit()
         progress = Progress(job_id)
+        finished: Finished | None = None
         try:
             finished = work(about, progress)
             db.session.commit()  # ends the work's reads; the job row was written only by Progress
+            key = FILES + finished.path.name
+            storage().put_file(key, finished.path)
         except Exception as exc:
             db.session.rollback()
+            if finished is not None:  # written, but not stored: nobody will ask for this copy
+                finished.path.unlink(missing_ok=True)
             _failed(job_id, exc)
             return
-        job.status, job.result_path, job.error = "done", str(finished.path), finished.note
+        job.status, job.result_path, job.error = "done", key, finished.note
         job.progress, job.total = progress.done, progress.total
         job.finished_at = utcnow()
         db.session.commit()
@@ -142,6 +153,9 @@ def _failed(job_id: str, exc: Exception) -> None:
     """Mark the job failed with a message a person can act on (details go to the log)."""
     if isinstance(exc, JobFailed):
         message = str(exc)
+    elif isinstance(exc, StorageError):
+        log.error("Export %s could not store its file: %s", job_id, exc)
+        message = _("The file could not be stored: the file store is unavailable. Try again later.")
     elif isinstance(exc, OSError):
         log.exception("Export %s could not write its file", job_id)
         message = _("The file could not be written (%(reason)s). Try again later or ask an administrator.",
@@ -197,34 +211,28 @@ def fail_if_interrupted(job: ExportJob) -> bool:
     return stalled
 
 
-def files_dir() -> Path:
-    """Return the directory of the jobs' files."""
-    return Path(current_app.config["EXPORT_DIR"]) / "jobs"
-
-
 def job_file(job_id: str, suffix: str) -> Path:
-    """Return where a job writes its file (the directory is made)."""
-    directory = files_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / f"{job_id}{suffix}"
+    """Return where a job writes its file on this server, before `run` stores it."""
+    return scratch_dir(current_app.config) / f"{job_id}{suffix}"
 
 
-def ready_file(job: ExportJob) -> Path | None:
-    """Return the finished job's file, or None when it is not done or its file was deleted."""
-    if job.status != "done" or not job.result_path:
-        return None
-    path = Path(job.result_path)
-    return path if path.is_file() else None
+def ready_file(job: ExportJob) -> str | None:
+    """Return the storage key of the finished job's file, or None when it is not done or its file was deleted."""
+    if job.status != "done" or not job.result_path or not job.result_path.startswith(FILES):
+        return None  # (a path of an older version's folder layout: expired long ago)
+    return job.result_path if storage().exists(job.result_path) else None
 
 
 def prune_files(now: float | None = None) -> int:
     """Delete job files, and leftovers of interrupted jobs, older than EXPORT_KEEP_HOURS; return how many."""
-    directory = files_dir()
-    if not directory.is_dir():
-        return 0
     cutoff = (now if now is not None else time.time()) - float(current_app.config["EXPORT_KEEP_HOURS"]) * 3600
+    store = storage()
     removed = 0
-    for path in directory.iterdir():
+    for found in list(store.list(FILES)):
+        if found.modified < cutoff:
+            store.delete(found.key)
+            removed += 1
+    for path in scratch_dir(current_app.config).iterdir():
         try:
             if path.is_file() and path.stat().st_mtime < cutoff:
                 path.unlink()

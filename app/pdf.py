@@ -2,7 +2,7 @@
 
 Report templates reference resources through two internal schemes only:
 ``fa-static:PATH`` (a file under the app's static folders) and ``fa-photo:NAME`` (a stored photo
-under UPLOAD_DIR, served as a downscaled JPEG thumbnail). Every other URL (``file:``, ``http(s):``,
+in the app's storage, served as a downscaled JPEG thumbnail). Every other URL (``file:``, ``http(s):``,
 ``data:``, ``ftp:``, relative paths, ...) is refused, whether it comes from ``<img>``, ``@import``,
 ``@font-face``, an SVG ``href``, an attachment link or a ``<base>`` element. ``data:`` is refused
 too: our templates never need it (charts are inline SVG), so allowing it would only add surface.
@@ -26,6 +26,7 @@ from flask import Flask
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from app.storage import PHOTOS, StorageError, StorageSpec
 from app.timelimit import ProcessPool, TimeLimitExceeded, can_use_alarm, time_limit
 
 log = logging.getLogger(__name__)
@@ -55,19 +56,19 @@ class FetchRoots:
     """The only places the fetcher reads from (plain strings so it pickles to workers)."""
 
     static_dirs: tuple[str, ...]
-    photo_dir: str
+    store: StorageSpec
     thumb_dir: str
     thumb_px: int = 600
 
 
 def roots_for(app: Flask) -> FetchRoots:
-    """Return the fetch roots of `app`: its static folders, UPLOAD_DIR and the thumbnail cache."""
+    """Return the fetch roots of `app`: its static folders, its storage's photos and the thumbnail cache."""
     static_dirs = [app.static_folder] + [
         bp.static_folder for bp in app.blueprints.values() if bp.static_folder
     ]
     return FetchRoots(
         static_dirs=tuple(str(Path(d).resolve()) for d in static_dirs if d),
-        photo_dir=str(Path(app.config["UPLOAD_DIR"]).resolve()),
+        store=StorageSpec.of(app.config),
         thumb_dir=str(Path(app.config["EXPORT_DIR"]).resolve() / "thumbs"),
         thumb_px=int(app.config.get("REPORT_THUMB_PX", 600)),
     )
@@ -87,19 +88,30 @@ def _inside(root: str, relative: str, suffixes: set[str]) -> Path:
     return path
 
 
-def thumbnail(source: Path, roots: FetchRoots) -> bytes:
-    """Return a JPEG of `source` at most thumb_px wide/high, cached on disk between renders."""
+def photo_key(name: str) -> str:
+    """Return the storage key of a fa-photo: URL's name ("ab/ab12….jpg"); raise RefusedURL for anything else."""
+    name = unquote(name.split("?", 1)[0].split("#", 1)[0])
+    parts = name.split("/")
+    if len(parts) != 2 or not parts[1].startswith(parts[0]) or any(p in ("", ".", "..") for p in parts) \
+            or "\\" in name or "\x00" in name or Path(name).suffix.lower() not in PHOTO_SUFFIXES:
+        raise RefusedURL(f"bad photo name {name!r}")
+    return f"{PHOTOS}/{name}"
+
+
+def thumbnail(key: str, roots: FetchRoots) -> bytes:
+    """Return a JPEG of the stored photo `key` at most thumb_px wide/high, cached on this server's disk.
+
+    A stored photo never changes (a new upload gets a new name), so a cached copy stays right.
+    """
     from PIL import Image, ImageOps
 
     size = roots.thumb_px
-    cache = Path(roots.thumb_dir) / str(size) / (source.relative_to(roots.photo_dir).as_posix().replace("/", "__")
-                                                 + ".jpg")
+    cache = Path(roots.thumb_dir) / str(size) / (key.removeprefix(f"{PHOTOS}/").replace("/", "__") + ".jpg")
     try:
-        if cache.stat().st_mtime_ns >= source.stat().st_mtime_ns:
-            return cache.read_bytes()
+        return cache.read_bytes()
     except FileNotFoundError:
         pass
-    with Image.open(source) as image:
+    with Image.open(io.BytesIO(roots.store.open().read_bytes(key))) as image:
         image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
         small = ImageOps.exif_transpose(image).convert("RGB")
         small.thumbnail((size, size), Image.Resampling.LANCZOS)
@@ -144,18 +156,18 @@ class StrictFetcher(URLFetcher):
                 return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
             raise RefusedURL(url)
         if url.startswith(PHOTO_SCHEME):
-            path = _inside(self.roots.photo_dir, url[len(PHOTO_SCHEME):], PHOTO_SUFFIXES)
+            key = photo_key(url[len(PHOTO_SCHEME):])
             try:
-                data = thumbnail(path, self.roots)
-            except (OSError, ValueError) as exc:  # unreadable image: leave a gap, not a crash
-                raise RefusedURL(f"unreadable photo {path.name}: {exc}") from None
+                data = thumbnail(key, self.roots)
+            except (OSError, ValueError, StorageError) as exc:  # missing or unreadable: leave a gap, not a crash
+                raise RefusedURL(f"unreadable photo {key}: {exc}") from None
             return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
         raise RefusedURL(url)
 
 
 def photo_url(stored_name: str) -> str:
     """Return the internal URL of a stored photo for report templates."""
-    return PHOTO_SCHEME + stored_name
+    return f"{PHOTO_SCHEME}{stored_name[:2]}/{stored_name}"
 
 
 def render_here(html: str, roots: FetchRoots, timeout: float, base_url: str = BASE_URL) -> bytes:

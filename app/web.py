@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, request, send_file, url_for
+from flask import Flask, Response, abort, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,6 +17,7 @@ from app.access import get_job_or_404, get_region_or_404, region_scope, scope_of
 from app.analytics.filters import FilterError, FilterForm, Filters, read_args
 from app.extensions import db
 from app.models import ExportJob, Role
+from app.storage import storage
 
 #: (endpoint, label, roles) of the main navigation; items of features not installed are skipped.
 NAVIGATION = [
@@ -180,10 +181,13 @@ def job_or_404(job_id: str, kind: str) -> ExportJob:
 
 def send_job_file(job: ExportJob, download_name: str, mimetype: str) -> Response:
     """Send a finished job's file as a download; :raise 404: when it is not ready or was deleted."""
-    path = jobs.ready_file(job)
-    if path is None:
+    key = jobs.ready_file(job)
+    try:
+        if key is None:
+            raise FileNotFoundError(job.result_path)
+        response = storage().send(key, mimetype=mimetype, download_name=download_name)
+    except FileNotFoundError:
         abort(404, _("This export is not ready, or its file was deleted. Start it again."))
     current_app.logger.info("Export %s downloaded by %s", job.id, current_user.id)
-    response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=download_name)
     response.headers["Cache-Control"] = "private, no-store"
     return response

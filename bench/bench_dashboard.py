@@ -37,6 +37,7 @@ from benchlib import ensure_postgres_database  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from app.storage import storage_of  # noqa: E402
 
 URLS = {
     "sqlite": "sqlite:////tmp/fa_bench.sqlite",
@@ -391,7 +392,7 @@ def export_only(name: str, mode: str) -> None:
                     break
             elapsed = time.perf_counter() - t
             assert found.status == "done", found.error
-            path, rows = Path(found.result_path), found.total
+            path, rows = storage_of(app).path(found.result_path), found.total  # the local folder
             db.session.execute(delete(ExportJob).where(ExportJob.id == job.id))
             db.session.commit()
         else:

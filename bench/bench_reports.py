@@ -24,6 +24,7 @@ from app.analytics.periods import Period  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import ChecklistVersion, Location, Region, Role, User  # noqa: E402
 from app.reports import documents, jobs  # noqa: E402
+from app.storage import storage_of  # noqa: E402
 from tests.factories_scored import make_scored_visit  # noqa: E402
 from tests.reports_helpers import add_photo, big_checklist, demo_answers, stored_version  # noqa: E402
 
@@ -95,7 +96,7 @@ def main() -> None:
                    for i in range(60)} | {"evidence": [f"p{i}" for i in range(10)]}
         big_visit = make_scored_visit(db, locations[0], big, shopper, answers, datetime(2024, 6, 1, 12, tzinfo=UTC))
         for i in range(10):
-            add_photo(db, big_visit, "evidence", app.config["UPLOAD_DIR"], i)
+            add_photo(db, big_visit, "evidence", storage_of(app), i)
         print(f"data: {n} visits at {len(locations)} locations + a 60-question visit with 10 photos, "
               f"built in {time.perf_counter() - started:.1f} s")
 

@@ -18,6 +18,11 @@ from app.extensions import db as _db
 from app.models import ChecklistVersion, Location, Region, Role, User, Visit, VisitStatus
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# The object-store tests talk to a local S3 endpoint (moto); these keys are all it asks for. Set before any process
+# starts, so that the PDF render workers, spawned from this one, hold them too.
+for _name, _value in (("AWS_ACCESS_KEY_ID", "test-key"), ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+                      ("AWS_DEFAULT_REGION", "us-east-1")):
+    os.environ.setdefault(_name, _value)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 
@@ -145,6 +150,38 @@ def app(app_config, _postgres_schema):
 @pytest.fixture
 def db(app):
     return _db
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 endpoint on loopback (moto's server mode), for the whole run: its URL."""
+    import socket
+
+    server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint):
+    """Return a factory of empty buckets on the S3 endpoint: each call gives the STORAGE_URL of a new one."""
+    import uuid
+
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+
+    def make(prefix: str = "fieldaudit") -> str:
+        name = f"test-{uuid.uuid4().hex[:12]}"
+        client.create_bucket(Bucket=name)
+        return f"s3://{name}/{prefix}?endpoint_url={s3_endpoint}"
+
+    return make
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from app.checklists.loader import load_checklist_file
 from app.demo.answers import AnswerMaker
 from app.models import ChecklistVersion, Photo
-from app.storage import photo_path
+from app.storage import Storage, photo_key
 from tests.factories_scored import make_scored_visit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def stored_version(db, path: Path) -> ChecklistVersion:
     return version
 
 
-def add_photo(db, visit, question_id: str, upload_dir: str, number: int, size=(2400, 1800)) -> Photo:
+def add_photo(db, visit, question_id: str, store: Storage, number: int, size=(2400, 1800)) -> Photo:
     """Write a large JPEG as the field app stores uploads and attach it to the visit."""
     rng = random.Random(number)
     image = Image.new("RGB", size, (rng.randint(40, 200), rng.randint(40, 200), rng.randint(40, 200)))
@@ -40,9 +40,7 @@ def add_photo(db, visit, question_id: str, upload_dir: str, number: int, size=(2
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     stored_name = f"{number:02d}{rng.getrandbits(64):016x}.jpg"
-    path = photo_path(upload_dir, stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(out.getvalue())
+    store.put_bytes(photo_key(stored_name), out.getvalue())
     photo = Photo(visit=visit, question_id=question_id, slot=number, client_photo_id=f"c{number}",
                   stored_name=stored_name, width=size[0], height=size[1], byte_size=len(out.getvalue()))
     db.session.add(photo)

@@ -12,16 +12,19 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.extensions import db as _db
 from app.models import Answer, Photo, User, Visit
-from app.storage import photo_path
+from app.storage import photo_key, storage_of
 from tests.conftest import PASSWORD, TEST_DATABASE_URL
 from tests.test_photo_pipeline import ANSWERS, jpeg, noisy
 
 
-@pytest.fixture
-def app_config(app_config, tmp_path):
-    """A database file instead of memory, so that a backup reads what the test wrote."""
+@pytest.fixture(params=["folder", "object store"])
+def app_config(request, app_config, tmp_path):
+    """A database file instead of memory, so that a backup reads what the test wrote; photos in a folder or in
+    the object store."""
     if not TEST_DATABASE_URL:
         app_config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'source.db'}"
+    if request.param == "object store":
+        app_config["STORAGE_URL"] = request.getfixturevalue("s3_bucket")()
     return app_config
 
 
@@ -65,10 +68,10 @@ def submitted_visits(client, login, make_visit, make_checklist_version, shopper,
 def snapshot(app) -> dict:
     """Every visit, answer, score, account and photo (with the bytes of its files) in comparable form."""
     with app.app_context():
-        upload_dir = app.config["UPLOAD_DIR"]
+        store = storage_of(app)
 
         def files(photo):
-            return tuple(hashlib.sha256(photo_path(upload_dir, photo.stored_name, size).read_bytes()).hexdigest()
+            return tuple(hashlib.sha256(store.read_bytes(photo_key(photo.stored_name, size))).hexdigest()
                          for size in (None, "thumb"))
 
         found = {
@@ -86,8 +89,8 @@ def snapshot(app) -> dict:
         return found
 
 
-def test_a_backup_restored_into_a_fresh_database_and_folder_holds_every_visit_answer_score_and_photo(
-        app, client, login, make_visit, make_checklist_version, shopper, tmp_path, fresh_database):
+def test_a_backup_restored_into_a_fresh_database_and_storage_holds_every_visit_answer_score_and_photo(
+        app, client, login, make_visit, make_checklist_version, shopper, tmp_path, fresh_database, request):
     submitted_visits(client, login, make_visit, make_checklist_version, shopper)
     email = shopper.email
     before_tokens = list(_db.session.scalars(select(Photo.token).order_by(Photo.id)))
@@ -104,8 +107,9 @@ def test_a_backup_restored_into_a_fresh_database_and_folder_holds_every_visit_an
     assert "manifest.json" in names and any(n.startswith("photos/") and n.endswith(".jpg") for n in names)
     assert not any(n.endswith(".upload") for n in names)  # originals with their metadata are never kept
 
+    fresh_storage = request.getfixturevalue("s3_bucket")() if app.config["STORAGE_URL"] else ""
     restored_app = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": fresh_database,
-                               "UPLOAD_DIR": str(tmp_path / "restored-photos")})
+                               "UPLOAD_DIR": str(tmp_path / "restored-photos"), "STORAGE_URL": fresh_storage})
     with restored_app.app_context():  # the test's own app context would be reused by the command
         result = restored_app.test_cli_runner().invoke(args=["backup", "restore", str(archive)])
     assert result.exit_code == 0, result.output

@@ -24,7 +24,7 @@ from app.models import (
     VisitStatus,
 )
 from app.scoring import score_visit
-from app.storage import photo_path
+from app.storage import photo_key, storage_of
 from tests.conftest import TEST_DATABASE_URL
 
 EMAILS = [f"{u[1]}@{content.DOMAIN}" for u in content.USERS]
@@ -150,7 +150,7 @@ def test_photo_answers_point_to_stored_files(demo, db, app):
     assert values
     for tokens in values:
         for token in tokens:
-            assert photo_path(app.config["UPLOAD_DIR"], photos[token].stored_name).is_file()
+            assert storage_of(app).exists(photo_key(photos[token].stored_name))
 
 
 def test_second_run_changes_nothing(demo, runner, db):

@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.models import ExportJob
+from app.storage import scratch_dir, storage_of
 from tests.export_helpers import export_file, shared_database, wait_for
 from tests.export_helpers import start as start_export
 from tests.factories_scored import (
@@ -74,7 +75,7 @@ def test_the_dashboard_starts_an_export_job_and_its_page_shows_progress_and_the_
     assert "Ready: 40 rows." in text and f'href="/dashboard/exports/{job_id}/download"' in text
     job = db.session.get(ExportJob, job_id)
     assert job.user_id == manager.id and job.kind == "spreadsheet" and job.finished_at is not None
-    assert os.path.dirname(job.result_path).endswith(os.path.join("exports", "jobs"))
+    assert job.result_path == f"exports/jobs/{job_id}.csv" and storage_of(app).exists(job.result_path)
 
 
 def test_a_running_export_shows_rows_written_of_the_total(db, client, login, manager):
@@ -220,7 +221,7 @@ def test_only_the_owner_downloads_an_export(client, login, make_user, network):
     assert client.get(state["download_url"]).status_code == 403
 
 
-def test_a_failed_export_says_why_and_never_500s(client, login, manager, network, monkeypatch):
+def test_a_failed_export_says_why_and_never_500s(app, client, login, manager, network, monkeypatch):
     from app.dashboard import exports
 
     def disk_full(path, header, rows):
@@ -235,7 +236,7 @@ def test_a_failed_export_says_why_and_never_500s(client, login, manager, network
     page = client.get(f"/dashboard/exports/{job_id}")
     assert page.status_code == 200 and "No space left on device" in page.get_data(as_text=True)
     assert client.get(f"/dashboard/exports/{job_id}/download").status_code == 404
-    assert os.listdir(exports.jobs.files_dir()) == []  # the partial file is gone
+    assert os.listdir(scratch_dir(app.config)) == [] and list(storage_of(app).list("exports/")) == []  # nothing left
 
 
 def test_an_interrupted_export_is_reported_as_failed(db, client, login, manager):
@@ -253,11 +254,12 @@ def test_an_interrupted_export_is_reported_as_failed(db, client, login, manager)
 def test_old_files_are_deleted_when_the_next_export_starts(app, db, client, login, manager, network):
     login(manager)
     first = wait_for(client, start(client, "table", "csv"))
-    path = db.session.get(ExportJob, first["id"]).result_path
+    key = db.session.get(ExportJob, first["id"]).result_path
+    path = storage_of(app).path(key)  # the local folder: its files can be aged
     old = time.time() - 25 * 3600
     os.utime(path, (old, old))
     wait_for(client, start(client, "table", "csv"))
-    assert not os.path.exists(path)
+    assert not path.exists() and not storage_of(app).exists(key)
     state = client.get(f"/dashboard/exports/{first['id']}.json").get_json()
     assert state["status"] == "done" and state["expired"] and state["download_url"] is None
     assert "was deleted after 24 hours" in client.get(f"/dashboard/exports/{first['id']}").get_data(as_text=True)

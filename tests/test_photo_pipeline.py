@@ -3,7 +3,6 @@ decoding bounded in time, and decoding in an RQ job (with the photo pending) whe
 import io
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageCms
@@ -12,7 +11,7 @@ from sqlalchemy import select
 
 from app import worker
 from app.models import Photo
-from app.storage import ORIGINAL, photo_path
+from app.storage import ORIGINAL, photo_key, storage_of
 from app.visits import photos as photo_service
 from app.visits.images import ImageRefused, verify_image
 from tests.reports_helpers import pdf_reader
@@ -176,7 +175,7 @@ def test_a_cut_jpeg_upload_is_refused_and_nothing_is_kept(app, client, db, visit
     assert response.status_code == 400 and response.json["error"] == "invalid_photo"
     assert "damaged" in response.json["message"]
     assert db.session.scalar(select(Photo)) is None
-    assert not any(p.is_file() for p in Path(app.config["UPLOAD_DIR"]).rglob("*"))
+    assert list(storage_of(app).list("photos/")) == []
 
 
 def test_served_photo_thumbnail_and_pdf_image_carry_no_metadata(app, client, db, visit, login, admin):
@@ -234,8 +233,8 @@ def test_with_redis_an_upload_answers_at_once_and_a_job_decodes_it(app, client, 
     assert response.status_code == 202 and response.json["status"] == "pending"
     assert response.json["url"] is None
     photo = db.session.scalar(select(Photo))
-    original = photo_path(app.config["UPLOAD_DIR"], photo.stored_name, ORIGINAL)
-    assert original.is_file()
+    original = photo_key(photo.stored_name, ORIGINAL)
+    assert storage_of(app).exists(original)
     assert client.get(f"/visits/photos/{photo.token}").status_code == 404  # nothing clean to serve yet
     # A retry while pending is the same photo, still pending.
     assert upload(client, visit, jpeg_with_every_kind_of_metadata()).status_code == 202
@@ -245,7 +244,7 @@ def test_with_redis_an_upload_answers_at_once_and_a_job_decodes_it(app, client, 
     state = client.get(f"/api/v1/visits/{visit.id}").json["photos"][0]
     assert state["status"] == "ready" and state["latitude"] == pytest.approx(55.7535)
     assert_clean(body_of(client, state["url"]))
-    assert not original.exists()  # the upload, with its metadata, is gone
+    assert not storage_of(app).exists(original)  # the upload, with its metadata, is gone
     assert submit(client, visit, [state["id"]]).status_code == 201
 
 

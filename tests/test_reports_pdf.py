@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from app.models import ActionStatus, CorrectiveAction, SurveyResponse, VisitStatus
+from app.storage import storage_of
 from tests.factories_scored import build_network, make_scored_visit
 from tests.reports_helpers import (
     REPO_ROOT,
@@ -49,7 +50,7 @@ def get_pdf(client, url, **params):
 def test_visit_report_shows_stored_numbers_answers_and_photos(app, db, client, network, staff):
     visit = network["visits"]["a1_q2_loss"]
     for number in range(3):
-        add_photo(db, visit, "shelf", app.config["UPLOAD_DIR"], number)
+        add_photo(db, visit, "shelf", storage_of(app), number)
     pdf = get_pdf(client, f"/reports/visits/{visit.id}.pdf")
     text = pdf_text(pdf)
 
@@ -210,7 +211,7 @@ def test_sixty_questions_and_ten_photos_paginate(app, db, make_location, make_ch
                               {f"q{i}": ("yes" if i % 7 else "no") for i in range(60)} | {"evidence": ["x"]},
                               datetime(2024, 5, 2, 9, 0, tzinfo=UTC))
     for number in range(10):
-        add_photo(db, visit, "evidence", app.config["UPLOAD_DIR"], number)
+        add_photo(db, visit, "evidence", storage_of(app), number)
     from app.reports import documents
 
     pdf = documents.to_pdf(documents.visit_html(visit)).pdf

@@ -6,7 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.models import Photo
-from app.pdf import FetchRoots, RenderPool, RenderTimeout, StrictFetcher, render, roots_for
+from app.pdf import FetchRoots, RenderPool, RenderTimeout, StrictFetcher, photo_url, render, roots_for
+from app.storage import storage_of
 from tests.factories_scored import PERFECT, build_network, make_scored_visit
 from tests.reports_helpers import add_photo, pdf_images, pdf_reader, pdf_text
 
@@ -107,13 +108,11 @@ def test_fetcher_refuses_everything_but_our_files_even_in_raw_markup(app, trap, 
 
 def test_fetcher_serves_static_files_and_photos_only_from_their_folders(app, db, network):
     visit = network["visits"]["a1_q2_perfect"]
-    photo = add_photo(db, visit, "shelf", app.config["UPLOAD_DIR"], 1)
+    photo = add_photo(db, visit, "shelf", storage_of(app), 1)
     fetcher = StrictFetcher(roots_for(app))
     css = fetcher.fetch("fa-static:app.css")
     assert b"score-excellent" in css.read() and css.content_type == "text/css"
-    from app.reports.data import stored_photo_path
-
-    thumb = fetcher.fetch("fa-photo:" + stored_photo_path(photo.stored_name))
+    thumb = fetcher.fetch(photo_url(photo.stored_name))
     assert thumb.content_type == "image/jpeg"
     from io import BytesIO
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.localtime import days_outside
 from app.models import Photo, Visit
-from app.storage import ORIGINAL, photo_path, write_file
+from app.storage import ORIGINAL, photo_key, storage_of
 from app.visits import photos as photo_service
 from app.visits import risk
 
@@ -173,7 +173,7 @@ def test_a_pending_photo_is_scored_when_its_job_gives_it_a_hash(app, submit, db,
                   status="pending", source="camera")
     db.session.add(photo)
     db.session.commit()
-    write_file(photo_path(app.config["UPLOAD_DIR"], photo.stored_name, ORIGINAL), jpeg(original, 70))
+    storage_of(app).put_bytes(photo_key(photo.stored_name, ORIGINAL), jpeg(original, 70))
     assert second.risk_score == 0
     photo_service.process_photo(photo, photo_service.PhotoSettings.of(app.config))
     db.session.commit()

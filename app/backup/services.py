@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
 from app.models import Answer, Photo, User, Visit
+from app.storage import PHOTOS, Storage, storage
 
-MANIFEST, SQLITE_FILE, PG_FILE, PHOTOS = "manifest.json", "database.sqlite", "database.pgdump", "photos"
+MANIFEST, SQLITE_FILE, PG_FILE = "manifest.json", "database.sqlite", "database.pgdump"
 FORMAT = 1
 
 
@@ -87,8 +87,9 @@ def _dump_database(folder: Path) -> str:
 
 
 def create(archive: Path) -> Contents:
-    """Write a backup of the database and the photo files to `archive` (atomically); return what it holds."""
-    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    """Write a backup of the database and the photo files (from the folder or the object store) to `archive`
+    (atomically); return what it holds."""
+    store = storage()
     archive.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=archive.parent, prefix=".backup-") as work:
         folder = Path(work)
@@ -101,12 +102,28 @@ def create(archive: Path) -> Contents:
         with tarfile.open(partial, "w") as tar:  # photos are JPEGs already: compressing gains nothing
             tar.add(folder / MANIFEST, MANIFEST)
             tar.add(folder / database_file, database_file)
-            if upload_dir.is_dir():
-                tar.add(upload_dir, PHOTOS)
-            else:
-                tar.addfile(_folder_entry(PHOTOS))  # an empty folder, so a restore finds one
+            tar.addfile(_folder_entry(PHOTOS))  # even when empty, so a restore finds one
+            _add_photos(tar, store)
         os.replace(partial, archive)
     return contents
+
+
+def _add_photos(tar: tarfile.TarFile, store: Storage) -> None:
+    """Stream every stored photo file (clean copies, thumbnails, uploads not yet decoded) into the archive."""
+    for found in store.list(f"{PHOTOS}/"):
+        entry = tarfile.TarInfo(found.key)
+        entry.size, entry.mtime, entry.mode = found.size, int(found.modified), 0o644
+        with store.open(found.key) as stream:
+            tar.addfile(entry, stream)
+
+
+def _restore_photos(folder: Path, store: Storage) -> None:
+    """Replace every stored photo file with the archive's."""
+    for found in list(store.list(f"{PHOTOS}/")):
+        store.delete(found.key)
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            store.put_bytes(f"{PHOTOS}/{path.relative_to(folder).as_posix()}", path.read_bytes())
 
 
 def _folder_entry(name: str) -> tarfile.TarInfo:
@@ -140,7 +157,7 @@ def restore(archive: Path, *, replace: bool = False) -> tuple[Contents, Contents
     if not replace and inspect(db.engine).has_table("users") and Contents.of_database().users:
         raise BackupError("This database already has accounts; restore with --replace to overwrite it all")
     db.session.remove()
-    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    store = storage()
     with tempfile.TemporaryDirectory(prefix="fieldaudit-restore-") as work:
         folder = Path(work)
         try:
@@ -151,9 +168,7 @@ def restore(archive: Path, *, replace: bool = False) -> tuple[Contents, Contents
         if not (folder / manifest["database_file"]).is_file() or not (folder / PHOTOS).is_dir():
             raise BackupError(f"{archive} lacks its database or its photos; nothing was restored")
         _load_database(folder / manifest["database_file"], manifest["engine"])
-        if upload_dir.exists():
-            shutil.rmtree(upload_dir)
-        shutil.copytree(folder / PHOTOS, upload_dir)
+        _restore_photos(folder / PHOTOS, store)
     expected = Contents(**manifest["contents"])
     return expected, Contents.of_database()
 

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from app.demo import content
 from app.demo.generator import DemoError, count_visits_by_status, is_loaded, load, logins, wipe
 from app.extensions import db
+from app.storage import storage
 
 
 def print_logins() -> None:
@@ -32,13 +33,13 @@ def demo_cli(reset: bool, yes: bool, seed: int, today: datetime | None) -> None:
     if current_app.config.get("ENV_NAME") == "production":
         raise click.ClickException("refusing to load demo data in production: its accounts share a known password")
     started = time.perf_counter()
-    upload_dir = current_app.config["UPLOAD_DIR"]
+    store = storage()
     if reset:
         url = db.engine.url.render_as_string(hide_password=True)
         if not yes:
             click.confirm(f"This deletes ALL data in {url} (every account, visit and survey). Continue?",
                           abort=True)
-        wipe(upload_dir)
+        wipe(store)
         db.session.commit()
         click.echo("All data deleted.")
     elif is_loaded():
@@ -47,7 +48,7 @@ def demo_cli(reset: bool, yes: bool, seed: int, today: datetime | None) -> None:
         return
     try:
         summary = load(today=today.date() if today else date.today(), seed=seed,
-                       checklists_dir=current_app.config["CHECKLISTS_DIR"], upload_dir=upload_dir)
+                       checklists_dir=current_app.config["CHECKLISTS_DIR"], store=store)
     except DemoError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None

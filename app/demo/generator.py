@@ -37,6 +37,7 @@ from app.models import (
     VisitStatus,
 )
 from app.scoring import score_visit
+from app.storage import Storage
 from app.surveydefs.active import active_survey
 from app.visits import risk
 from app.visits.lifecycle import payload_hash, record_submission, write_draft
@@ -111,21 +112,21 @@ def conflicts() -> list[str]:
     return found
 
 
-def wipe(upload_dir: str) -> None:
+def wipe(store: Storage) -> None:
     """Delete every row of every table and the demo photo files (not committed)."""
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
-    remove_demo_photos(upload_dir)
+    remove_demo_photos(store)
 
 
 class Generator:
     """Builds the demo data in memory, then hands it to the session."""
 
-    def __init__(self, *, today: date, seed: int, upload_dir: str) -> None:
+    def __init__(self, *, today: date, seed: int, store: Storage) -> None:
         self.today = today
         self.start = today - timedelta(days=MONTHS * 30 + 3)
         self.rng = random.Random(seed)
-        self.upload_dir = upload_dir
+        self.store = store
         self.summary = Summary()
         self.photo_number = 0
         self.audit: list[AuditLog] = []
@@ -485,7 +486,7 @@ class Generator:
 
     def run(self, checklists_dir: str) -> Summary:
         """Add the whole demo to the session (the caller commits)."""
-        self.files = DemoPhotos(self.upload_dir, self.rng)
+        self.files = DemoPhotos(self.store, self.rng)
         self.network()
         self.checklists(checklists_dir)
         history = self.history()
@@ -513,13 +514,13 @@ class Generator:
         return self.summary
 
 
-def load(*, today: date | None = None, seed: int = 20240601, checklists_dir: str, upload_dir: str) -> Summary:
+def load(*, today: date | None = None, seed: int = 20240601, checklists_dir: str, store: Storage) -> Summary:
     """Add the demo data to the session; :raise DemoError: when codes or emails are already taken."""
     found = conflicts()
     if found:
         raise DemoError("the database already holds " + ", ".join(found[:5])
                         + ("…" if len(found) > 5 else "") + "; use --reset to replace everything with the demo")
-    return Generator(today=today or date.today(), seed=seed, upload_dir=upload_dir).run(checklists_dir)
+    return Generator(today=today or date.today(), seed=seed, store=store).run(checklists_dir)
 
 
 def count_visits_by_status() -> dict[str, int]:

@@ -5,11 +5,10 @@ earlier one again, slightly resized and recompressed, as a shopper passing an ol
 """
 import io
 import random
-from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from app.storage import photo_path
+from app.storage import PHOTOS, Storage, photo_key
 from app.visits.images import THUMB_SIDE, perceptual_hash
 
 #: Stored names of demo photos start with this, so that `demo --reset` removes only them.
@@ -65,10 +64,10 @@ def _jpeg(image: Image.Image, side: int | None = None) -> bytes:
 
 
 class DemoPhotos:
-    """Pictures written under UPLOAD_DIR as the field app stores uploads."""
+    """Pictures written to the storage as the field app stores uploads."""
 
-    def __init__(self, upload_dir: str, rng: random.Random):
-        self.upload_dir = upload_dir
+    def __init__(self, store: Storage, rng: random.Random):
+        self.store = store
         self.rng = rng
         #: The pictures drawn so far, for a visit that reuses an old one.
         self.drawn: dict[str, list[Image.Image]] = {"shelf": [], "stand": []}
@@ -85,18 +84,15 @@ class DemoPhotos:
         jpeg, thumb = _jpeg(image), _jpeg(image, THUMB_SIDE)
         stored_name = f"{PREFIX}{number:06d}.jpg"
         for data, size in ((jpeg, None), (thumb, "thumb")):
-            path = photo_path(self.upload_dir, stored_name, size)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            self.store.put_bytes(photo_key(stored_name, size), data)
         return stored_name, image.width, image.height, len(jpeg), perceptual_hash(image)
 
 
-def remove_demo_photos(upload_dir: str) -> int:
+def remove_demo_photos(store: Storage) -> int:
     """Delete the demo photo files; return how many were removed."""
-    folder = Path(upload_dir) / PREFIX[:2]
     removed = 0
-    if folder.is_dir():
-        for path in folder.glob(f"{PREFIX}*.jpg"):
-            path.unlink(missing_ok=True)
+    for found in list(store.list(f"{PHOTOS}/{PREFIX[:2]}/{PREFIX}")):
+        if found.key.endswith(".jpg"):
+            store.delete(found.key)
             removed += 1
     return removed

@@ -1,5 +1,5 @@
 """Shopper pages: my visits, a visit's status and history; stored photos for those allowed to see them."""
-from flask import abort, current_app, render_template, request, send_file, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import case, select
@@ -9,7 +9,7 @@ from app.access import get_photo_or_404, get_visit_or_404, roles_required
 from app.extensions import db
 from app.models import HANDED_IN_STATES, OPEN_STATES, Role, Visit
 from app.models import VisitStatus as S
-from app.storage import photo_path
+from app.storage import photo_key, storage
 
 #: The sections of "My visits", in the order shown.
 SECTIONS = (
@@ -78,10 +78,10 @@ def photo(token: str) -> ResponseReturnValue:
     if not stored.ready:  # still being decoded, or refused: there is no clean copy to show
         abort(404)
     size = "thumb" if request.args.get("size") == "thumb" else None
-    path = photo_path(current_app.config["UPLOAD_DIR"], stored.stored_name, size)
-    if not path.is_file():
+    try:
+        response = storage().send(photo_key(stored.stored_name, size), mimetype="image/jpeg")
+    except FileNotFoundError:
         abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=3600, conditional=True)
     # Evidence of a real visit: never in shared caches.
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"

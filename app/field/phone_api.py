@@ -17,6 +17,7 @@ from app.field.pages import fill_url
 from app.localtime import is_overdue
 from app.models import OPEN_STATES, Photo, Role, Visit
 from app.ops import metrics
+from app.storage import storage
 from app.visits import lifecycle
 from app.visits import photos as photo_service
 from app.visits.errors import SubmissionRace, VisitError
@@ -187,7 +188,7 @@ def delete_photo(visit_id: int, token: str) -> ResponseReturnValue:
     photo = db.session.scalar(select(Photo).where(Photo.visit_id == visit.id, Photo.token == token))
     if photo is None:
         raise VisitError(_l("No such photo."), code="not_found")
-    photo_service.delete_photo(visit, photo, current_app.config["UPLOAD_DIR"])
+    photo_service.delete_photo(visit, photo, storage())
     db.session.commit()
     return "", 204
 

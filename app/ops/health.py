@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
+from app.storage import EXPORTS, PHOTOS, StorageError, scratch_dir, storage
 
 #: Seconds a probe waits for Redis; a load balancer probes often and must get an answer quickly.
 REDIS_TIMEOUT = 1.0
@@ -49,14 +50,25 @@ def folder_writable(folder: str) -> bool:
         return False
 
 
+def storage_works(top: str) -> bool:
+    """Return True when a file can be written below `top` of the storage (a folder, or the object store)."""
+    try:
+        storage().check(top)
+        return True
+    except (StorageError, OSError):
+        current_app.logger.warning("Readiness: the storage of %s refuses writes", top, exc_info=True)
+        return False
+
+
 def checks() -> dict[str, Callable[[], bool]]:
     """Return the named checks this configuration needs (Redis only where it is configured)."""
     config = current_app.config
     found: dict[str, Callable[[], bool]] = {"database": database_reachable}
     if config.get("REDIS_URL"):
         found["redis"] = redis_reachable
-    found["photos"] = lambda: folder_writable(config["UPLOAD_DIR"])
-    found["exports"] = lambda: folder_writable(config["EXPORT_DIR"])
+    found["photos"] = lambda: storage_works(PHOTOS)
+    # Exports are written on this server's disk first, then stored.
+    found["exports"] = lambda: folder_writable(str(scratch_dir(config, make=False))) and storage_works(EXPORTS)
     return found
 
 

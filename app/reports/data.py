@@ -28,7 +28,6 @@ from app.models import (
 )
 from app.models.types import utcnow
 from app.pdf import photo_url
-from app.storage import photo_path
 from app.visits.photos import evidence
 
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
@@ -102,11 +101,6 @@ class PhotoLine:
     caption: str
 
 
-def stored_photo_path(stored_name: str) -> str:
-    """Return a stored photo's path below UPLOAD_DIR, as the field app lays the files out."""
-    return photo_path("", stored_name).as_posix()
-
-
 def shopper_label(visit: Visit, include_name: bool) -> str:
     """Return the shopper's code, with the name only when the caller was allowed and asked for it."""
     shopper = visit.shopper
@@ -141,7 +135,7 @@ def visit_detail(visit: Visit, *, include_shopper_name: bool = False) -> VisitDe
     photos: dict[str, list[PhotoLine]] = defaultdict(list)
     ready = [photo for photo in visit.photos if photo.ready]  # a pending or refused upload has no clean copy
     for photo in ready:
-        photos[photo.question_id].append(PhotoLine(photo_url(stored_photo_path(photo.stored_name)),
+        photos[photo.question_id].append(PhotoLine(photo_url(photo.stored_name),
                                                    " · ".join(evidence(photo, visit.location))))
 
     sections, critical = [], []

@@ -4,12 +4,12 @@
     flask --app wsgi risk recompute --photos   first hash the ready photos stored before photos were hashed
 """
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Photo, Visit
+from app.storage import storage
 from app.visits import risk
 from app.visits.photos import hash_stored_photo
 
@@ -28,7 +28,7 @@ def recompute(photos: bool) -> None:
         ids = list(db.session.scalars(select(Photo.id).where(Photo.status == "ready", Photo.phash.is_(None))))
         for start in range(0, len(ids), BATCH):
             for photo in db.session.scalars(select(Photo).where(Photo.id.in_(ids[start:start + BATCH]))):
-                if hash_stored_photo(photo, current_app.config["UPLOAD_DIR"]):
+                if hash_stored_photo(photo, storage()):
                     hashed += 1
                 else:
                     missing += 1

@@ -23,7 +23,7 @@ from app.checklists.questions import PhotoQuestion
 from app.extensions import db
 from app.localtime import format_local
 from app.models import Location, Photo, Visit
-from app.storage import ORIGINAL, photo_path, remove_photo_files, write_file
+from app.storage import ORIGINAL, Storage, StorageSpec, photo_key, remove_photo_files
 from app.timelimit import ProcessPool, TimeLimitExceeded, can_use_alarm, time_limit
 from app.visits import risk
 from app.visits.errors import VisitError
@@ -74,7 +74,7 @@ class PhotoRejected(VisitError):
 
 @dataclass(frozen=True)
 class PhotoSettings:
-    upload_dir: str
+    store: StorageSpec
     max_pixels: int
     #: Seconds one photo may take to decode and re-encode before it is refused.
     timeout: float
@@ -87,7 +87,7 @@ class PhotoSettings:
 
     @classmethod
     def of(cls, config: Mapping[str, Any]) -> "PhotoSettings":
-        return cls(upload_dir=config["UPLOAD_DIR"], max_pixels=int(config["PHOTO_MAX_PIXELS"]),
+        return cls(store=StorageSpec.of(config), max_pixels=int(config["PHOTO_MAX_PIXELS"]),
                    timeout=float(config["PHOTO_DECODE_TIMEOUT"]), redis_url=config.get("REDIS_URL"))
 
 
@@ -129,10 +129,10 @@ def decode_within(data: bytes, settings: PhotoSettings) -> VerifiedImage:
         raise PhotoRejected(ImageRefused("too_slow")) from None
 
 
-def _store_verified(photo: Photo, image: VerifiedImage, upload_dir: str) -> None:
+def _store_verified(photo: Photo, image: VerifiedImage, store: Storage) -> None:
     """Write the clean copies and record what the photo is; the photo becomes ready."""
-    write_file(photo_path(upload_dir, photo.stored_name), image.jpeg)
-    write_file(photo_path(upload_dir, photo.stored_name, "thumb"), image.thumbnail)
+    store.put_bytes(photo_key(photo.stored_name), image.jpeg)
+    store.put_bytes(photo_key(photo.stored_name, "thumb"), image.thumbnail)
     photo.status, photo.problem = "ready", None
     photo.width, photo.height, photo.byte_size = image.width, image.height, len(image.jpeg)
     risk.set_photo_hash(photo, image.phash)
@@ -215,11 +215,12 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
         photo.geo_source = "device"
     if exif:
         record_capture(photo, capture_from_segment(exif))
+    store = settings.store.open()
     if settings.deferred:
         photo.status = "pending"
-        write_file(photo_path(settings.upload_dir, photo.stored_name, ORIGINAL), data)
+        store.put_bytes(photo_key(photo.stored_name, ORIGINAL), data)
     else:
-        _store_verified(photo, decode_within(data, settings), settings.upload_dir)
+        _store_verified(photo, decode_within(data, settings), store)
     # The database decides who gets each place: an upload that loses a race for one tries the next.
     for slot in free:
         photo.slot = slot
@@ -232,9 +233,9 @@ def add_photo(visit: Visit, data: bytes, *, question_id: str, client_photo_id: s
                 db.session.expunge(photo)
             stored = find_photo(visit, client_photo_id)
             if stored is not None:  # the same photo, sent twice at once: the other copy won
-                remove_photo_files(settings.upload_dir, photo.stored_name)
+                remove_photo_files(store, photo.stored_name)
                 return stored, False
-    remove_photo_files(settings.upload_dir, photo.stored_name)
+    remove_photo_files(store, photo.stored_name)
     raise _too_many(question)
 
 
@@ -259,19 +260,20 @@ def process_photo(photo: Photo, settings: PhotoSettings) -> None:
     """
     if photo.status != "pending":
         return
-    original = photo_path(settings.upload_dir, photo.stored_name, ORIGINAL)
+    store = settings.store.open()
+    original = photo_key(photo.stored_name, ORIGINAL)
     try:
-        data = original.read_bytes()
+        data = store.read_bytes(original)
     except FileNotFoundError:
         photo.status, photo.problem = "rejected", "lost"
         return
     try:
-        _store_verified(photo, decode_within(data, settings), settings.upload_dir)
+        _store_verified(photo, decode_within(data, settings), store)
     except PhotoRejected as exc:
         photo.status, photo.problem = "rejected", exc.problem
     db.session.flush()
     risk.refresh(photo.visit)
-    original.unlink(missing_ok=True)
+    store.delete(original)
 
 
 def run_photo_job(photo_id: int) -> None:
@@ -295,7 +297,7 @@ def _too_many(question: PhotoQuestion) -> VisitError:
                       code="too_many_photos", question_id=question.id, max_photos=question.max_photos)
 
 
-def delete_photo(visit: Visit, photo: Photo, upload_dir: str) -> None:
+def delete_photo(visit: Visit, photo: Photo, store: Storage) -> None:
     """Remove a photo of an open visit and drop it from the draft's answers."""
     require(visit, "upload")
     draft = visit.draft or {}
@@ -308,7 +310,7 @@ def delete_photo(visit: Visit, photo: Photo, upload_dir: str) -> None:
         visit.draft = {**draft, "answers": answers}
     db.session.delete(photo)
     db.session.flush()
-    remove_photo_files(upload_dir, photo.stored_name)
+    remove_photo_files(store, photo.stored_name)
 
 
 #: How the picture reached the form, for people.
@@ -351,10 +353,10 @@ def evidence(photo: Photo, location: Location) -> list[str]:
     return phrases
 
 
-def hash_stored_photo(photo: Photo, upload_dir: str) -> bool:
+def hash_stored_photo(photo: Photo, store: Storage) -> bool:
     """Give a ready photo stored before photos were hashed its perceptual hash; return False when its file is gone."""
     try:
-        with Image.open(photo_path(upload_dir, photo.stored_name)) as image:
+        with store.open(photo_key(photo.stored_name)) as stream, Image.open(stream) as image:
             image.load()
             risk.set_photo_hash(photo, perceptual_hash(image.convert("RGB")))
     except (FileNotFoundError, OSError, ValueError):
