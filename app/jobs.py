@@ -1,14 +1,16 @@
 """Background jobs a person watches (exports): queued on RQ or run on a thread, with progress, failure and cleanup.
 
 A feature adds an ExportJob with `create`, commits, and calls `start(job, runner)`: with REDIS_URL the runner goes to
-RQ (`flask worker` runs it inside the app), without Redis (SQLite, `make run`) a thread of the web process runs it;
-never the request itself. The runner calls `run(job_id, work)`, which marks the job running and hands `work` a
+RQ (`flask worker` runs it inside the app, within REPORT_BATCH_TIMEOUT, and runs it again when its worker died); the
+web process then never does the work itself, and a queue it cannot reach fails the job with a message to try again.
+Without Redis (SQLite, `make run`) a thread of the web process runs it; never the request itself.
+The runner calls `run(job_id, work)`, which marks the job running and hands `work` a
 `Progress`. Progress is written on a connection of its own, so the work's transaction (a server-side cursor, a
 snapshot) is never committed under it. The work writes its file to this server's scratch folder (`job_file`);
 `run` moves it into the storage (app.storage: a folder, or the object store every app server reads), so any
 server can hand it out. The outcome is stored on the job: done with its file's storage key, or failed with a
-message a person can act on; nothing raises out of a job. A job whose worker died is reported by
-`fail_if_interrupted`; files older than EXPORT_KEEP_HOURS are deleted when the next job starts.
+message a person can act on; nothing raises out of a job. A job whose worker died and that RQ gave up on, or
+that stalled, is reported by `fail_if_interrupted`; files older than EXPORT_KEEP_HOURS go when the next job starts.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import text, update
 
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = worker.REPORT_QUEUE
 #: Where finished files are kept in the storage.
 FILES = f"{EXPORTS}/jobs/"
+#: Times RQ runs a job again after its worker died under it.
+RQ_RETRIES = 2
 #: Seconds between two progress writes: the page polls every second, no need for every row.
 PROGRESS_EVERY = 0.5
 
@@ -98,17 +102,28 @@ def create(user: User, kind: str, params: dict[str, Any]) -> ExportJob:
 
 
 def start(job: ExportJob, runner: Callable[[str], None]) -> str:
-    """Start a committed job, `runner(job.id)`, on RQ when configured, else on a thread; return which.
+    """Start a committed job, `runner(job.id)`, on RQ when configured, else on a thread; return which ("rq",
+    "thread", or "failed" when the queue is configured but unreachable: the job says so).
 
     Files of old jobs are deleted first, so the export directory holds only recent ones.
     """
     prune_files()
     config = current_app.config
     url = config.get("REDIS_URL")
-    if url and worker.enqueue(url, QUEUE_NAME, runner, job.id, job_id=f"export-{job.id}",
-                              job_timeout=int(config.get("REPORT_BATCH_TIMEOUT", 3600))):
-        return "rq"
-    # No Redis, or Redis down: the export still happens, in this process but outside the request.
+    if url:
+        from rq import Retry
+
+        # Retried when the worker running it dies (a crash, a deploy, the kernel's OOM killer); a failure of the
+        # work itself is stored on the job by `run` and not retried: it would fail the same way again.
+        if worker.enqueue(url, QUEUE_NAME, runner, job.id, job_id=f"export-{job.id}", retry=Retry(max=RQ_RETRIES),
+                          job_timeout=int(config.get("REPORT_BATCH_TIMEOUT", 3600))):
+            return "rq"
+        # Rendering a batch in the web process would starve the requests of every shopper on this server.
+        job.status, job.finished_at = "failed", utcnow()
+        job.error = _("The export could not be queued: the job queue is unavailable. Try again in a minute.")
+        db.session.commit()
+        return "failed"
+    # No Redis (one server, SQLite): the export happens in this process, but outside the request.
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy, typed as Flask
     threading.Thread(target=_run_in_thread, args=(app, runner, job.id), name=f"export-{job.id}", daemon=True).start()
     return "thread"
@@ -122,7 +137,8 @@ def _run_in_thread(app: Flask, runner: Callable[[str], None], job_id: str) -> No
 def run(job_id: str, work: Callable[[JobRun, Progress], Finished]) -> None:
     """Run a queued job's work and store how it ended; never raises (a failure is stored on the job)."""
     found = db.session.get(ExportJob, job_id)
-    if found is None or found.status != "queued":
+    # "running" here is a job whose worker died under it, handed again by RQ: it starts over.
+    if found is None or not (found.status == "queued" or (found.status == "running" and worker.in_job())):
         return
     job: ExportJob = found
     lang = job.params.get("lang")
@@ -153,6 +169,13 @@ def _failed(job_id: str, exc: Exception) -> None:
     """Mark the job failed with a message a person can act on (details go to the log)."""
     if isinstance(exc, JobFailed):
         message = str(exc)
+    elif type(exc).__name__ == "JobTimeoutException":  # RQ's time limit (rq.timeouts), without importing RQ
+        log.error("Export %s ran past its time limit", job_id)
+        minutes = max(1, int(current_app.config.get("REPORT_BATCH_TIMEOUT", 3600)) // 60)
+        message = ngettext("The export took longer than its time limit of %(num)d minute. Choose a shorter period or "
+                           "fewer locations.",
+                           "The export took longer than its time limit of %(num)d minutes. Choose a shorter period or "
+                           "fewer locations.", minutes)
     elif isinstance(exc, StorageError):
         log.error("Export %s could not store its file: %s", job_id, exc)
         message = _("The file could not be stored: the file store is unavailable. Try again later.")

@@ -49,4 +49,6 @@ def worker_command(burst: bool) -> None:
     if not url:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in the web process")
     connection = Redis.from_url(url)
-    Worker([Queue(name, connection=connection) for name in QUEUES], connection=connection).work(burst=burst)
+    # The scheduler runs the retries that wait (a photo's job is retried after 5, 30 and 120 seconds).
+    Worker([Queue(name, connection=connection) for name in QUEUES], connection=connection).work(
+        burst=burst, with_scheduler=True)

@@ -6,6 +6,7 @@ import csv
 import errno
 import io
 import os
+import signal
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -291,6 +292,85 @@ def test_export_through_rq(app, db, client, login, manager, network):
     assert state["status"] == "done" and state["total"] == 40
     with client.get(state["download_url"]) as response:
         assert len(sheets(response.data)["Answers"]) == 41
+
+
+def test_with_redis_configured_but_unreachable_an_export_fails_at_once_and_never_runs_in_the_web_process(
+        app, db, client, login, manager, network):
+    import threading
+
+    from tests.test_ops import closed_port
+
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{closed_port()}/0"
+    login(manager)
+    job_id = start(client, "answers", "csv")
+    state = client.get(f"/dashboard/exports/{job_id}.json").get_json()
+    assert state["status"] == "failed" and "could not be queued" in state["error"] and "Try again" in state["error"]
+    assert not [t for t in threading.enumerate() if t.name == f"export-{job_id}"]
+
+
+def test_an_export_whose_worker_died_under_it_is_run_again_by_rq_and_finishes(
+        app, db, client, login, manager, network, monkeypatch, tmp_path):
+    redis = pytest.importorskip("redis")
+    from rq import Queue, Worker
+
+    from app import jobs
+    from app.dashboard import exports
+    from tests.test_ops import redis_or_skip
+
+    url = redis_or_skip()
+    app.config["REDIS_URL"] = url
+    connection = redis.Redis.from_url(url)
+    real, died = exports.write_csv, tmp_path / "died-once"
+
+    def killed_the_first_time(*args, **kwargs):
+        if not died.exists():
+            died.touch()
+            os.kill(os.getpid(), signal.SIGKILL)  # the work horse, as the OOM killer would
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "write_csv", killed_the_first_time)
+    login(manager)
+    job_id = start(client, "answers", "csv")
+    queue = Queue(jobs.QUEUE_NAME, connection=connection)
+    db.session.remove()
+    db.engine.dispose()  # the work horses are forked: they must open connections of their own
+    try:
+        Worker([queue], connection=connection).work(burst=True)  # forks a work horse per job, as `flask worker`
+    finally:
+        queue.empty()
+    assert died.exists()
+    state = client.get(f"/dashboard/exports/{job_id}.json").get_json()
+    assert state["status"] == "done" and state["total"] == 40, state
+    with client.get(state["download_url"]) as response:
+        assert len(csv_rows(response.data)) == 41
+
+
+def test_an_export_past_its_time_limit_is_stopped_and_says_so(app, db, client, login, manager, network, monkeypatch):
+    redis = pytest.importorskip("redis")
+    from rq import Queue, Worker
+
+    from app import jobs
+    from app.dashboard import exports
+    from tests.test_ops import redis_or_skip
+
+    url = redis_or_skip()
+    app.config["REDIS_URL"] = url
+    connection = redis.Redis.from_url(url)
+    monkeypatch.setattr(exports, "write_csv", lambda *args, **kwargs: time.sleep(5))
+    login(manager)
+    job_id = start(client, "answers", "csv")
+    queue = Queue(jobs.QUEUE_NAME, connection=connection)
+    rq_job = queue.fetch_job(f"export-{job_id}")
+    rq_job.timeout = 1  # a minute is the least the setting takes; the test cannot wait that long
+    rq_job.save()
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        Worker([queue], connection=connection).work(burst=True)
+    finally:
+        queue.empty()
+    state = client.get(f"/dashboard/exports/{job_id}.json").get_json()
+    assert state["status"] == "failed" and "longer than its time limit" in state["error"], state
 
 
 def test_empty_export_still_has_its_header(client, login, manager, network):
