@@ -8,9 +8,11 @@ app server reads what another wrote. Downloads stream in chunks: no file is read
 """
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -116,11 +118,13 @@ class LocalStorage(Storage):
 
     def put_bytes(self, key: str, data: bytes) -> None:
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f"{path.name}.{os.getpid()}.part")
+        temp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             temp.write_bytes(data)
             os.replace(temp, path)  # readers never see half a file
+        except OSError as error:  # a full or read-only disk: like a store that is down, try again later
+            raise StorageError(f"cannot write {path} ({error.strerror or error})") from None
         finally:
             temp.unlink(missing_ok=True)
 
@@ -128,14 +132,21 @@ class LocalStorage(Storage):
         target = self.path(key)
         if target == path:
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.part")
         try:
-            os.replace(path, target)
-        except OSError:  # another file system: copy, then swap in atomically
-            temp = target.with_name(f"{target.name}.{os.getpid()}.part")
-            shutil.copyfile(path, temp)
-            os.replace(temp, target)
-            path.unlink(missing_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(path, target)
+            except OSError as error:  # another file system: copy, then swap in atomically
+                if error.errno != errno.EXDEV:
+                    raise
+                shutil.copyfile(path, temp)
+                os.replace(temp, target)
+                path.unlink(missing_ok=True)
+        except OSError as error:
+            raise StorageError(f"cannot write {target} ({error.strerror or error})") from None
+        finally:
+            temp.unlink(missing_ok=True)
 
     def read_bytes(self, key: str) -> bytes:
         return self.path(key).read_bytes()

@@ -84,3 +84,39 @@ def test_a_submission_aborted_by_a_deadlock_is_run_again_while_a_lost_connection
         "answer_times": {}, "started_at": None, "geolocation": "denied", "position": None})
     assert response.status_code == status
     assert len(calls) == (2 if status == 201 else 1)
+
+
+def test_a_full_upload_disk_answers_503_keeps_nothing_and_the_phones_retry_lands(
+        app, client, db, login, make_visit, make_checklist_version, shopper, monkeypatch):
+    import errno
+    import io
+    import pathlib
+
+    from sqlalchemy import select
+
+    from app.models import Photo
+    from tests.test_photo_pipeline import jpeg
+
+    real_write = pathlib.Path.write_bytes
+
+    def disk_full(path, data):
+        if str(path).startswith(app.config["UPLOAD_DIR"]):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(path, data)
+
+    visit = make_visit(shopper=shopper, checklist_version=make_checklist_version())
+    login(shopper)
+
+    def upload():
+        return client.post(f"/api/v1/visits/{visit.id}/photos", content_type="multipart/form-data", data={
+            "file": (io.BytesIO(jpeg()), "shelf.jpg"), "question_id": "shelf", "client_photo_id": "p-1"})
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", disk_full)
+    response = upload()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "nothing was saved" in response.json["message"]
+    assert db.session.scalar(select(Photo)) is None
+    assert client.get("/readyz").json["checks"]["photos"] == "unreachable"
+    monkeypatch.setattr(pathlib.Path, "write_bytes", real_write)  # space freed: the phone sends it again
+    assert upload().status_code == 201
+    assert len(db.session.scalars(select(Photo)).all()) == 1

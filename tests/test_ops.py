@@ -4,7 +4,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.live_servers import free_port as closed_port  # a port nobody listens on
 from tests.test_photo_pipeline import ANSWERS
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def redis_or_skip(url="redis://127.0.0.1:6379/15"):

@@ -2,15 +2,13 @@
 one Redis and one object store, with an RQ worker beside them. A shopper's requests alternate between them,
 a photo uploaded through one is served by the other, an export started on one is downloaded from the other,
 and rate limits count across both."""
+import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,11 +17,11 @@ from sqlalchemy import func, select
 from app.models import Photo, VisitEvent
 from app.storage import photo_key, storage_of
 from tests.conftest import PASSWORD, TEST_DATABASE_URL
+from tests.live_servers import REPO, gunicorn
 from tests.reports_helpers import pdf_text
-from tests.test_ops import closed_port, redis_or_skip
+from tests.test_ops import redis_or_skip
 from tests.test_photo_pipeline import ANSWERS, jpeg
 
-REPO = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own: its queues and counters are this test's
 
 
@@ -53,35 +51,9 @@ def environment(app, tmp_path) -> dict[str, str]:
 @pytest.fixture
 def servers(environment, tmp_path):
     """Start two app servers; return their base URLs."""
-    started, urls = [], []
-    for name in ("a", "b"):
-        port = closed_port()
-        log = (tmp_path / f"server-{name}.log").open("w")
-        env = {**environment, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
-               "EXPORT_DIR": str(tmp_path / f"exports-{name}"),
-               "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{name}")}
-        (tmp_path / f"metrics-{name}").mkdir()
-        started.append((subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=REPO, env=env,
-                                         stdout=log, stderr=subprocess.STDOUT), log))
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
-        for url, (_, log) in zip(urls, started, strict=True):
-            deadline = time.monotonic() + 90  # a busy CI machine starts gunicorn slowly
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(f"{url}/readyz", timeout=10).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                time.sleep(0.2)
-            else:
-                pytest.fail(Path(log.name).read_text())
-        yield urls
-    finally:
-        for process, log in started:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=40)
-            log.close()
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(gunicorn({**environment, "EXPORT_DIR": str(tmp_path / f"exports-{name}")},
+                                            tmp_path, name))[1] for name in ("a", "b")]
 
 
 def run_worker(environment, tmp_path) -> None:
