@@ -64,6 +64,33 @@ def event_label(action: str) -> str:
     return str(EVENT_LABELS.get(action, action))
 
 
+#: The labels of the default grade bands (app.checklists.schema.DEFAULT_GRADES) in the reader's language.
+#: Visits store the label as the checklist gave it; the default bands are the product's words, so they are
+#: translated when shown. A checklist's own labels are its text and stay as written: the format gives a band
+#: one label, in the checklist's language (docs/checklists.md).
+DEFAULT_GRADE_LABELS = {
+    "Excellent": _l("Excellent"),
+    "Good": _l("Good"),
+    "Needs improvement": _l("Needs improvement"),
+    "Poor": _l("Poor"),
+}
+
+
+def grade_text(label: str | None) -> str:
+    """Return a stored grade as the reader reads it: a default label translated, a checklist's own as written.
+
+    An em dash when there is no grade (no score).
+    """
+    if not label:
+        return "—"
+    return str(DEFAULT_GRADE_LABELS.get(label, label))
+
+
+def default_grade_texts() -> dict[str, str]:
+    """Return {stored default label: label in the current language}, for the phone form's own display."""
+    return {label: str(text) for label, text in DEFAULT_GRADE_LABELS.items()}
+
+
 class DateRange(Protocol):
     start: date
     end: date
@@ -89,7 +116,13 @@ def rank_text(rank: tuple[int, int] | None) -> str:
 
 def register(app: Flask) -> None:
     """Make the labels template helpers of every page."""
-    helpers: dict[str, Any] = {"score_class": score_class, "status_label": status_label,
-                               "event_label": event_label, "clock": clock}
+    helpers: dict[str, Any] = {
+        "score_class": score_class,
+        "status_label": status_label,
+        "event_label": event_label,
+        "clock": clock,
+        "default_grade_texts": default_grade_texts,
+    }
     app.jinja_env.globals.update(helpers)
-    app.jinja_env.filters.update({"period": period_text, "datetime": datetime_text, "rank": rank_text})
+    app.jinja_env.filters.update({"period": period_text, "datetime": datetime_text, "rank": rank_text,
+                                  "grade": grade_text})

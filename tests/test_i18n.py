@@ -174,3 +174,30 @@ def test_visit_pdf_is_in_russian(client, login, field):
     text = re.sub(r"\s+", " ", pdf_text(response.data))
     assert "Страница 1 из 1" in text and "версия 1" in text
     assert leftovers(text, ["Page", "version", "Score", "Section", "Checklist", "Shopper"]) == []
+
+
+# -- the reader's language beside the checklist's texts -------------------------------------------
+
+#: The default grade bands' labels as a Russian reader reads them.
+RUSSIAN_GRADES = {"Excellent": "Отлично", "Good": "Хорошо", "Needs improvement": "Требует улучшения", "Poor": "Плохо"}
+
+
+def test_default_grades_are_shown_in_the_readers_language(app, client, login, field):
+    """A visit graded on the default bands reads "Хорошо" in the Russian UI and PDF, "Good" in the English one."""
+    visit = field["submitted"]
+    assert visit.grade in RUSSIAN_GRADES  # stored as the checklist's band says, in English
+    russian = RUSSIAN_GRADES[visit.grade]
+    login(field["manager"])
+    for url in (f"/review/visits/{visit.id}", "/review/"):
+        text = visible_text(client.get(url, headers=RU))
+        assert russian in text and leftovers(text, [visit.grade]) == [], url
+        assert visit.grade in visible_text(client.get(url))
+    pdf = re.sub(r"\s+", " ", pdf_text(client.get(f"/reports/visits/{visit.id}.pdf", headers=RU).data))
+    assert russian in pdf and leftovers(pdf, [visit.grade]) == []
+
+    login(field["shopper"])
+    with app.test_request_context():
+        fill = url_for("field.fill", visit_id=field["planned"].id)
+    page = client.get(fill, headers=RU).get_data(as_text=True)
+    texts = json.loads(re.search(r'id="fill-text">(.*?)</script>', page, re.S).group(1))
+    assert texts["grades"] == RUSSIAN_GRADES  # the score the phone shows after submitting

@@ -23,6 +23,7 @@ from app import jobs
 from app.analytics.figures import league_table, question_texts
 from app.analytics.filters import Filters
 from app.extensions import db
+from app.labels import grade_text
 from app.localtime import effective_zone_column, to_local, zone_of
 from app.models import Answer, ChecklistVersion, ExportJob, Location, Region, User, Visit
 
@@ -68,7 +69,8 @@ def table_rows(filters: Filters) -> Iterator[Row]:
     table = league_table(filters, trend_points=2)
     for row in table.rows:
         yield [row.rank_text, row.code, row.name, row.region_name, filters.programme or _("All programmes"),
-               row.visits, _number(row.score), _number(row.current.low), _number(row.current.high), row.grade,
+               row.visits, _number(row.score), _number(row.current.low), _number(row.current.high),
+               grade_text(row.grade) if row.grade else None,
                row.previous.visits, _number(row.previous.score), _number(row.change.difference),
                _("yes") if row.change.significant else _("no")]
 

@@ -103,7 +103,9 @@ function showDone() {
     text.textContent = fmt(T.sent_text, { time: clock(at) });
     const r = outbox.result;
     scoreBox.hidden = !(r.score !== undefined && r.score !== null);
-    if (!scoreBox.hidden) scoreBox.textContent = fmt(T.score, { score: r.score.toFixed(1), grade: r.grade || '' });
+    // The server stores the checklist's label; a default band's label is shown in the reader's language.
+    const grade = (r.grade && T.grades[r.grade]) || r.grade || '';
+    if (!scoreBox.hidden) scoreBox.textContent = fmt(T.score, { score: r.score.toFixed(1), grade });
     setStatus('sent');
   } else if (outbox && outbox.state === 'queued') {
     title.textContent = T.queued_title;
