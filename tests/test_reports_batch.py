@@ -72,6 +72,17 @@ def test_export_of_one_region(client, login, make_user, network):
     assert list(download(client, state["download_url"])) == ["location-L003-2024-04-01-2024-06-30.pdf"]
 
 
+def test_a_batch_comes_in_the_language_of_who_asked_for_it(client, login, make_user, network):
+    """The reports of a batch started from a Russian page are in Russian; the checklist's texts as written."""
+    login(make_user("admin", locale="ru"))
+    response = client.post("/reports/batch", data={**Q2, "region": network["south"].id})
+    state = wait_for(client, response.headers["Location"].rsplit("/", 1)[-1])
+    [report] = download(client, state["download_url"]).values()
+    text = pdf_text(report)
+    assert "Отчёт по точке" in text and "Location report" not in text
+    assert "Greeting" in text  # the section title of the English checklist
+
+
 def test_bad_requests_are_refused(app, client, login, make_user, network):
     login(make_user("manager", regions=[network["north"]]))
     response = client.post("/reports/batch", data={"start": "2024-06-30", "end": "2024-04-01", "region": 0})

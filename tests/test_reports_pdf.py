@@ -130,7 +130,7 @@ def test_location_report_in_russian(app, db, client, login, make_region, make_lo
     for index, day in enumerate((date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1))):
         scores.append(visit_on(db, branch, version, shopper, demo_answers(version.checklist, 0.8, index), day).score)
     visit_on(db, other, version, shopper, demo_answers(version.checklist, 0.5, 99), date(2024, 3, 5))
-    login(make_user("admin"))
+    login(make_user("admin", locale="ru"))
 
     text = pdf_text(get_pdf(client, f"/reports/locations/{branch.id}.pdf", **H1))
     assert "Отделение на Тверской" in text and "Тверская ул., 7" in text
@@ -138,6 +138,50 @@ def test_location_report_in_russian(app, db, client, login, make_region, make_lo
     assert one(sum(scores) / 3).replace(".", ",") in text  # Russian decimal comma
     assert "Иван Петров" not in text
     assert "янв." in text or "февр." in text  # dates in Russian
+    assert "Отчёт по точке" in text
+
+
+def _russian_programme(db, make_region, make_location, make_user):
+    """A branch whose visits use the Russian bank checklist (own Russian grade labels), and its visit."""
+    region = make_region("Москва", code="MSK")
+    branch = make_location(region, name="Отделение на Тверской", code="TV1")
+    version = stored_version(db, REPO_ROOT / "checklists" / "bank-branch-ru.yaml")
+    shopper = make_user("shopper", name="Иван Петров")
+    visit = visit_on(db, branch, version, shopper, demo_answers(version.checklist, 0.8, 1), date(2024, 3, 1))
+    return branch, visit
+
+
+def test_pdfs_come_in_the_language_of_who_asked_not_of_the_checklist(db, client, login, make_region, make_location,
+                                                                      make_user):
+    """An English-speaking manager gets English reports of a Russian checklist; its texts stay in Russian."""
+    branch, visit = _russian_programme(db, make_region, make_location, make_user)
+    login(make_user("admin", locale="en"))
+    period = {"from": "2024-01-01", "to": "2024-06-30"}
+    network = pdf_text(get_pdf(client, "/reports/network.pdf", **period))
+    assert "Summary report" in network and "Section scores" in network
+    assert "Сводный отчёт" not in network
+    assert "Отделение на Тверской" in network  # names and checklist texts as written
+    location = pdf_text(get_pdf(client, f"/reports/locations/{branch.id}.pdf", **period))
+    assert "Location report" in location and "Визит в отделение банка" in location
+    assert f"{visit.score:.1f}" in location  # English decimal point
+    report = pdf_text(get_pdf(client, f"/reports/visits/{visit.id}.pdf"))
+    assert "Visit report" in report and "Вывеска и режим работы хорошо видны снаружи?" in report
+    assert "Yes" in report and "Да" not in report.split()  # the answer is UI wording, the question is not
+    assert visit.grade in report  # the checklist's own grade label, as written
+
+
+def test_the_reader_who_asked_in_russian_gets_a_russian_pdf_of_an_english_checklist(client, login, make_user,
+                                                                                      network):
+    login(make_user("admin", locale="ru"))
+    text = pdf_text(get_pdf(client, "/reports/network.pdf", **{"from": "2024-04-01", "to": "2024-06-30"}))
+    assert "Greeting" in text  # the section title as written
+    assert "Сводный отчёт" in text
+    # the default grade bands in the reader's language: A1 averages 90.3 (Excellent), A2 50.0 (Poor)
+    assert "Отлично" in text and "Плохо" in text and "Excellent" not in text
+    # ?lang= still picks a language explicitly (a report made for someone else)
+    english = pdf_text(get_pdf(client, "/reports/network.pdf", **{"from": "2024-04-01", "to": "2024-06-30",
+                                                                   "lang": "en"}))
+    assert "Summary report" in english
 
 
 def test_region_and_network_summaries(client, login, make_user, network):

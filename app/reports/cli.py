@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 
 from app.analytics.cli import command_filters, location_by_code, region_by_code
 from app.extensions import db
@@ -18,7 +19,8 @@ period_from = click.option("--from", "start", metavar="DATE", help="First day, e
 period_to = click.option("--to", "end", metavar="DATE", help="Last day, e.g. 2024-03-31 (default: today).")
 output = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
                       help="File to write (default: a name made from the report).")
-language = click.option("--lang", default=None, help="Report language (default: the checklist's).")
+language = click.option("--lang", default=None,
+                        help="Report language, e.g. ru (default: BABEL_DEFAULT_LOCALE); checklist texts as written.")
 programme = click.option("--checklist", "programme", metavar="ID",
                          help="Programme (checklist id), or 'all' (default: the one with the most visits).")
 
@@ -105,9 +107,10 @@ def network_command(start: str | None, end: str | None, programme: str | None, o
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="ZIP file to write.")
 @click.option("--workers", type=int, default=None, help="Render processes (default: REPORT_BATCH_WORKERS, 2).")
+@language
 @with_appcontext
 def batch_command(start: str | None, end: str | None, programme: str | None, region_code: str | None, output: Path,
-                  workers: int | None) -> None:
+                  workers: int | None, lang: str | None) -> None:
     """Write the reports of every location with a scored visit in the period into one ZIP."""
     region = _region(region_code)
     filters = command_filters(start, end, programme, region_id=region.id if region else None)
@@ -122,7 +125,10 @@ def batch_command(start: str | None, end: str | None, programme: str | None, reg
             bar.update(done - last[0])
             last[0] = done
 
-        result = jobs.build_zip(locations, filters, output, progress=progress, workers=workers)
+        # Every report of the batch in the language of whoever it is made for (--lang), as a batch asked for
+        # from the dashboard comes out in the language of that page.
+        with force_locale(documents.report_locale(lang)):
+            result = jobs.build_zip(locations, filters, output, progress=progress, workers=workers)
     click.echo(f"{output}: {result.written} reports in {time.perf_counter() - started:.1f} s")
     for name, message in result.failures:
         click.echo(f"failed: {name}: {message}", err=True)

@@ -5,7 +5,6 @@ from, so a report and the page never disagree; nothing here computes a score or 
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,12 +14,10 @@ from sqlalchemy.orm import selectinload
 
 from app.analytics.filters import Filters
 from app.analytics.summaries import LocationSummary, location_summary
-from app.checklists.schema import Checklist
 from app.extensions import db
 from app.localtime import window_warning
 from app.models import (
     ActionStatus,
-    ChecklistVersion,
     CorrectiveAction,
     Location,
     Region,
@@ -29,9 +26,6 @@ from app.models import (
 from app.models.types import utcnow
 from app.pdf import photo_url
 from app.visits.photos import evidence
-
-CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-
 
 # -- one visit --------------------------------------------------------------------------------
 
@@ -106,16 +100,6 @@ def shopper_label(visit: Visit, include_name: bool) -> str:
     shopper = visit.shopper
     code = shopper.shopper_code or f"#{shopper.id}"
     return f"{shopper.name} ({code})" if include_name else code
-
-
-def language_of(*texts: str) -> str:
-    """Return "ru" when the texts are written in Cyrillic, else ""."""
-    return "ru" if any(CYRILLIC.search(t or "") for t in texts) else ""
-
-
-def checklist_language(checklist: Checklist) -> str:
-    """Return the language a checklist is written in ("ru" for Cyrillic, "" when unsure)."""
-    return language_of(checklist.title, *(s.title for s in checklist.sections))
 
 
 def load_visit(visit_id: int) -> Visit | None:
@@ -206,13 +190,6 @@ def location_report(filters: Filters, location: Location, *, include_shopper_nam
     latest = load_visit(summary.visits[-1].visit_id) if summary.visits else None
     detail = visit_detail(latest, include_shopper_name=include_shopper_name) if latest else None
     return LocationReport(summary, detail, open_actions(location.id))
-
-
-def summary_language(filters: Filters) -> str:
-    """Return the language of the checklists of the filter's visits."""
-    titles = db.session.scalars(select(ChecklistVersion.title).where(ChecklistVersion.id.in_(
-        select(Visit.checklist_version_id).where(*filters.conditions()).distinct()))).all()
-    return language_of(*titles)
 
 
 def report_date() -> datetime:

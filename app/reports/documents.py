@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from babel.numbers import get_decimal_symbol, get_minus_sign_symbol
-from flask import current_app, has_request_context, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale, format_date, get_locale
 from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
@@ -131,15 +131,18 @@ class Formatter:
         }.get(status, status.value)
 
 
-def report_locale(hint: str = "", requested: str | None = None) -> str:
-    """Return the report language: the one asked for, else the checklist's, else the reader's."""
+def report_locale(requested: str | None = None) -> str:
+    """Return the report language: the language of the person who asked for it.
+
+    That is the one asked for explicitly (`?lang=`, `--lang`), else the language the request or the background
+    job runs in (a job keeps the language of the page it was started from), else the default (the command line).
+    Never guessed from the checklist: its texts are printed as written whatever the report's language.
+    """
     languages = current_app.config["LANGUAGES"]
-    for candidate in (requested, hint):
-        if candidate and candidate in languages:
-            return candidate
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
-    current = str(get_locale() or default) if has_request_context() else default  # CLI and jobs: default
-    return current if current in languages else default
+    if requested and requested in languages:
+        return requested
+    current = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return current if current in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _page(template: str, locale: str, doc_title: str, **context: Any) -> str:
@@ -158,7 +161,7 @@ def _name(*parts: object) -> str:
 def visit_html(visit: Visit, *, include_shopper_name: bool = False, lang: str | None = None) -> tuple[str, str]:
     """Return (html, file name) of a visit report."""
     visit = data.load_visit(visit.id) or visit  # the same visit, its answers, scores and photos loaded at once
-    locale = report_locale(data.checklist_language(visit.checklist), lang)
+    locale = report_locale(lang)
     with force_locale(locale):
         detail = data.visit_detail(visit, include_shopper_name=include_shopper_name)
         title = _("Visit report") + f" · {visit.location.name}"
@@ -170,8 +173,7 @@ def visit_html(visit: Visit, *, include_shopper_name: bool = False, lang: str | 
 def location_html(filters: Filters, location: Location, *, include_shopper_name: bool = False,
                   lang: str | None = None) -> tuple[str, str]:
     """Return (html, file name) of a location report for exactly the page's filter."""
-    mine = filters.replace(location_id=location.id, region_id=None)
-    locale = report_locale(data.summary_language(mine), lang)
+    locale = report_locale(lang)
     period = filters.period
     with force_locale(locale):
         report = data.location_report(filters, location, include_shopper_name=include_shopper_name)
@@ -201,7 +203,7 @@ def summary_html(filters: Filters, *, region: Region | None = None, lang: str | 
     """Return (html, file name) of a region's summary, or of the network within the filter's scope."""
     if region is not None:
         filters = filters.replace(region_id=region.id)
-    locale = report_locale(data.summary_language(filters), lang)
+    locale = report_locale(lang)
     with force_locale(locale):
         title = _("Region %(name)s", name=region.name) if region else _("Network")
         summary = network_summary(filters, trend_points=2)
