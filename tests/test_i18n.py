@@ -201,3 +201,43 @@ def test_default_grades_are_shown_in_the_readers_language(app, client, login, fi
     page = client.get(fill, headers=RU).get_data(as_text=True)
     texts = json.loads(re.search(r'id="fill-text">(.*?)</script>', page, re.S).group(1))
     assert texts["grades"] == RUSSIAN_GRADES  # the score the phone shows after submitting
+
+
+@pytest.fixture
+def russian_checklist_visit(db, make_location, make_user, make_visit):
+    """A planned and a submitted visit of the Russian bank checklist (its own Russian grade labels)."""
+    from tests.reports_helpers import REPO_ROOT, demo_answers, stored_version
+
+    version = stored_version(db, REPO_ROOT / "checklists" / "bank-branch-ru.yaml")
+    shopper = make_user("shopper")
+    location = make_location(name="Отделение на Тверской")
+    answers = {**demo_answers(version.checklist, 0.9, 3), "signage_ok": "yes", "atm_working": "na"}
+    submitted = make_scored_visit(db, location, version, shopper, answers, datetime.now(UTC) - timedelta(days=1),
+                                  VisitStatus.submitted)
+    planned = make_visit(location=location, checklist_version=version, shopper=shopper)
+    return {"shopper": shopper, "planned": planned, "submitted": submitted}
+
+
+@pytest.mark.parametrize(("headers", "yes", "no", "na"), [
+    ({}, "Yes", "No", "Not applicable"),
+    (RU, "Да", "Нет", "Не применимо"),
+])
+def test_answer_words_follow_the_reader_and_questions_stay_as_written(app, client, login, make_user,
+                                                                     russian_checklist_visit, headers, yes, no, na):
+    """UI words (Yes / No / Not applicable) in the reader's language; the checklist's questions as written."""
+    visit = russian_checklist_visit["submitted"]
+    login(russian_checklist_visit["shopper"])
+    with app.test_request_context():
+        fill = url_for("field.fill", visit_id=russian_checklist_visit["planned"].id)
+    form = client.get(fill, headers=headers).get_data(as_text=True)
+    question = re.search(r'<fieldset class="q" id="q-atm_working".*?</fieldset>', form, re.S).group(0)
+    assert "Банкоматы и терминалы в отделении работали?" in question
+    assert re.findall(r'<label class="opt[^"]*"><input[^>]*><span>([^<]+)</span>', question) == [yes, no, na]
+
+    login(make_user("admin"))
+    review = visible_text(client.get(f"/review/visits/{visit.id}", headers=headers))
+    assert "Вывеска и режим работы хорошо видны снаружи?" in review
+    assert f" {yes} " in review and f" {na} " in review
+    assert visit.grade in review  # the checklist's own grade label ("Отлично"), as written
+    pdf = re.sub(r"\s+", " ", pdf_text(client.get(f"/reports/visits/{visit.id}.pdf", headers=headers).data))
+    assert "Банкоматы и терминалы в отделении работали?" in pdf and f" {na}" in pdf and f" {yes}" in pdf
