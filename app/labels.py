@@ -91,6 +91,72 @@ def default_grade_texts() -> dict[str, str]:
     return {label: str(text) for label, text in DEFAULT_GRADE_LABELS.items()}
 
 
+
+#: What an audit-log entry records (AuditLog.action), in words. Every code the app writes has its phrase here:
+#: tests/test_admin.py reads the code for the codes written, so a new one cannot stay a raw code on the page.
+AUDIT_ACTION_LABELS = {
+    "user.create": _l("Account created"),
+    "user.update": _l("Account changed"),
+    "user.deactivate": _l("Account deactivated"),
+    "user.reactivate": _l("Account reactivated"),
+    "user.password_reset": _l("Password reset by an admin"),
+    "user.password_change": _l("Own password changed"),
+    "region.create": _l("Region created"),
+    "region.update": _l("Region changed"),
+    "location.create": _l("Location created"),
+    "location.update": _l("Location changed"),
+    "location.deactivate": _l("Location deactivated"),
+    "location.reactivate": _l("Location reactivated"),
+    "visit.assign": _l("Visit assigned"),
+    "visit.edit": _l("Planned visit changed"),
+    "visit.approve": _l("Visit approved"),
+    "visit.return": _l("Visit returned for correction"),
+    "visit.void": _l("Visit voided"),
+    "action.create": _l("Corrective action created"),
+    "action.status": _l("Corrective action status changed"),
+    "surveys.import": _l("Survey answers imported"),
+    "reports.batch": _l("Batch of PDF reports started"),
+    "dashboard.export": _l("Spreadsheet export started"),
+}
+
+#: The groups of audit actions (the part of the code before the dot), for the audit log's filter.
+AUDIT_GROUP_LABELS = {
+    "user": _l("Accounts"),
+    "region": _l("Regions"),
+    "location": _l("Locations"),
+    "visit": _l("Visits"),
+    "action": _l("Corrective actions"),
+    "surveys": _l("Surveys"),
+    "reports": _l("PDF reports"),
+    "dashboard": _l("Spreadsheet exports"),
+}
+
+#: What an audit entry was done to (AuditLog.target_type: the model's class name in lower case).
+AUDIT_TARGET_LABELS = {
+    "user": _l("Account"),
+    "region": _l("Region"),
+    "location": _l("Location"),
+    "visit": _l("Visit"),
+    "correctiveaction": _l("Corrective action"),
+    "exportjob": _l("Export"),
+}
+
+
+def audit_action_label(action: str) -> str:
+    """Return an audit-log action code in words, in the current language (an unknown code as stored)."""
+    return str(AUDIT_ACTION_LABELS.get(action, action))
+
+
+def audit_group_label(group: str) -> str:
+    """Return a group of audit actions ("user" or "user.") in words (an unknown group as stored)."""
+    key = group.removesuffix(".")
+    return str(AUDIT_GROUP_LABELS.get(key, key))
+
+
+def audit_target_label(target_type: str) -> str:
+    """Return what an audit entry was done to in words (an unknown type as stored)."""
+    return str(AUDIT_TARGET_LABELS.get(target_type, target_type))
+
 class DateRange(Protocol):
     start: date
     end: date
@@ -122,6 +188,9 @@ def register(app: Flask) -> None:
         "event_label": event_label,
         "clock": clock,
         "default_grade_texts": default_grade_texts,
+        "audit_action_label": audit_action_label,
+        "audit_group_label": audit_group_label,
+        "audit_target_label": audit_target_label,
     }
     app.jinja_env.globals.update(helpers)
     app.jinja_env.filters.update({"period": period_text, "datetime": datetime_text, "rank": rank_text,

@@ -1,5 +1,7 @@
 """Admin pages: accounts, regions, locations, the audit log, and who may use them."""
+import ast
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -7,10 +9,12 @@ from sqlalchemy.pool import NullPool
 
 from app.access import scope_of
 from app.admin import services
+from app.labels import AUDIT_ACTION_LABELS, AUDIT_GROUP_LABELS
 from app.models import AuditLog, Location, Region, Role, User
 from tests.conftest import PASSWORD, TEST_DATABASE_URL
 
 NEW_PASSWORD = "a brand new password"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -463,12 +467,66 @@ def test_audit_log_newest_first_with_filters(client, admin, login, db, make_user
     assert "n: 0" in client.get("/admin/audit?page=2").get_data(as_text=True)
 
     by_user = client.get(f"/admin/audit?user={other_admin.id}").get_data(as_text=True)
-    assert "marker@example.com" in by_user and "region.update</code>" not in by_user
+    assert "marker@example.com" in by_user and 'title="region.update"' not in by_user
     by_action = client.get("/admin/audit?action=region.update").get_data(as_text=True)
     assert "marker@example.com" not in by_action and "55 entries" in page_text(client.get(
         "/admin/audit?action=region.update"))
     by_group = page_text(client.get("/admin/audit?action=user."))
     assert "1 entry" in by_group
+
+
+def written_audit_actions() -> set[str]:
+    """Return every audit action code the app's source writes: record(), AuditLog(action=...), the demo's log()."""
+    codes: set[str] = set()
+
+    def constants(node: ast.expr) -> list[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, ast.IfExp):
+            return constants(node.body) + constants(node.orelse)
+        if isinstance(node, ast.Dict):  # the demo's {status: "visit.approve", ...}
+            return [c for v in node.values if v is not None for c in constants(v)]
+        return []
+
+    for path in (ROOT / "app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in ("record", "log") and len(node.args) >= 2:
+                    codes.update(constants(node.args[1]))
+                for keyword in node.keywords:
+                    if name == "AuditLog" and keyword.arg == "action":
+                        codes.update(constants(keyword.value))
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "decisions" for t in node.targets):
+                codes.update(constants(node.value))
+    return {code for code in codes if re.fullmatch(r"[a-z]+\.[a-z_]+", code)}
+
+
+def test_every_audit_action_the_app_writes_has_words():
+    written = written_audit_actions()
+    assert {"visit.return", "user.create", "reports.batch", "location.deactivate", "visit.approve"} <= written
+    assert written - set(AUDIT_ACTION_LABELS) == set()
+    assert {code.split(".")[0] for code in AUDIT_ACTION_LABELS} <= set(AUDIT_GROUP_LABELS)
+
+
+@pytest.mark.parametrize(("lang", "words", "target"), [
+    ("en", ["Visit returned for correction", "Account created", "Visits: all actions"], "Visit #"),
+    ("ru", ["Визит возвращён на доработку", "Учётная запись создана", "Визиты: все действия"], "Визит #"),
+])
+def test_audit_log_shows_actions_in_words(client, admin, login, db, make_user, lang, words, target):
+    """Admins read what happened, in their language, on the audit log and the admin home page: no raw codes."""
+    db.session.add(AuditLog(user_id=admin.id, action="visit.return", target_type="visit", target_id=7,
+                            details={"comment": "photo missing"}))
+    db.session.add(AuditLog(user_id=admin.id, action="user.create", target_type="user", target_id=admin.id))
+    db.session.commit()
+    login(admin)
+    with client.session_transaction() as session:
+        session["lang"] = lang
+    for url in ("/admin/audit", "/admin/"):
+        text = page_text(client.get(url))
+        assert words[0] in text and words[1] in text and f"{target}7" in text
+        assert "visit.return" not in text and "user.create" not in text
+    assert words[2] in page_text(client.get("/admin/audit"))
 
 
 # -- CSRF ---------------------------------------------------------------------------------------
