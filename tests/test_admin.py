@@ -579,3 +579,15 @@ def test_an_incomplete_post_changes_nothing(client, admin, login, db, make_locat
     assert client.post(f"/admin/locations/{location.id}", data=untick).status_code == 302
     db.session.refresh(location)
     assert not location.active
+
+
+def test_list_pages_say_previous_and_next_page_in_russian(client, admin, login, make_user):
+    """"Previous" of a list is the previous page ("Предыдущая"), not "Back" ("Назад")."""
+    for _ in range(50):
+        make_user("shopper")
+    login(admin)
+    with client.session_transaction() as session:
+        session["lang"] = "ru"
+    first, second = page_text(client.get("/admin/users")), page_text(client.get("/admin/users?page=2"))
+    assert "Следующая →" in first and "Предыдущая" not in first
+    assert "← Предыдущая" in second and "Назад" not in second
