@@ -1,4 +1,6 @@
 """The application factory and configuration."""
+import re
+
 import pytest
 from flask import Flask
 
@@ -101,3 +103,17 @@ def test_production_counts_rate_limits_in_redis(monkeypatch):
     monkeypatch.delenv("FIELDAUDIT_ENV")
     monkeypatch.delenv("REDIS_URL")
     assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_every_page_has_an_icon_that_is_served(client, login, make_user):
+    """No favicon 404 beside every page: the pages link the icon, and /favicon.ico leads to it too."""
+    assert client.get("/login").get_data(as_text=True).count('rel="icon"') == 1
+    login(make_user("admin"))
+    page = client.get("/admin/").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page).group(1)
+    response = client.get(icon)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert b"<svg" in response.data
+    response.close()
+    redirect = client.get("/favicon.ico")
+    assert redirect.status_code == 301 and redirect.location.endswith(icon)

@@ -28,6 +28,12 @@ def home() -> ResponseReturnValue:
 
 
 @public
+def favicon() -> ResponseReturnValue:
+    """Send browsers that ask for /favicon.ico on their own (PDF viewers, JSON pages) to the site's icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
+@public
 def openapi() -> ResponseReturnValue:
     """Return docs/openapi.yaml, the description of the JSON API, as JSON."""
     return jsonify(openapi_description())
