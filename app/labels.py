@@ -48,6 +48,11 @@ def status_label(status: VisitStatus | str) -> str:
     return str(STATUS_LABELS[VisitStatus(status)])
 
 
+def status_labels() -> dict[str, str]:
+    """Return {state value: state in the current language}, for the phone form's script."""
+    return {status.value: str(label) for status, label in STATUS_LABELS.items()}
+
+
 #: What happened to a visit (VisitEvent.action) in words.
 EVENT_LABELS = {
     "assigned": _l("Assigned"),
@@ -185,6 +190,7 @@ def register(app: Flask) -> None:
     helpers: dict[str, Any] = {
         "score_class": score_class,
         "status_label": status_label,
+        "status_labels": status_labels,
         "event_label": event_label,
         "clock": clock,
         "default_grade_texts": default_grade_texts,

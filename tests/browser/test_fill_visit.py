@@ -112,6 +112,7 @@ def test_fill_every_question_type_and_submit(page, context, live_server, shopper
     page.locator("#submit-dialog .submit-confirm").click()
     page.locator(".done-title", has_text="Visit submitted").wait_for(timeout=15_000)
     wait_status(page, "Sent ✓ received by the server at")
+    assert page.locator(".bar-count").inner_text() == "Submitted"  # no longer "10 of 10 answered"
     shot(page, "fill-done")
 
     stored = reload_visit(visit.id)

@@ -8,7 +8,7 @@ import {
   LOCATE_WAIT_MS, downscale, exifSegment, forgetPhotoUrl, photoPosition, photoSource, renderPhotos,
 } from './photos.js';
 import {
-  $, byId, draft, editable, hidden, now, persist, photos, questions, setHidden, stopwatches, sync, visitId,
+  $, bar, byId, draft, editable, hidden, now, persist, photos, questions, setHidden, stopwatches, sync, visitId,
 } from './state.js';
 import { setStatus } from './status.js';
 import * as store from './store.js';
@@ -149,8 +149,11 @@ export function sectionCounts(step) {
 export function refreshProgress() {
   const visible = questions.filter((q) => !hidden.has(q.id));
   const answered = visible.filter((q) => answerOf(q.id) !== null).length;
-  $('.bar-count').textContent = fmt(T.answered, { n: answered, total: visible.length });
-  $('.bar-progress span').style.width = `${visible.length ? (100 * answered) / visible.length : 0}%`;
+  // Out of the form (a submitted or closed visit) the bar shows the visit's state instead (nav.js).
+  if (!bar.classList.contains('bar-done')) {
+    $('.bar-count').textContent = fmt(T.answered, { n: answered, total: visible.length });
+    $('.bar-progress span').style.width = `${visible.length ? (100 * answered) / visible.length : 0}%`;
+  }
   return { answered, total: visible.length };
 }
 

@@ -10,8 +10,8 @@ import { locate, showGeo } from './geo.js';
 import { bindNav, current, focusQuestion, go, updateBar } from './nav.js';
 import {
   $, apiUrl, byId, draft, editable, emptyDraft, form, now, outbox, persist, photos, questions, sectionSteps,
-  serverStartedAt, setDraft, setEditable, setOutbox, setPhotos, setServerStartedAt, setSync, started, steps,
-  stopwatches, sync, visitId,
+  serverStartedAt, setDraft, setEditable, setOutbox, setPhotos, setServerStartedAt, setSync, setVisitStatus,
+  started, steps, stopwatches, sync, visitId,
 } from './state.js';
 import { noteSaved, setStatus } from './status.js';
 import { mountStopwatch } from './stopwatch.js';
@@ -218,6 +218,7 @@ async function loadFromServer() {
     await store.putOutbox(outbox);
     await store.clearVisit(visitId);
   }
+  if (visit.status) setVisitStatus(visit.status);
   setEditable(data.editable !== false);
   if (outbox && outbox.state !== 'rejected') {
     showDone();

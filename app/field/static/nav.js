@@ -1,8 +1,8 @@
 // Steps and the bottom bar: which step shows, the bar's buttons and the sections sheet.
 
-import { sectionCounts } from './answers.js';
+import { refreshProgress, sectionCounts } from './answers.js';
 import {
-  $, bar, draft, editable, form, persist, sectionSteps, started, steps,
+  $, bar, draft, editable, form, outbox, persist, sectionSteps, started, steps, visitStatus,
 } from './state.js';
 import { T } from './text.js';
 
@@ -32,6 +32,20 @@ export function updateBar() {
   show('.bar-submit', inForm && index === steps.length - 1);
   $('.bar-menu-label').textContent = index > 0 ? `☰ ${index}/${sectionSteps.length}` : `☰ ${T.intro}`;
   bar.classList.toggle('bar-done', !inForm);
+  if (inForm) refreshProgress();
+  else showState();
+}
+
+// Out of the form, "0 of 16 answered" would be wrong: a submitted visit opened on another phone (or after the
+// phone's copy was cleared) has no answers here. The bar says what became of the visit instead.
+const OPEN_STATES = ['planned', 'in_progress', 'returned'];
+function showState() {
+  // An open state read before the visit closed (submitted from another tab) is stale: the sync part says why.
+  let text = editable || !OPEN_STATES.includes(visitStatus) ? T.statuses[visitStatus] || '' : '';
+  if (outbox && outbox.state === 'sent') text = T.statuses.submitted;
+  else if (outbox && outbox.state === 'queued') text = ''; // the sync part says it: waiting, sending
+  $('.bar-count').textContent = text;
+  $('.bar-progress span').style.width = '100%';
 }
 
 export function openSections() {

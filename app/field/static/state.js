@@ -20,6 +20,7 @@ export let photos = [];
 export let outbox = null;
 export let hidden = new Set();
 export let editable = form.dataset.editable === '1';
+export let visitStatus = form.dataset.status; // as the server last said: planned, in_progress, submitted...
 export let serverStartedAt = form.dataset.startedAt || null;
 export let sync = null;
 export const stopwatches = new Map();
@@ -29,6 +30,7 @@ export const setPhotos = (value) => { photos = value; };
 export const setOutbox = (value) => { outbox = value; };
 export const setHidden = (value) => { hidden = value; };
 export const setEditable = (value) => { editable = value; };
+export const setVisitStatus = (value) => { visitStatus = value; };
 export const setServerStartedAt = (value) => { serverStartedAt = value; };
 export const setSync = (value) => { sync = value; };
 
