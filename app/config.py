@@ -125,6 +125,12 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
     if test_config:
         app.config.update(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A database host that does not answer at all (not one that refuses) must not hold a request, or /readyz,
+        # for the kernel's two-minute TCP timeout: a 503 after a few seconds lets the phone and the balancer act.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     try:
         ZoneInfo(app.config["DEFAULT_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError):

@@ -120,3 +120,19 @@ def test_a_full_upload_disk_answers_503_keeps_nothing_and_the_phones_retry_lands
     monkeypatch.setattr(pathlib.Path, "write_bytes", real_write)  # space freed: the phone sends it again
     assert upload().status_code == 201
     assert len(db.session.scalars(select(Photo)).all()) == 1
+
+
+def test_a_database_host_that_never_answers_is_given_up_on_within_seconds(make_app, app_config):
+    import socket
+    import time
+
+    with socket.socket() as silent:  # takes connections (the kernel's backlog) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql://nobody@127.0.0.1:{silent.getsockname()[1]}/x"
+        app = make_app({**app_config, "SQLALCHEMY_DATABASE_URI": url})
+        started = time.monotonic()
+        response = app.test_client().get("/readyz")
+        waited = time.monotonic() - started
+    assert response.status_code == 503 and response.json["checks"]["database"] == "unreachable"
+    assert waited < 15  # pre-ping and connect each give up after connect_timeout (5 s), not minutes
