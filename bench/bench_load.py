@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ LOCATIONS = 20
 ACCOUNTS: dict[str, itertools.count] = {}
 ACKNOWLEDGED: dict[int, str] = {}  # visit id -> the submission id the server acknowledged (201 or 200)
 PHOTO = b""
+TIMINGS: list[tuple[float, str, float, bool]] = []  # (seconds since start, endpoint, ms, failed)
 
 
 def free_port() -> int:
@@ -261,6 +263,12 @@ def main() -> None:
         Manager.fixed_count = args.managers
         environment = Environment(user_classes=[Phone, Manager], host=f"http://127.0.0.1:{port}")
         runner = environment.create_local_runner()
+        started = time.monotonic()
+
+        def record(request_type, name, response_time, response_length, exception=None, **kwargs):
+            TIMINGS.append((time.monotonic() - started, name, response_time, exception is not None))
+
+        environment.events.request.add_listener(record)
         runner.start(args.shoppers + args.managers, spawn_rate=20)
         gevent.spawn_later(args.seconds, runner.quit)
         runner.greenlet.join()
@@ -282,6 +290,15 @@ def main() -> None:
     print(f"{'all':16s} {total.num_requests:8d} {total.num_failures:6d} {total.total_rps:6.1f} "
           f"{total.get_response_time_percentile(0.5):6.0f} {total.get_response_time_percentile(0.95):6.0f} "
           f"{total.get_response_time_percentile(0.99):6.0f}")
+    steady, span = [t for t in TIMINGS if t[0] >= args.warmup], max(1, args.seconds - args.warmup)
+    print(f"steady state, after the first {args.warmup} s (the sign-in burst of {args.shoppers + args.managers} "
+          f"users at 20/s left out): {len(steady) / span:.1f} req/s")
+    for name in sorted({t[1] for t in steady}):
+        times = sorted(t[2] for t in steady if t[1] == name)
+        cuts = statistics.quantiles(times, n=100, method="inclusive") if len(times) > 1 else times * 99
+        failed = sum(1 for t in steady if t[1] == name and t[3])
+        print(f"{name:16s} {len(times):8d} {failed:6d} {len(times) / span:6.1f} {cuts[49]:6.0f} {cuts[94]:6.0f} "
+              f"{cuts[98]:6.0f}")
     for error in list(stats.errors.values())[:5]:
         print(f"  error x{error.occurrences}: {error.method} {error.name}: {str(error.error)[:160]}")
     acknowledged, stored, lost, doubled = count_in_database(database_url)
@@ -299,5 +316,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--shoppers", type=int, default=100)
     parser.add_argument("--managers", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=15, help="seconds left out of the steady-state figures")
     args = parser.parse_args()
     main()

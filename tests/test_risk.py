@@ -17,6 +17,7 @@ from app.models import Photo, Visit
 from app.storage import ORIGINAL, photo_key, storage_of
 from app.visits import photos as photo_service
 from app.visits import risk
+from tests.conftest import TEST_DATABASE_URL
 
 LAT, LON = 55.75, 37.61
 #: Answers to SAMPLE_CHECKLIST (tests/conftest.py) without the photo.
@@ -175,9 +176,7 @@ def test_a_pending_photo_is_scored_when_its_job_gives_it_a_hash(app, submit, db,
     db.session.commit()
     storage_of(app).put_bytes(photo_key(photo.stored_name, ORIGINAL), jpeg(original, 70))
     assert second.risk_score == 0
-    photo_service.process_photo(photo, photo_service.PhotoSettings.of(app.config))
-    db.session.commit()
-    db.session.expire_all()
+    photo_service.run_photo_job(photo.id)  # as the worker does: decode, commit, then the related visits
     assert codes(db.session.get(Visit, second.id)) == ["photo_duplicate"]
     assert codes(db.session.get(Visit, first.id)) == ["photo_duplicate"]
 
@@ -311,3 +310,41 @@ def test_normalised_comments_ignore_case_punctuation_and_yo():
     assert risk.normalise("  Ёлка, ЁЖ!!  ") == "елка еж"
     assert risk.comment_hash("Ёлка, ёж") == risk.comment_hash("елка ЕЖ.")
     assert risk.comment_hash("   ") is None
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="row locks: PostgreSQL (SQLite locks the whole file)")
+def test_a_submission_never_locks_the_visit_its_duplicate_photo_points_to(submit, db):
+    """At month-end two submissions sharing a photo each locked the other's visit row, and deadlocked."""
+    import threading
+    import time
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    original = picture(11)
+    first = submit(photo=jpeg(original))
+    engine = create_engine(make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg"))
+    locked, seen = threading.Event(), {}
+
+    def another_session_holds_the_first_visit():
+        with engine.connect() as holder, engine.connect() as observer:
+            holder.execute(text("SELECT id FROM visits WHERE id = :id FOR UPDATE"), {"id": first.id})
+            locked.set()
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and seen.get("submitted") != 2:
+                seen["submitted"] = observer.execute(
+                    text("SELECT count(*) FROM visits WHERE submitted_at IS NOT NULL")).scalar()
+                observer.rollback()
+                time.sleep(0.2)
+            holder.rollback()  # the lock goes: the refresh of the related visit, after the commit, goes on
+
+    holding = threading.Thread(target=another_session_holds_the_first_visit)
+    holding.start()
+    assert locked.wait(10)
+    second = submit(photo=jpeg(original, 70))
+    holding.join(timeout=30)
+    engine.dispose()
+    assert seen["submitted"] == 2  # the second submission committed while the first visit was still locked
+    db.session.expire_all()
+    assert codes(db.session.get(Visit, first.id)) == ["photo_duplicate"]
+    assert codes(db.session.get(Visit, second.id)) == ["photo_duplicate"]

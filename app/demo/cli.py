@@ -10,6 +10,7 @@ from app.demo import content
 from app.demo.generator import DemoError, count_visits_by_status, is_loaded, load, logins, wipe
 from app.extensions import db
 from app.storage import storage
+from app.visits import risk
 
 
 def print_logins() -> None:
@@ -56,6 +57,7 @@ def demo_cli(reset: bool, yes: bool, seed: int, today: datetime | None) -> None:
         db.session.rollback()
         raise
     db.session.commit()
+    risk.refresh_related()  # the earlier visits a reused photo or copied comment points to
     for problem in summary.problems:
         click.secho(f"checklist skipped: {problem}", fg="yellow", err=True)
     statuses = count_visits_by_status()

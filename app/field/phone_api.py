@@ -18,7 +18,7 @@ from app.localtime import is_overdue
 from app.models import OPEN_STATES, Photo, Role, Visit
 from app.ops import metrics
 from app.storage import storage
-from app.visits import lifecycle
+from app.visits import lifecycle, risk
 from app.visits import photos as photo_service
 from app.visits.errors import SubmissionRace, VisitError
 from app.visits.payloads import DraftPayload, StartPayload, SubmitPayload, json_object, parse
@@ -225,4 +225,8 @@ def submit(visit_id: int) -> ResponseReturnValue:
             db.session.rollback()
             if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES or attempt == 3:
                 raise
+    try:
+        risk.refresh_related()  # the visits sharing its photos or comments: after the commit, on their own
+    except OperationalError:  # the submission is stored: a related visit's badge waits for its next refresh
+        current_app.logger.warning("Risk of related visits not refreshed", exc_info=True)
     return jsonify(_submitted_body(outcome.body)), 201 if outcome.created else 200

@@ -251,6 +251,7 @@ def enqueue(photo: Photo, settings: PhotoSettings) -> None:
             return
     process_photo(photo, settings)  # no Redis, or Redis down: decoded in this request
     db.session.commit()
+    risk.refresh_related()
 
 
 def process_photo(photo: Photo, settings: PhotoSettings) -> None:
@@ -283,6 +284,7 @@ def run_photo_job(photo_id: int) -> None:
         return
     process_photo(photo, PhotoSettings.of(current_app.config))
     db.session.commit()
+    risk.refresh_related()
 
 
 def problem_message(photo: Photo) -> str | None:

@@ -16,8 +16,10 @@ signal below gives points and a reason, a code with parameters (worded for peopl
     repeat_visits             the same shopper at the same location too often
 
 `refresh(visit)` computes and stores the risk (no commit); it runs inside the submission and again
-when a photo of a handed-in visit gets its hash. Thresholds and points are settings (app/config.py,
-docs/risk.md). Nothing here knows of requests.
+when a photo of a handed-in visit gets its hash. The other visits a reason points to are refreshed by
+`refresh_related()` after the caller's commit, in transactions of their own: inside a submission, two
+submissions sharing a photo would each lock the other's visit row and deadlock at month-end.
+Thresholds and points are settings (app/config.py, docs/risk.md). Nothing here knows of requests.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from flask import current_app
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import OperationalError
 
 from app.access import can_see_visit
 from app.extensions import db
@@ -373,8 +376,9 @@ def refresh(visit: Visit, settings: RiskSettings | None = None, *, related: bool
             now: datetime | None = None) -> Risk | None:
     """Compute and store the risk of a handed-in visit (no commit); None for a visit never submitted.
 
-    With `related`, the other visits its reasons point to are recomputed too (not further), so that a
-    reused photo or copied comment shows on both visits.
+    With `related`, the other visits its reasons point to are remembered on the session, for
+    `refresh_related()` to recompute (not further) once this transaction has committed, so that a reused
+    photo or copied comment shows on both visits.
     """
     if visit.submitted_at is None:
         return None
@@ -383,9 +387,36 @@ def refresh(visit: Visit, settings: RiskSettings | None = None, *, related: bool
     risk = assess(visit, settings)
     store(visit, risk, now)
     if related and risk.related:
-        for other in db.session.scalars(select(Visit).where(Visit.id.in_(sorted(risk.related)))):
-            refresh(other, settings, related=False, now=now)
+        db.session.info.setdefault(_RELATED, set()).update(risk.related)
     return risk
+
+
+_RELATED = "fieldaudit.risk_related"
+#: Times a refresh of related visits is run again after PostgreSQL broke a deadlock by aborting it.
+_ATTEMPTS = 3
+
+
+def refresh_related(settings: RiskSettings | None = None) -> int:
+    """Recompute the risk of the visits the last committed refreshes pointed to; return how many.
+
+    One short transaction per visit, in id order, each committed: it locks one row at a time, so it
+    never holds a row another one waits for while waiting itself. Call it after the commit.
+    """
+    ids = sorted(db.session.info.pop(_RELATED, set()))
+    settings = settings or RiskSettings.current()
+    for visit_id in ids:
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                visit = db.session.get(Visit, visit_id)
+                if visit is not None:
+                    refresh(visit, settings, related=False)
+                db.session.commit()
+                break
+            except OperationalError as error:
+                db.session.rollback()
+                if getattr(error.orig, "sqlstate", None) not in ("40P01", "40001") or attempt == _ATTEMPTS:
+                    raise
+    return len(ids)
 
 
 # -- for people -------------------------------------------------------------------------------------
