@@ -14,6 +14,7 @@ from app.analytics.figures import (
     recurring_failures,
     region_averages,
     section_averages,
+    section_benchmarks,
     trend,
     visit_scores,
 )
@@ -135,6 +136,28 @@ def test_section_averages_and_matrix(network):
     heat = heatmap(q2(scope=frozenset({network["north"].id})))
     assert set(heat.cells) == {network["a1"].id, network["a2"].id}
     assert list(heat.sections) == ["greeting", "service"]
+
+
+def test_location_ranks_and_section_benchmarks_are_those_of_the_full_tables(network, app):
+    # The location page reads its ranks and its region's and network's sections from one query each;
+    # they must be what the region's and the network's league tables and section averages say.
+    app.config["RANK_MIN_VISITS"] = 1
+    for name in ("a1", "a2", "b1"):
+        location = network[name]
+        ranks = location_ranks(q2(location_id=location.id), location)
+        in_network = league_table(q2())
+        in_region = league_table(q2(region_id=location.region_id))
+        assert ranks.network == in_network.row(location.id).rank
+        assert ranks.region == in_region.row(location.id).rank
+        assert (ranks.network_of, ranks.region_of) == (len(in_network.ranked), len(in_region.ranked))
+        regional, whole = section_benchmarks(q2(), location.region_id)
+        for mine, full in ((regional, section_averages(q2(region_id=location.region_id))),
+                           (whole, section_averages(q2()))):
+            assert list(mine) == list(full)
+            for sid, figure in mine.items():
+                assert (figure.visits, figure.title) == (full[sid].visits, full[sid].title)
+                assert figure.score == pytest.approx(full[sid].score)
+                assert figure.low == pytest.approx(full[sid].low)
 
 
 def test_network_and_region_averages(network):

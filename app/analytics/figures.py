@@ -284,13 +284,27 @@ class Ranks:
 
 
 def location_ranks(filters: Filters, location: Location) -> Ranks:
-    """Return the location's rank ranges in its region and in the whole network."""
+    """Return the location's rank ranges in its region and in the whole network.
+
+    The same ranks as the region's and the network's league tables (rank ranges depend only on the
+    intervals of the current period), from one GROUP BY of the network's locations: a rank needs
+    neither names, previous periods nor trends, and the region's locations are a part of the network's.
+    """
     benchmark = filters.network().replace(location_id=None)
-    in_region = league_table(benchmark.replace(region_id=location.region_id), trend_points=2)
-    in_network = league_table(benchmark, trend_points=2)
-    mine_region, mine_network = in_region.row(location.id), in_network.row(location.id)
-    return Ranks(mine_region.rank if mine_region else None, len(in_region.ranked),
-                 mine_network.rank if mine_network else None, len(in_network.ranked), in_network.min_visits)
+    stmt = (
+        select(ScoreRollup.location_id, Location.region_id, *_rolled_up())
+        .join(Location, Location.id == ScoreRollup.location_id)
+        .where(*_visit_level(benchmark)).group_by(ScoreRollup.location_id, Location.region_id)
+    )
+    min_visits = min_visits_to_rank()
+    found = [(location_id, region_id, _estimate(_sums(n, total, squares)))
+             for location_id, region_id, n, total, squares in db.session.execute(stmt)]
+    ranked = [(location_id, region_id, e) for location_id, region_id, e in found if e.n >= min_visits]
+    in_region = [(location_id, e) for location_id, region_id, e in ranked if region_id == location.region_id]
+    network_ranks = dict(zip((r[0] for r in ranked), stats.rank_ranges([r[2] for r in ranked]), strict=True))
+    region_ranks = dict(zip((r[0] for r in in_region), stats.rank_ranges([r[1] for r in in_region]), strict=True))
+    return Ranks(region_ranks.get(location.id), len(in_region), network_ranks.get(location.id), len(ranked),
+                 min_visits)
 
 
 # -- regions and the network ------------------------------------------------------------------------
@@ -367,6 +381,36 @@ def section_averages(filters: Filters) -> dict[str, SectionFigure]:
     titles = section_titles(filters, found)
     ordered = [s for s in titles if s in found] + sorted(s for s in found if s not in titles)
     return {s: SectionFigure(filters.programme, s, titles.get(s, s), _estimate(found[s])) for s in ordered}
+
+
+def section_benchmarks(filters: Filters, region_id: int) -> tuple[dict[str, SectionFigure], dict[str, SectionFigure]]:
+    """Return the section averages of a region and of the whole network under `filters` (a network filter),
+    as `section_averages` gives them for each, in one GROUP BY: the network's sums are the region's and
+    the other regions' sums."""
+    if not filters.programme:
+        return {}, {}
+    in_region = Location.region_id == region_id
+    stmt = (
+        select(ScoreRollup.part, in_region, *_rolled_up()).join(Location, Location.id == ScoreRollup.location_id)
+        .where(*_section_level(filters)).group_by(ScoreRollup.part, in_region)
+    )
+    regional: dict[str, stats.Sums] = {}
+    network: dict[str, list[stats.Sums]] = {}
+    for sid, mine, n, total, squares in db.session.execute(stmt):
+        sums = _sums(n, total, squares)
+        network.setdefault(sid, []).append(sums)
+        if mine:
+            regional[sid] = sums
+    if not network:
+        return {}, {}
+    titles = section_titles(filters, network)
+    ordered = [s for s in titles if s in network] + sorted(s for s in network if s not in titles)
+
+    def figures_of(found: Mapping[str, stats.Sums]) -> dict[str, SectionFigure]:
+        return {s: SectionFigure(filters.programme or "", s, titles.get(s, s), _estimate(found[s]))
+                for s in ordered if s in found}
+
+    return figures_of(regional), figures_of({s: stats.Sums.total_of(parts) for s, parts in network.items()})
 
 
 class HeatmapCells(Mapping[int, dict[str, "SectionFigure"]]):

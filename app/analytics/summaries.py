@@ -68,8 +68,8 @@ def location_summary(filters: Filters, location: Location) -> LocationSummary:
     mine = filters.replace(location_id=location.id, region_id=None)
     benchmark = filters.network().replace(location_id=None)
     in_region = benchmark.replace(region_id=location.region_id)
-    own, regional, network = (f.section_averages(mine), f.section_averages(in_region),
-                              f.section_averages(benchmark))
+    own = f.section_averages(mine)
+    regional, network = f.section_benchmarks(benchmark, location.region_id)
     months = monthly_periods(filters.period.end, MONTHS_OF_TREND)
     return LocationSummary(
         location=location, filters=mine, programmes=programmes(mine), average=f.average_with_change(mine),
