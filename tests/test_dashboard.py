@@ -150,10 +150,11 @@ def test_anonymous_is_sent_to_login(client, network):
     "/dashboard/visits?period=custom&start=2024-04-01&end=2024-06-30&location={a1}&section=greeting",
     "/dashboard/actions",
 ])
-def test_query_count_does_not_grow_with_data(client, login, manager, network, make_location, db, url):
+def test_query_count_does_not_grow_with_data(app, client, login, manager, network, make_location, db, url):
     """The number of queries is the same with 3 locations as with 13 (no N+1)."""
     from tests.factories_scored import PERFECT, SOME_LOSS, make_scored_visit
 
+    app.config["FIGURES_CACHE"] = False  # the queries that compute the figures, each time
     login(manager)
     url = url.format(a1=network["a1"].id, north=network["north"].id)
     client.get(url)  # warm caches (checklist parsing, user loading)

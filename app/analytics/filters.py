@@ -21,7 +21,7 @@ from wtforms import DateField, Form, SelectField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 lacks it (3.3)
 from wtforms.validators import Optional
 
-from app.analytics import rollups
+from app.analytics import cache, rollups
 from app.analytics.periods import Period, PeriodError
 from app.extensions import db
 from app.models import ChecklistVersion, Location, Region, ScoreRollup, Visit, VisitStatus
@@ -190,7 +190,9 @@ def memo(key: Hashable, build: Callable[[], T]) -> T:
 
 def programmes(filters: Filters) -> list[Programme]:
     """Return the programmes with counted visits under `filters` (any programme), most visits first."""
-    return list(memo(("programmes", filters.replace(programme=None, preset="")), lambda: _programmes(filters)))
+    any_programme = filters.replace(programme=None, preset="", calibrated=False)
+    return list(memo(("programmes", any_programme),
+                     lambda: cache.cached("programmes", any_programme, lambda: _programmes(any_programme))))
 
 
 def _programmes(filters: Filters) -> list[Programme]:

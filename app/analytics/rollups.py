@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.analytics import versions
 from app.extensions import db
 from app.models import Answer, Location, Region, Visit, VisitSectionScore, VisitStatus
 from app.models.rollups import QuestionRollup, RegionQuestionRollup, ScoreRollup
@@ -134,6 +135,7 @@ def _before_commit(session: Session) -> None:
         recompute(sorted(keys), session, skip_regions=whole or ())
     if whole:
         recompute_regions(sorted(whole), session)
+    versions.bump_changed(session)
 
 
 def install() -> None:
@@ -142,6 +144,7 @@ def install() -> None:
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "before_commit", _before_commit)
+    versions.install()
 
 
 DAY, MONTH = "d", "m"
@@ -246,10 +249,14 @@ def recompute(keys: Iterable[Key], session: Session | None = None, *, skip_regio
 
 
 def _lock_regions(session: Session, region_ids: Iterable[int]) -> None:
-    """Serialise writers of a region's rows; each then sums the locations' rows others committed."""
+    """Serialise writers of a region's rows; each then sums the locations' rows others committed.
+
+    The locked rows get a new data version in the same transaction: the figures cache keys on it.
+    """
     ids = sorted(region_ids)
     if ids:
         session.execute(select(Region.id).where(Region.id.in_(ids)).order_by(Region.id).with_for_update())
+        versions.bump(session, ids)
 
 
 def recompute_regions(region_ids: Iterable[int], session: Session | None = None) -> None:
@@ -304,5 +311,6 @@ def rebuild() -> tuple[int, int]:
             session.execute(delete(table))
     fill(session)
     fill_regions(session)
+    versions.bump_all(session)
     return (session.scalar(select(func.count()).select_from(ScoreRollup)) or 0,
             session.scalar(select(func.count()).select_from(QuestionRollup)) or 0)

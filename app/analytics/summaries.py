@@ -13,6 +13,7 @@ from typing import Any
 from app.analytics import calibration as c
 from app.analytics import figures as f
 from app.analytics import stats
+from app.analytics.cache import cached
 from app.analytics.filters import Filters, Programme, programmes
 from app.analytics.periods import Period, monthly_periods
 from app.analytics.surveys import MetricSet, network_survey_metrics, survey_metrics
@@ -63,22 +64,50 @@ class LocationSummary:
         return self.calibration.location(self.location.id) if self.calibration else None
 
 
-def location_summary(filters: Filters, location: Location) -> LocationSummary:
-    """Return the location's figures under `filters` (its own visits; region and network as benchmarks)."""
-    mine = filters.replace(location_id=location.id, region_id=None)
-    benchmark = filters.network().replace(location_id=None)
+@dataclass(frozen=True)
+class _LocationFigures:
+    """The part of a LocationSummary made of rollups and checklists: what the figures cache keeps."""
+
+    average: f.Comparison
+    region_average: f.Figure
+    network_average: f.Figure
+    ranks: f.Ranks
+    sections: list[SectionComparison]
+    trend: list[f.TrendPoint]
+    region_trend: list[f.TrendPoint]
+    recurring: list[f.QuestionFailure]
+
+
+def _location_figures(mine: Filters, location: Location) -> _LocationFigures:
+    benchmark = mine.network().replace(location_id=None)
     in_region = benchmark.replace(region_id=location.region_id)
     own = f.section_averages(mine)
     regional, network = f.section_benchmarks(benchmark, location.region_id)
-    months = monthly_periods(filters.period.end, MONTHS_OF_TREND)
-    return LocationSummary(
-        location=location, filters=mine, programmes=programmes(mine), average=f.average_with_change(mine),
-        region_average=f.average(in_region), network_average=f.average(benchmark),
-        ranks=f.location_ranks(mine, location),
+    months = monthly_periods(mine.period.end, MONTHS_OF_TREND)
+    return _LocationFigures(
+        average=f.average_with_change(mine), region_average=f.average(in_region),
+        network_average=f.average(benchmark), ranks=f.location_ranks(mine, location),
         sections=[SectionComparison(sid, s.title, s, regional.get(sid), network.get(sid)) for sid, s in own.items()],
-        trend=f.trend(mine, months), region_trend=f.trend(in_region, months), visits=f.visit_scores(mine),
-        recurring=f.recurring_failures(mine), surveys=survey_metrics(filters.period, location_ids=[location.id])
-        [location.id], calibration=c.calibration(mine) if mine.calibrated else None,
+        trend=f.trend(mine, months), region_trend=f.trend(in_region, months), recurring=f.recurring_failures(mine),
+    )
+
+
+def location_summary(filters: Filters, location: Location) -> LocationSummary:
+    """Return the location's figures under `filters` (its own visits; region and network as benchmarks).
+
+    The audit figures come from the figures cache (computed once per data version; the location's
+    region is part of that version); its list of visits, its survey metrics and its calibration are
+    read every time (shoppers' codes and customers' answers change without touching a rollup).
+    """
+    mine = filters.replace(location_id=location.id, region_id=None)
+    figures = cached("location", mine, lambda: _location_figures(mine, location))
+    return LocationSummary(
+        location=location, filters=mine, programmes=programmes(mine), average=figures.average,
+        region_average=figures.region_average, network_average=figures.network_average, ranks=figures.ranks,
+        sections=figures.sections, trend=figures.trend, region_trend=figures.region_trend,
+        visits=f.visit_scores(mine), recurring=figures.recurring,
+        surveys=survey_metrics(filters.period, location_ids=[location.id])[location.id],
+        calibration=c.calibration(mine) if mine.calibrated else None,
     )
 
 
@@ -104,18 +133,43 @@ class NetworkSummary:
         return next((p.title for p in self.programmes if p.checklist_id == self.filters.programme), None)
 
 
-def network_summary(filters: Filters, *, trend_points: int = 6, include_empty: bool = False) -> NetworkSummary:
-    """Return the league table, heatmap, averages and failures of the filter's locations."""
-    table = f.league_table(filters, trend_points=trend_points, include_empty=include_empty)
-    location_ids = [row.location_id for row in table.rows]
-    scope = filters.scope if filters.region_id is None else frozenset({filters.region_id})
+@dataclass(frozen=True)
+class _NetworkFigures:
+    """The part of a NetworkSummary made of rollups and checklists: what the figures cache keeps."""
+
+    average: f.Comparison
+    network_average: f.Figure
+    regions: list[f.RegionFigure]
+    table: f.LeagueTable
+    heatmap: f.Heatmap
+    failing: list[f.QuestionFailure]
+
+
+def _network_figures(filters: Filters, trend_points: int, include_empty: bool) -> _NetworkFigures:
     average = f.average_with_change(filters)
     network = filters.network()
-    return NetworkSummary(
-        filters=filters, programmes=programmes(filters), average=average,
-        network_average=average.current if network == filters else f.average(network),
-        regions=f.region_averages(filters), table=table,
+    return _NetworkFigures(
+        average=average, network_average=average.current if network == filters else f.average(network),
+        regions=f.region_averages(filters),
+        table=f.league_table(filters, trend_points=trend_points, include_empty=include_empty),
         heatmap=f.heatmap(filters), failing=f.failing_questions(filters),
+    )
+
+
+def network_summary(filters: Filters, *, trend_points: int = 6, include_empty: bool = False) -> NetworkSummary:
+    """Return the league table, heatmap, averages and failures of the filter's locations.
+
+    The audit figures come from the figures cache (computed once per data version); the survey
+    metrics, which customers' answers change at any time, are read every time.
+    """
+    figures = cached("network", filters, lambda: _network_figures(filters, trend_points, include_empty),
+                     extra=[trend_points, include_empty])
+    location_ids = [row.location_id for row in figures.table.rows]
+    scope = filters.scope if filters.region_id is None else frozenset({filters.region_id})
+    return NetworkSummary(
+        filters=filters, programmes=programmes(filters), average=figures.average,
+        network_average=figures.network_average, regions=figures.regions, table=figures.table,
+        heatmap=figures.heatmap, failing=figures.failing,
         surveys=survey_metrics(filters.period, location_ids=location_ids) if location_ids else {},
         network_surveys=network_survey_metrics(filters.period, scope),
     )

@@ -1,9 +1,10 @@
 """Regions and the locations (branches, stores) that get audited, each in its own time zone."""
 import secrets
+import time
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -17,6 +18,11 @@ def default_timezone() -> str:
     return current_app.config["DEFAULT_TIMEZONE"] if has_app_context() else "UTC"
 
 
+def new_figures_version() -> int:
+    """Return a data version no row had before: the clock in microseconds (app.analytics.cache)."""
+    return time.time_ns() // 1000
+
+
 class Region(Model):
     __tablename__ = "regions"
 
@@ -25,6 +31,9 @@ class Region(Model):
     name: Mapped[str] = mapped_column(String(120))
     #: IANA time zone of the region's locations ("Europe/Moscow"); a location may set its own.
     timezone: Mapped[str] = mapped_column(String(TIMEZONE_LENGTH), default=default_timezone)
+    #: Changes in the same transaction as anything the region's figures are made of (its rollups, its
+    #: locations' names, ...): the cache of figures keys on it, so it never serves a stale figure.
+    figures_version: Mapped[int] = mapped_column(BigInteger, default=new_figures_version, server_default="0")
 
     locations: Mapped[list["Location"]] = relationship("Location", back_populates="region", order_by="Location.code")
 
