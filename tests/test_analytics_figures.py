@@ -13,6 +13,7 @@ from app.analytics.figures import (
     location_ranks,
     recurring_failures,
     region_averages,
+    region_averages_of,
     section_averages,
     section_benchmarks,
     trend,
@@ -166,6 +167,14 @@ def test_network_and_region_averages(network):
     regions = {r.name: r.figure for r in region_averages(q2())}
     assert regions["North"].visits == 4 and regions["South"].visits == 1
     assert regions["South"].score == pytest.approx(100)
+    # The dashboard adds up its league table's rows instead: the same figures, empty locations or not.
+    for include_empty in (False, True):
+        added = region_averages_of(league_table(q2(), include_empty=include_empty))
+        assert [(r.name, r.figure.visits, r.figure.grade) for r in added] == [
+            (r.name, r.figure.visits, r.figure.grade) for r in region_averages(q2())]
+        for mine, full in zip(added, region_averages(q2()), strict=True):
+            assert (mine.figure.score, mine.figure.low) == (pytest.approx(full.figure.score),
+                                                            pytest.approx(full.figure.low))
 
 
 def test_rank_failures_and_visit_list(network):

@@ -169,6 +169,8 @@ class LeagueRow:
     trend: list[float | None] = field(default_factory=list)
     #: (best, worst) possible rank among the ranked locations; None when listed apart (too few visits).
     rank: tuple[int, int] | None = None
+    #: The sums behind `current`, so that regions' averages add up their locations' (region_averages_of).
+    sums: stats.Sums = field(default_factory=stats.Sums)
 
     @property
     def score(self) -> float | None:
@@ -264,7 +266,8 @@ def league_table(filters: Filters, *, trend_points: int = 6, include_empty: bool
         trend = [buckets[(location_id, i)].mean if (location_id, i) in buckets else None
                  for i in range(len(periods))]
         rows.append(LeagueRow(location_id, code, name, region_id, region_name, current, previous,
-                              stats.welch_change(current.estimate, previous.estimate), trend))
+                              stats.welch_change(current.estimate, previous.estimate), trend,
+                              sums=totals.get((location_id, True), stats.Sums())))
     rows.sort(key=lambda r: (r.score is None, -(r.score or 0), r.code))
     ranks = stats.rank_locations([r.current.estimate for r in rows], min_visits=min_visits)
     for row, rank in zip(rows, ranks, strict=True):
@@ -329,6 +332,21 @@ def region_averages(filters: Filters) -> list[RegionFigure]:
     checklist = latest_checklist(filters.programme)
     return [RegionFigure(rid, name, _figure(_sums(n, total, squares), checklist))
             for rid, name, n, total, squares in db.session.execute(stmt)]
+
+
+def region_averages_of(table: LeagueTable) -> list[RegionFigure]:
+    """Return each region's average visit score from a league table's rows, regions in name order.
+
+    The table's rows hold every location with visits under its filter, so a region's sums are its
+    rows' sums: the figures of region_averages(filters), without a second aggregate over the rollups.
+    """
+    regions: dict[tuple[str, int], list[stats.Sums]] = {}
+    for row in table.rows:
+        if row.sums.n:
+            regions.setdefault((row.region_name, row.region_id), []).append(row.sums)
+    checklist = latest_checklist(table.programme)
+    return [RegionFigure(rid, name, _figure(stats.Sums.total_of(sums), checklist))
+            for (name, rid), sums in sorted(regions.items())]
 
 
 # -- sections of one programme ------------------------------------------------------------------------

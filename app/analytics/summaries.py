@@ -148,11 +148,11 @@ class _NetworkFigures:
 def _network_figures(filters: Filters, trend_points: int, include_empty: bool) -> _NetworkFigures:
     average = f.average_with_change(filters)
     network = filters.network()
+    table = f.league_table(filters, trend_points=trend_points, include_empty=include_empty)
     return _NetworkFigures(
         average=average, network_average=average.current if network == filters else f.average(network),
-        regions=f.region_averages(filters),
-        table=f.league_table(filters, trend_points=trend_points, include_empty=include_empty),
-        heatmap=f.heatmap(filters), failing=f.failing_questions(filters),
+        regions=f.region_averages_of(table), table=table, heatmap=f.heatmap(filters),
+        failing=f.failing_questions(filters),
     )
 
 
