@@ -5,7 +5,7 @@ import pytest
 
 from app.analytics.periods import Period
 from app.analytics.survey_metrics import ces, csat, nps
-from app.analytics.surveys import network_survey_metrics, survey_metrics
+from app.analytics.surveys import network_survey_metrics, survey_metrics, survey_metrics_in
 from app.models import SurveyResponse
 
 
@@ -59,6 +59,19 @@ def test_asked_locations_without_answers_get_empty_figures(db, network):
         for result in metrics.values():
             assert (result.value, result.n) == (None, 0)
     assert survey_metrics(MARCH, location_ids=[]) == {}
+
+
+def test_asking_by_region_gives_what_asking_by_location_gives(db, network):
+    # The dashboard asks for its league table's locations by their regions (no IN list of hundreds of ids).
+    add(db, network["n1"], nps=9, csat=4)
+    add(db, network["n2"], nps=3)
+    add(db, network["s1"], nps=10)
+    db.session.commit()
+    north = [network["n1"].id, network["n2"].id]
+    assert survey_metrics_in(MARCH, north, [network["north"].id]) == survey_metrics(MARCH, location_ids=north)
+    everyone = [*north, network["s1"].id]
+    assert survey_metrics_in(MARCH, everyone, None) == survey_metrics(MARCH, location_ids=everyone)
+    assert survey_metrics_in(MARCH, [network["n1"].id], None) == survey_metrics(MARCH, location_ids=[network["n1"].id])
 
 
 def test_period_ends_are_whole_days_in_utc(db, network):

@@ -16,7 +16,7 @@ from app.analytics import stats
 from app.analytics.cache import cached
 from app.analytics.filters import Filters, Programme, programmes
 from app.analytics.periods import Period, monthly_periods
-from app.analytics.surveys import MetricSet, network_survey_metrics, survey_metrics
+from app.analytics.surveys import MetricSet, network_survey_metrics, survey_metrics, survey_metrics_in
 from app.models import Location
 
 MONTHS_OF_TREND = 12
@@ -170,7 +170,7 @@ def network_summary(filters: Filters, *, trend_points: int = 6, include_empty: b
         filters=filters, programmes=programmes(filters), average=figures.average,
         network_average=figures.network_average, regions=figures.regions, table=figures.table,
         heatmap=figures.heatmap, failing=figures.failing,
-        surveys=survey_metrics(filters.period, location_ids=location_ids) if location_ids else {},
+        surveys=survey_metrics_in(filters.period, location_ids, scope) if location_ids else {},
         network_surveys=network_survey_metrics(filters.period, scope),
     )
 
