@@ -62,10 +62,10 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         #: A location with fewer visits in a period is listed apart in league tables, not ranked.
         RANK_MIN_VISITS=3,
         REDIS_URL=None,
-        #: Cache computed figures (in Redis when REDIS_URL is set, else per process), keyed on the data
+        #: Cache computed figures (per process, and in Redis when REDIS_URL is set), keyed on the data
         #: version, so a figure is never stale; off: every page computes its figures.
         FIGURES_CACHE=True,
-        FIGURES_CACHE_SIZE=256,  # figures kept per process (without Redis, or while it fails)
+        FIGURES_CACHE_SIZE=256,  # figures kept per process
         FIGURES_CACHE_SECONDS=3600,  # in Redis; keys of older data versions are never read again
         #: Number of reverse proxies in front of the app (0: clients connect directly).
         PROXY_COUNT=0,

@@ -236,17 +236,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(client, url: str, runs: int = 7, *, cold: bool = False) -> tuple[float, float]:
+def timed(client, url: str, runs: int = 7, *, cold: bool = False, shared: bool = False) -> tuple[float, float]:
     """Return (median, best) milliseconds of GET url after one warm-up.
 
     cold: the figures cache is emptied before each request, so every one computes its figures (as
     the first request after any submission, approval or void does); otherwise they come from it.
+    shared: only this process's copy is emptied, so the figures come from Redis (another server's).
     """
     assert client.get(url).status_code == 200, url
     times = []
     for _ in range(runs):
         if cold:
             empty_figures_cache(client.application)
+        elif shared:
+            store = client.application.extensions["figures_cache"]
+            store.local = type(store.local)(1)
         t = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - t) * 1000)
@@ -360,6 +364,10 @@ def measure(name: str, *, exports: bool = True, redis_url: str | None = None, ru
     print(f"[{name}] {'dashboard page vs bare SQL of its table':40s} cold {cold:7.1f} ms ({cold / bare:4.1f}x)   "
           f"warm {warm:7.1f} ms ({warm / bare:4.1f}x)   bare SQL over the rollups {bare:7.1f} ms "
           f"(target < 100 ms and < 2x); the same over the visits {facts:7.1f} ms")
+    if redis_url:
+        shared, _best = timed(client, f"/dashboard/?{q}", runs, shared=True)
+        print(f"[{name}] {'dashboard, figures from Redis':40s} median {shared:7.1f} ms ({shared / bare:4.1f}x): "
+              "another app server's entry, unpickled")
     for label, url in (
         ("dashboard, 3 months, whole network", f"/dashboard/?{q}"),
         ("dashboard, 1 year, whole network", "/dashboard/?period=year"),

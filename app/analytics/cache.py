@@ -7,9 +7,9 @@ new version and misses; one that read the version before the commit may still ge
 just before it, as it would have without a cache. Every region's version is in every key: a
 region's page and a location's compare against the whole network, so a visit anywhere changes them.
 
-The store is Redis when REDIS_URL is set (shared by every worker and app server), else a small LRU
-in the process. Redis unreachable or failing: this process's LRU for a while, and never an error
-page; what can go wrong costs a computation, not a wrong figure.
+The store is a small LRU in the process, in front of Redis when REDIS_URL is set (shared by every
+worker and app server). Redis unreachable or failing: the process's LRU alone for a while, and never
+an error page; what can go wrong costs a computation, not a wrong figure.
 """
 from __future__ import annotations
 
@@ -65,7 +65,11 @@ class _LocalStore:
 
 
 class FiguresCache:
-    """Redis when configured, with this process's LRU while Redis fails; the LRU alone without Redis."""
+    """This process's LRU in front of Redis when configured (the LRU alone without it).
+
+    A key names one data version, so what is stored under it never changes: a copy in the process is
+    as true as the one in Redis, and spares unpickling a league table on every request (~10 ms).
+    """
 
     def __init__(self, redis_url: str | None, *, size: int, seconds: int, namespace: str) -> None:
         self.local = _LocalStore(size)
@@ -88,24 +92,33 @@ class FiguresCache:
 
     def get(self, key: str) -> tuple[bool, Any]:
         """Return (True, figures) when stored, else (False, None)."""
-        if self._use_redis():
-            try:
-                raw = self._redis.get(self.namespace + key)
-                return (False, None) if raw is None else (True, pickle.loads(raw))  # noqa: S301  (our own Redis)
-            except Exception as exc:  # noqa: BLE001  (any failure of the cache is a miss, never an error page)
-                self._redis_failed(exc)
-        return self.local.get(key)
+        found = self.local.get(key)
+        if found[0] or not self._use_redis():
+            return found
+        try:
+            raw = self._redis.get(self.namespace + key)
+        except Exception as exc:  # noqa: BLE001  (any failure of the cache is a miss, never an error page)
+            self._redis_failed(exc)
+            return False, None
+        if raw is None:
+            return False, None
+        try:
+            value = pickle.loads(raw)  # noqa: S301  (our own Redis, written by this code version: see the namespace)
+        except Exception as exc:  # noqa: BLE001  (an unreadable entry is a miss)
+            log.warning("figures cache: unreadable entry %s (%s)", key, exc)
+            return False, None
+        self.local.set(key, value)
+        return True, value
 
     def set(self, key: str, value: Any) -> None:
-        """Store figures (in Redis for `seconds`: keys of older versions are never read again)."""
+        """Store figures here and in Redis (there for `seconds`: keys of older versions are never read again)."""
+        self.local.set(key, value)
         if self._use_redis():
             try:
                 self._redis.set(self.namespace + key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL),
                                 ex=self.seconds)
-                return
             except Exception as exc:  # noqa: BLE001  (as in get)
                 self._redis_failed(exc)
-        self.local.set(key, value)
 
 
 def _code_version() -> str:
