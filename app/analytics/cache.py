@@ -111,7 +111,7 @@ class FiguresCache:
         return True, value
 
     def set(self, key: str, value: Any) -> None:
-        """Store figures here and in Redis (there for `seconds`: keys of older versions are never read again)."""
+        """Store figures here and in Redis (there for `seconds`)."""
         self.local.set(key, value)
         if self._use_redis():
             try:
