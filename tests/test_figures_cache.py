@@ -11,6 +11,8 @@ import pytest
 
 from app.analytics import figures, versions
 from app.models import VisitStatus
+from app.visits import lifecycle
+from tests.conftest import TEST_DATABASE_URL
 from tests.factories_scored import (
     PERFECT,
     build_network,
@@ -159,3 +161,35 @@ def test_figures_shared_through_redis_are_never_stale(app, client, login, manage
     finally:
         for key in connection.scan_iter(app.extensions["figures_cache"].namespace + "*"):
             connection.delete(key)
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="row locks: PostgreSQL")
+def test_a_submission_waits_for_no_other_regions_row(app, db, network, make_user):
+    """The data version lives on the region rows the rollups lock anyway: a North submission in flight
+    holds up a North approval, never one in South (no global row that every submission updates)."""
+    from sqlalchemy import select, text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from app.models import Region, Visit
+
+    manager = make_user("manager")
+    south_visit = network["visits"]["b1_submitted"]
+    north_visit = make_scored_visit(db, network["a1"], network["version"], network["shopper"], PERFECT,
+                                    date(2024, 5, 21), status=VisitStatus.submitted)
+    other = Session(db.engine)
+    try:
+        # Another request's transaction, between its rollups' lock on North and its commit.
+        other.execute(select(Region.id).where(Region.id == network["north"].id).with_for_update())
+        db.session.execute(text("SET lock_timeout = '2s'"))
+        lifecycle.approve(db.session.get(Visit, south_visit.id), manager)
+        db.session.commit()  # would wait 2 s and fail if it needed North's row
+        db.session.execute(text("SET lock_timeout = '300ms'"))
+        lifecycle.approve(db.session.get(Visit, north_visit.id), manager)
+        with pytest.raises(OperationalError, match="lock timeout"):
+            db.session.commit()  # North's own row: it waits, as it did before the cache
+        db.session.rollback()
+    finally:
+        other.rollback()
+        other.close()
+        db.session.execute(text("RESET lock_timeout"))
