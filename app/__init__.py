@@ -32,6 +32,7 @@ from app.access import refuse_undeclared_routes
 from app.analytics import rollups
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+from app.mail import outbox
 from app.ops import logs as ops_logs
 from app.ops import metrics
 from app.storage import StorageError
@@ -74,6 +75,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     ops_logs.register(app)  # first, so that every request, refused ones too, has its id
     db.init_app(app)
     rollups.install()  # figures' sums kept with the facts, in the same transaction
+    outbox.init_app(app)  # Flask-Mailman; mail waits for the commit of the change it tells of
     # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True, compare_type=True)
     csrf.init_app(app)

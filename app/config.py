@@ -121,6 +121,22 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         LOG_LEVEL="INFO",
         #: Bearer token Prometheus sends to /metrics; without one, only this machine may scrape.
         METRICS_TOKEN=None,
+        # E-mail (app/mail/): no MAIL_SERVER, no mail; every message is logged as not sent instead.
+        MAIL_SERVER=None,
+        MAIL_PORT=25,
+        MAIL_USE_TLS=False,  # STARTTLS on a plain port (587)
+        MAIL_USE_SSL=False,  # TLS from the first byte (465)
+        MAIL_USERNAME=None,
+        MAIL_PASSWORD=None,
+        MAIL_DEFAULT_SENDER="Fieldaudit <noreply@localhost>",
+        #: Seconds to connect to, and to wait for, the SMTP server before one attempt gives up.
+        MAIL_TIMEOUT=10,
+        #: Seconds before each retry of a mail that failed on RQ (three retries; without Redis, no retry).
+        MAIL_RETRY_INTERVALS=[30, 300, 1800],
+        #: Always SMTP, also under TESTING (Flask-Mailman's own default there keeps mail in memory).
+        MAIL_BACKEND="smtp",
+        #: Seconds a password-reset link works (it dies sooner: once used, or when the password changes).
+        PASSWORD_RESET_MAX_AGE=3600,
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI", "PROXY_COUNT",
@@ -128,6 +144,15 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
                 "STORAGE_URL"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
+    for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "PUBLIC_BASE_URL"):
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
+    for key in ("MAIL_PORT", "MAIL_TIMEOUT", "PASSWORD_RESET_MAX_AGE"):
+        if os.environ.get(key):
+            app.config[key] = int(os.environ[key])
+    for key in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        if os.environ.get(key):
+            app.config[key] = os.environ[key].strip().lower() in {"1", "true", "yes", "on"}
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if test_config:

@@ -5,6 +5,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
@@ -42,4 +43,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 talisman = Talisman()
+mail = Mail()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -10,8 +10,9 @@ from flask.cli import with_appcontext
 
 log = logging.getLogger(__name__)
 
-PHOTO_QUEUE, REPORT_QUEUE = "fieldaudit-photos", "fieldaudit-reports"
-QUEUES = (PHOTO_QUEUE, REPORT_QUEUE)  # photos first: a shopper is waiting
+PHOTO_QUEUE, MAIL_QUEUE, REPORT_QUEUE = "fieldaudit-photos", "fieldaudit-mail", "fieldaudit-reports"
+#: Photos first: a shopper is waiting; then mail (seconds each), before exports that take minutes.
+QUEUES = (PHOTO_QUEUE, MAIL_QUEUE, REPORT_QUEUE)
 
 
 def enqueue(redis_url: str, queue: str, job: Callable[..., Any], *args: Any, **options: Any) -> bool:
@@ -49,6 +50,7 @@ def worker_command(burst: bool) -> None:
     if not url:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in the web process")
     connection = Redis.from_url(url)
-    # The scheduler runs the retries that wait (a photo's job is retried after 5, 30 and 120 seconds).
+    # The scheduler runs the retries that wait (a photo's job is retried after 5, 30 and 120 seconds, a mail after
+    # MAIL_RETRY_INTERVALS).
     Worker([Queue(name, connection=connection) for name in QUEUES], connection=connection).work(
         burst=burst, with_scheduler=True)

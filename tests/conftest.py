@@ -341,3 +341,61 @@ def make_visit(db, make_location, make_checklist_version, make_user):
         return visit
 
     return make
+
+
+class Mailbox:
+    """What a real SMTP server on loopback received: each message parsed (email.policy.default), with its envelope."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.received: list = []  # (envelope recipients, parsed message)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook  # noqa: N802
+        from email import message_from_bytes, policy
+
+        self.received.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 Message accepted"
+
+    @property
+    def messages(self) -> list:
+        return [message for _to, message in self.received]
+
+    def wait(self, count: int = 1, timeout: float = 10.0) -> list:
+        """Return the messages once `count` have arrived (mail leaves on a thread or a job); fail after `timeout`."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(self.received) >= count, f"{len(self.received)} of {count} messages arrived"
+        return self.messages
+
+
+def wait_for_mail_threads(timeout: float = 15.0) -> None:
+    """Wait until every mail thread of the web process has finished (to check that nothing more arrives)."""
+    import threading
+
+    for thread in [t for t in threading.enumerate() if t.name == "mail"]:
+        thread.join(timeout)
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port for one test: its Mailbox."""
+    controller_module = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is not installed")
+    from tests.live_servers import free_port
+
+    mailbox = Mailbox("127.0.0.1", free_port())
+    controller = controller_module.Controller(mailbox, hostname=mailbox.host, port=mailbox.port)
+    controller.start()
+    yield mailbox
+    wait_for_mail_threads()
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(app, smtp_server):
+    """The app sends its mail to the test's SMTP server: the Mailbox that receives it."""
+    app.config.update(MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=5,
+                      MAIL_DEFAULT_SENDER="Fieldaudit <noreply@fieldaudit.test>")
+    return smtp_server
