@@ -106,6 +106,7 @@ AUDIT_ACTION_LABELS = {
     "user.reactivate": _l("Account reactivated"),
     "user.password_reset": _l("Password reset by an admin"),
     "user.password_change": _l("Own password changed"),
+    "user.password_reset_email": _l("Password reset through an e-mailed link"),
     "region.create": _l("Region created"),
     "region.update": _l("Region changed"),
     "location.create": _l("Location created"),

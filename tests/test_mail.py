@@ -1,6 +1,21 @@
 """E-mail end to end: a real SMTP server on loopback receives what the app sends, and the tests read it back."""
+import re
+import socket
+import time
+
+import pytest
+from itsdangerous import TimestampSigner
+from sqlalchemy import select
+
+from app.auth import reset
 from app.mail import outbox
-from tests.conftest import wait_for_mail_threads
+from app.models import AuditLog
+from tests.conftest import PASSWORD, wait_for_mail_threads
+from tests.live_servers import free_port as closed_port
+from tests.test_ops import redis_or_skip
+
+NEW_PASSWORD = "a brand new passphrase"
+MAIL_REDIS = "redis://127.0.0.1:6379/13"  # a database number no other test uses
 
 
 def parts(message):
@@ -15,7 +30,30 @@ def subject_of(message) -> str:
     return message["Subject"].strip()
 
 
+def reset_link(message) -> str:
+    text, _html = parts(message)
+    return re.search(r"http://localhost(/password/reset/\S+)", text).group(1)
+
+
+def forgot(client, email: str, **headers):
+    return client.post("/password/forgot", data={"email": email}, headers=headers)
+
+
+def sign_in(client, email: str, password: str):
+    return client.post("/login", data={"email": email, "password": password})
+
+
 # -- sending -------------------------------------------------------------------------------------------------------
+
+
+def test_without_a_mail_server_no_reset_mail_is_sent_and_the_log_says_so(client, make_user, smtp_server, caplog):
+    user = make_user("shopper")
+    with caplog.at_level("INFO", logger="app.mail"):
+        response = forgot(client, user.email)
+    assert response.status_code == 302
+    wait_for_mail_threads()
+    assert smtp_server.messages == []
+    assert f"Mail not sent (MAIL_SERVER is not set): password_reset to {user.email}" in caplog.text
 
 
 def test_a_message_waits_for_the_commit_and_dies_with_a_rollback(app, db, make_user, mailbox):
@@ -49,3 +87,203 @@ def test_attachments_travel_with_the_message(app, mailbox):
     assert attached.get_content() == pdf
     text, html = parts(message)
     assert text.strip() == "See the PDF." and html.strip() == "<p>See the PDF.</p>"
+
+
+# -- password reset ------------------------------------------------------------------------------------------------
+
+
+def test_the_login_page_offers_a_reset(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert 'href="/password/forgot"' in page
+    assert client.get("/password/forgot").status_code == 200
+
+
+def test_a_reset_link_sets_a_new_password_once_and_signs_out_every_session(app, db, make_user, mailbox):
+    user = make_user("shopper", email="reset.me@example.com", locale="en")
+    other_device, client = app.test_client(), app.test_client()
+    assert sign_in(other_device, user.email, PASSWORD).status_code == 302
+    assert other_device.get("/visits/").status_code == 200
+
+    response = forgot(client, "Reset.Me@example.com ")
+    assert response.status_code == 302 and response.location.endswith("/login")
+    (message,) = mailbox.wait(1)
+    assert message["To"] == "reset.me@example.com" and subject_of(message) == "Set a new password"
+    text, html = parts(message)
+    assert "reset.me@example.com" in text and "within 60 minutes" in text and "within 60 minutes" in html
+    link = reset_link(message)
+    assert f'href="http://localhost{link}"' in html
+
+    form = client.get(link)
+    assert form.status_code == 200 and "reset.me@example.com" in form.get_data(as_text=True)
+    short = client.post(link, data={"new": "short", "confirm": "short"})
+    assert short.status_code == 400
+    differ = client.post(link, data={"new": NEW_PASSWORD, "confirm": NEW_PASSWORD + "!"})
+    assert differ.status_code == 400 and "The passwords differ." in differ.get_data(as_text=True)
+    done = client.post(link, data={"new": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.status_code == 302 and done.location.endswith("/login")
+
+    assert other_device.get("/visits/").status_code == 302  # signed out
+    assert sign_in(app.test_client(), user.email, PASSWORD).status_code == 200  # the old password is refused
+    assert sign_in(app.test_client(), user.email, NEW_PASSWORD).status_code == 302
+    entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "user.password_reset_email")).one()
+    assert (entry.user_id, entry.target_id) == (user.id, user.id)
+
+    # The link worked once: neither its page nor its form takes it again.
+    again = client.get(link)
+    assert again.status_code == 400 and "This link no longer works" in again.get_data(as_text=True)
+    assert client.post(link, data={"new": "yet another passphrase", "confirm": "yet another passphrase"}
+                       ).status_code == 400
+    assert sign_in(app.test_client(), user.email, NEW_PASSWORD).status_code == 302
+
+
+def test_a_reset_link_expires(app, client, db, make_user, monkeypatch):
+    user = make_user("shopper")
+    real = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) - 3601)
+    with app.test_request_context():
+        old = reset.make_token(user)
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) - 3500)
+    with app.test_request_context():
+        recent = reset.make_token(user)
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", real)
+    assert client.get(f"/password/reset/{old}").status_code == 400
+    assert client.post(f"/password/reset/{old}", data={"new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+                       ).status_code == 400
+    assert client.get(f"/password/reset/{recent}").status_code == 200
+    app.config["PASSWORD_RESET_MAX_AGE"] = 60
+    assert client.get(f"/password/reset/{recent}").status_code == 400
+
+
+def test_a_link_dies_when_the_password_changes_otherwise_or_is_forged(app, client, db, make_user):
+    user = make_user("shopper")
+    with app.test_request_context():
+        token = reset.make_token(user)
+    assert client.get(f"/password/reset/{token}").status_code == 200
+    assert client.get(f"/password/reset/{token[:-2]}xx").status_code == 400
+    user.set_password("changed by an admin meanwhile")
+    db.session.commit()
+    assert client.get(f"/password/reset/{token}").status_code == 400
+
+
+def test_an_unknown_or_deactivated_address_gets_the_same_answer_and_no_mail(app, make_user, mailbox):
+    make_user("shopper", email="known@example.com")
+    make_user("shopper", email="gone@example.com", active=False)
+    answers = []
+    for email in ("known@example.com", "nobody@example.com", "gone@example.com"):
+        client = app.test_client()
+        response = forgot(client, email)
+        page = client.get(response.location).get_data(as_text=True)
+        flash = re.search(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', page, re.S)
+        answers.append((response.status_code, response.location, flash and flash.group(1).strip()))
+    assert answers[0] == answers[1] == answers[2]
+    assert "If an account with this address exists" in answers[0][2]
+    mailbox.wait(1)
+    wait_for_mail_threads()
+    assert [to for to, _m in mailbox.received] == [["known@example.com"]]
+
+
+@pytest.mark.parametrize(("how", "subject"), [
+    ({"locale": "ru"}, "Задать новый пароль"),
+    ({"headers": {"Accept-Language": "ru"}}, "Задать новый пароль"),
+    ({"locale": "en", "headers": {"Accept-Language": "ru"}}, "Set a new password"),
+])
+def test_the_reset_mail_is_in_the_users_language_else_the_pages(client, make_user, mailbox, how, subject):
+    user = make_user("shopper", locale=how.get("locale"))
+    forgot(client, user.email, **how.get("headers", {}))
+    (message,) = mailbox.wait(1)
+    assert subject_of(message) == subject
+    text, html = parts(message)
+    if subject.startswith("Задать"):
+        assert "минут" in text and "Ссылка действует один раз" in text and "Ссылка действует один раз" in html
+
+
+def test_signing_in_remembers_the_language_for_mail(app, db, make_user):
+    user = make_user("shopper")
+    client = app.test_client()
+    client.post("/language/ru", data={})
+    sign_in(client, user.email, PASSWORD)
+    db.session.refresh(user)
+    assert user.locale == "ru"
+    browser = make_user("shopper")
+    app.test_client().post("/login", data={"email": browser.email, "password": PASSWORD},
+                           headers={"Accept-Language": "ru,en;q=0.5"})
+    db.session.refresh(browser)
+    assert browser.locale == "ru"
+
+
+def test_the_reset_form_is_rate_limited_like_sign_in(make_app, app_config, db):
+    app = make_app({**app_config, "RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "2 per minute"})
+    client = app.test_client()
+    with app.app_context():
+        db.create_all()  # the app's own database (SQLite in memory); PostgreSQL has its tables already
+        assert [forgot(client, "nobody@example.com").status_code for _ in range(3)] == [302, 302, 429]
+
+
+def test_the_reset_forms_need_a_csrf_token(make_app, app_config, db):
+    app = make_app({**app_config, "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    with app.app_context():
+        db.create_all()
+        assert forgot(client, "nobody@example.com").status_code == 400
+
+
+# -- a slow or unreachable SMTP server -----------------------------------------------------------------------------
+
+
+def test_a_slow_mail_server_does_not_hold_up_the_request(app, client, make_user, caplog):
+    user = make_user("shopper")
+    silent = socket.socket()  # accepts connections and never says a word
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=silent.getsockname()[1], MAIL_TIMEOUT=2)
+    try:
+        began = time.monotonic()
+        response = forgot(client, user.email)
+        assert response.status_code == 302 and time.monotonic() - began < 1.5
+        with caplog.at_level("ERROR", logger="app.mail"):
+            wait_for_mail_threads()
+    finally:
+        silent.close()
+    assert "Mail password_reset to" in caplog.text and "failed and is not retried" in caplog.text
+
+
+def test_with_redis_mail_is_an_rq_job_that_is_retried_until_the_server_answers(app, client, make_user, smtp_server):
+    redis = pytest.importorskip("redis")
+    from rq import Queue, SimpleWorker
+
+    from app import worker
+
+    url = redis_or_skip(MAIL_REDIS)
+    connection = redis.Redis.from_url(url)
+    connection.flushdb()
+    user = make_user("shopper", locale="ru")
+    app.config.update(REDIS_URL=url, MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port(), MAIL_RETRY_INTERVALS=[1])
+    queue = Queue(worker.MAIL_QUEUE, connection=connection)
+    try:
+        assert forgot(client, user.email).status_code == 302
+        (job,) = queue.get_jobs()
+        assert job.retries_left == 3
+
+        SimpleWorker([queue], connection=connection).work(burst=True)  # the server is down: the attempt fails
+        job.refresh()
+        assert job.get_status() == "scheduled" and job.retries_left == 2
+        assert smtp_server.messages == []
+
+        app.config["MAIL_PORT"] = smtp_server.port  # the server is back
+        time.sleep(1.2)
+        SimpleWorker([queue], connection=connection).work(burst=True, with_scheduler=True)
+        (message,) = smtp_server.wait(1)
+        assert subject_of(message) == "Задать новый пароль" and message["To"] == user.email
+        job.refresh()
+        assert job.get_status() == "finished"
+        assert not [t for t in __import__("threading").enumerate() if t.name == "mail"]  # never the web process
+    finally:
+        connection.flushdb()
+
+
+def test_with_redis_down_mail_still_leaves_from_a_thread(app, client, make_user, mailbox):
+    user = make_user("shopper")
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{closed_port()}/0"
+    assert forgot(client, user.email).status_code == 302
+    (message,) = mailbox.wait(1)
+    assert message["To"] == user.email

@@ -19,3 +19,20 @@ class PasswordForm(FlaskForm):
         _l("Repeat the new password"), validators=[EqualTo("new", message=_l("The passwords differ."))]
     )
     submit = SubmitField(_l("Change password"))
+
+
+def strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Send the link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(
+        _l("Repeat the new password"), validators=[EqualTo("new", message=_l("The passwords differ."))]
+    )
+    submit = SubmitField(_l("Set password"))
