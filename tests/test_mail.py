@@ -1,7 +1,9 @@
 """E-mail end to end: a real SMTP server on loopback receives what the app sends, and the tests read it back."""
+import io
 import re
 import socket
 import time
+from datetime import date, timedelta
 
 import pytest
 from itsdangerous import TimestampSigner
@@ -9,7 +11,8 @@ from sqlalchemy import select
 
 from app.auth import reset
 from app.mail import outbox
-from app.models import AuditLog
+from app.models import AuditLog, Visit, VisitStatus
+from app.visits import lifecycle
 from tests.conftest import PASSWORD, wait_for_mail_threads
 from tests.live_servers import free_port as closed_port
 from tests.test_ops import redis_or_skip
@@ -43,7 +46,97 @@ def sign_in(client, email: str, password: str):
     return client.post("/login", data={"email": email, "password": password})
 
 
-# -- sending -------------------------------------------------------------------------------------------------------
+# -- notifications to shoppers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("locale", "subject", "words"), [
+    ("en", "New visit: Store on Tverskaya", ["Hello, Sam Shopper.", "A new visit is assigned to you.",
+                                            "Ask for a loyalty card", "Open the visit"]),
+    ("ru", "Новый визит: Store on Tverskaya", ["Здравствуйте, Sam Shopper.", "Вам назначен новый визит.",
+                                              "Ask for a loyalty card", "Открыть визит"]),
+])
+def test_an_assigned_visit_is_mailed_to_its_shopper_in_their_language(
+        client, login, db, manager, make_user, make_location, make_checklist_version, mailbox, locale, subject, words):
+    shopper = make_user("shopper", name="Sam Shopper", email="sam@example.com", locale=locale)
+    location = make_location(name="Store on Tverskaya")
+    make_checklist_version()
+    login(manager)
+    start, end = date.today() + timedelta(days=1), date.today() + timedelta(days=5)
+    response = client.post("/planning/assign", data={
+        "location": location.id, "checklist": "sample-visit", "shopper": shopper.id,
+        "window_start": start.isoformat(), "window_end": end.isoformat(), "instructions": "Ask for a loyalty card"})
+    assert response.status_code == 302
+    (message,) = mailbox.wait(1)
+    visit = db.session.scalar(select(Visit))
+    assert mailbox.received[0][0] == ["sam@example.com"]
+    assert subject_of(message) == subject and message["To"] == "sam@example.com"
+    assert "noreply@fieldaudit.test" in message["From"]
+    text, html = parts(message)
+    for word in words:
+        assert word in text and word in html
+    assert f"http://localhost/visits/{visit.id}" in text and f'href="http://localhost/visits/{visit.id}"' in html
+    assert f'lang="{locale}"' in html
+
+
+@pytest.mark.parametrize(("locale", "subject", "intro"), [
+    ("en", "Visit returned for correction: Store 1", "Your visit to Store 1 was returned for correction."),
+    ("ru", "Визит возвращён на исправление: Store 1", "Ваш визит в Store 1 возвращён на исправление."),
+])
+def test_a_returned_visit_is_mailed_with_the_managers_comment_and_a_link(
+        client, login, db, manager, make_user, make_visit, make_location, mailbox, locale, subject, intro):
+    shopper = make_user("shopper", locale=locale)
+    visit = make_visit(shopper=shopper, location=make_location(name="Store 1"), status=VisitStatus.submitted,
+                       submitted_at=lifecycle.utcnow())
+    login(manager)
+    comment = "The photo of the shelf is missing <b>here</b>."
+    response = client.post(f"/review/visits/{visit.id}/decision", data={"decision": "return", "comment": comment})
+    assert response.status_code == 302
+    (message,) = mailbox.wait(1)
+    assert subject_of(message) == subject and message["To"] == shopper.email
+    text, html = parts(message)
+    assert intro in text and intro in html
+    assert comment in text and "The photo of the shelf is missing &lt;b&gt;here&lt;/b&gt;." in html
+    assert f"http://localhost/visits/{visit.id}" in text and f"http://localhost/visits/{visit.id}" in html
+
+
+def test_a_change_that_rolls_back_sends_nothing(db, make_user, make_location, make_checklist_version, manager,
+                                                mailbox):
+    shopper = make_user("shopper")
+    location, version = make_location(), make_checklist_version()
+    lifecycle.assign_visit(location, version, shopper, date.today(), date.today() + timedelta(days=3),
+                           manager=manager)
+    db.session.rollback()
+    lifecycle.assign_visit(location, version, shopper, date.today(), date.today() + timedelta(days=4),
+                           manager=manager)
+    db.session.commit()
+    assert len(mailbox.wait(1)) == 1
+    wait_for_mail_threads()
+    assert len(mailbox.messages) == 1
+
+
+def test_a_visit_moved_to_another_shopper_is_mailed_to_the_new_one(client, login, db, manager, make_user, make_visit,
+                                                                   mailbox):
+    visit = make_visit()
+    other = make_user("shopper", email="new.shopper@example.com")
+    login(manager)
+    response = client.post(f"/planning/visits/{visit.id}/edit", data={
+        "shopper": other.id, "window_start": visit.window_start.isoformat(),
+        "window_end": visit.window_end.isoformat(), "instructions": ""})
+    assert response.status_code == 302
+    (message,) = mailbox.wait(1)
+    assert message["To"] == "new.shopper@example.com"
+
+
+def test_without_a_mail_server_nothing_is_sent_and_the_log_says_so(client, login, manager, make_user, make_visit,
+                                                                   smtp_server, caplog):
+    visit = make_visit(status=VisitStatus.submitted, submitted_at=lifecycle.utcnow())
+    login(manager)
+    with caplog.at_level("INFO", logger="app.mail"):
+        response = client.post(f"/review/visits/{visit.id}/decision", data={"decision": "return", "comment": "Fix"})
+    assert response.status_code == 302
+    wait_for_mail_threads()
+    assert smtp_server.messages == []
+    assert "Mail not sent (MAIL_SERVER is not set): visit_returned" in caplog.text
 
 
 def test_without_a_mail_server_no_reset_mail_is_sent_and_the_log_says_so(client, make_user, smtp_server, caplog):
@@ -247,6 +340,17 @@ def test_a_slow_mail_server_does_not_hold_up_the_request(app, client, make_user,
     assert "Mail password_reset to" in caplog.text and "failed and is not retried" in caplog.text
 
 
+def test_a_mail_server_that_is_down_does_not_fail_the_request(app, client, login, manager, make_visit, caplog):
+    visit = make_visit(status=VisitStatus.submitted, submitted_at=lifecycle.utcnow())
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port())
+    login(manager)
+    with caplog.at_level("ERROR", logger="app.mail"):
+        response = client.post(f"/review/visits/{visit.id}/decision", data={"decision": "return", "comment": "Fix"})
+        wait_for_mail_threads()
+    assert response.status_code == 302 and client.get(response.location).status_code == 200
+    assert "Mail visit_returned to" in caplog.text and "ConnectionRefusedError" in caplog.text
+
+
 def test_with_redis_mail_is_an_rq_job_that_is_retried_until_the_server_answers(app, client, make_user, smtp_server):
     redis = pytest.importorskip("redis")
     from rq import Queue, SimpleWorker
@@ -287,3 +391,27 @@ def test_with_redis_down_mail_still_leaves_from_a_thread(app, client, make_user,
     assert forgot(client, user.email).status_code == 302
     (message,) = mailbox.wait(1)
     assert message["To"] == user.email
+
+
+def test_every_visit_assigned_from_a_csv_file_is_mailed_once_committed(client, login, db, manager, make_user,
+                                                                       make_location, make_checklist_version,
+                                                                       mailbox):
+    first, second = make_user("shopper", email="a@example.com"), make_user("shopper", email="b@example.com")
+    location = make_location(code="MSK-01")
+    make_checklist_version()
+    end = (date.today() + timedelta(days=5)).isoformat()
+    data = ("location_code,checklist_id,shopper_email,from,to\n"
+            f"MSK-01,sample-visit,a@example.com,{date.today()},{end}\n"
+            f"MSK-01,sample-visit,b@example.com,{date.today()},{end}\n")
+    login(manager)
+    dry = client.post("/planning/import", data={"file": (io.BytesIO(data.encode()), "a.csv"), "dry_run": "y"},
+                      content_type="multipart/form-data")
+    assert dry.status_code == 200
+    wait_for_mail_threads()
+    assert mailbox.messages == []  # a dry run rolls back: nobody hears of visits that were never made
+    done = client.post("/planning/import", data={"file": (io.BytesIO(data.encode()), "a.csv")},
+                       content_type="multipart/form-data")
+    assert done.status_code == 200
+    mailbox.wait(2)
+    assert sorted(to[0] for to, _m in mailbox.received) == sorted([first.email, second.email])
+    assert {subject_of(m) for m in mailbox.messages} == {f"New visit: {location.name}"}

@@ -12,6 +12,7 @@ from app import csvfiles
 from app.access import scope_of, visible_visits
 from app.extensions import db
 from app.localtime import overdue_condition, today_at
+from app.mail import notifications
 from app.models import ChecklistVersion, Location, Role, User, Visit
 from app.models import VisitStatus as S
 from app.models.audit import record
@@ -124,6 +125,8 @@ def edit_visit(visit: Visit, manager: User, *, shopper: User, window_start: date
         visit.instructions = instructions
     if changes:
         record(manager, "visit.edit", visit, **changes)
+    if "shopper" in changes:
+        notifications.visit_assigned(visit)  # the new shopper hears of it once this commits
     return changes
 
 

@@ -26,6 +26,7 @@ from app.analytics import rollups
 from app.checklists.schema import Checklist
 from app.extensions import db
 from app.labels import status_label
+from app.mail import notifications
 from app.models import (
     HANDED_IN_STATES,
     OPEN_STATES,
@@ -267,6 +268,7 @@ def assign_visit(location: Location, checklist_version: ChecklistVersion, shoppe
     record(manager, "visit.assign", visit, location=location.code, checklist=checklist_version.checklist_id,
            version=checklist_version.version, shopper=shopper.email,
            window=[window_start.isoformat(), window_end.isoformat()])
+    notifications.visit_assigned(visit)  # sent once this commits
     return visit
 
 
@@ -502,6 +504,7 @@ def return_for_correction(visit: Visit, manager: User, comment: str, *, now: dat
                 client_saved_at=None, saved_at=now)
     db.session.add(VisitEvent(visit=visit, user_id=manager.id, at=now, action="returned", comment=text))
     record(manager, "visit.return", visit, comment=text)
+    notifications.visit_returned(visit)  # sent once this commits
     return visit
 
 
