@@ -118,6 +118,39 @@ def test_assign_form_refuses(client, db, world, changes):
     assert db.session.scalar(select(func.count(Visit.id))) == 0
 
 
+def test_assign_form_chooses_nothing_for_the_manager(client, world):
+    page = client.get("/planning/assign").get_data(as_text=True)
+    for placeholder in ("Choose a location…", "Choose a checklist…", "Choose a shopper…"):
+        assert f'<option selected value="">{placeholder}</option>' in page
+    assert page.count("<option selected") == 3  # the placeholders, and no location, checklist or shopper
+    assert page.count("required") >= 3
+
+
+def test_assign_form_keeps_a_choice_made_by_a_link(client, world):
+    page = client.get(f"/planning/assign?location={world['msk'].id}").get_data(as_text=True)
+    assert f'<option selected value="{world["msk"].id}">MSK-01 — Тверская</option>' in page
+
+
+@pytest.mark.parametrize("missing,message", [
+    ("location", "Choose the location to visit."),
+    ("checklist", "Choose the checklist to fill."),
+    ("shopper", "Choose the shopper who makes the visit."),
+])
+def test_assign_form_says_which_choice_is_missing(client, db, world, missing, message):
+    data = {"location": world["msk"].id, "checklist": "sample-visit", "shopper": world["shopper"].id,
+            "window_start": D1, "window_end": D2, missing: ""}
+    page = client.post("/planning/assign", data=data).get_data(as_text=True)
+    assert f'<small id="{missing}-error" class="field-error">{message}</small>' in page
+    assert page.count("field-error") == 1
+    assert db.session.scalar(select(func.count(Visit.id))) == 0
+
+
+def test_assign_form_errors_are_in_russian(client, db, world):
+    page = client.post("/planning/assign", data={"window_start": D1, "window_end": D2},
+                       headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert "Выберите точку" in page and "Выберите точку…" in page
+
+
 def test_index_is_region_scoped_and_marks_overdue(client, world, make_visit):
     late = make_visit(location=world["msk"], checklist_version=world["version"], shopper=world["shopper"],
                       window_start=TODAY - timedelta(days=9), window_end=TODAY - timedelta(days=2))

@@ -6,12 +6,24 @@ from wtforms import BooleanField, DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 
-class AssignForm(FlaskForm):
-    """Assign one visit: where, which checklist (its latest version), who, when, what to do."""
+def optional_int(value: object) -> int | None:
+    """Coerce a choice to an id; the empty placeholder ("Choose a location…") is None, not an error."""
+    return None if value in ("", None) else int(value)  # type: ignore[call-overload]
 
-    location = SelectField(_l("Location"), coerce=int, validators=[DataRequired()])
-    checklist = SelectField(_l("Checklist"), validators=[DataRequired()])
-    shopper = SelectField(_l("Shopper"), coerce=int, validators=[DataRequired()])
+
+class AssignForm(FlaskForm):
+    """Assign one visit: where, which checklist (its latest version), who, when, what to do.
+
+    The three choices start on an empty placeholder and are required: a pre-selected first entry let a
+    hurried manager assign the wrong branch or shopper without noticing.
+    """
+
+    location = SelectField(_l("Location"), coerce=optional_int,
+                           validators=[DataRequired(_l("Choose the location to visit."))])
+    checklist = SelectField(_l("Checklist"), default="",
+                            validators=[DataRequired(_l("Choose the checklist to fill."))])
+    shopper = SelectField(_l("Shopper"), coerce=optional_int,
+                          validators=[DataRequired(_l("Choose the shopper who makes the visit."))])
     window_start = DateField(_l("From"), validators=[DataRequired()])
     window_end = DateField(_l("To"), validators=[DataRequired()])
     instructions = TextAreaField(_l("Instructions (what to buy or ask, the scenario)"), validators=[Length(max=5000)])

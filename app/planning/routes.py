@@ -85,10 +85,14 @@ def assign() -> ResponseReturnValue:
     locations = _locations()
     versions = latest_versions_by_id()
     shoppers = _active_shoppers()
-    form.location.choices = [(loc.id, f"{loc.code} — {loc.name}") for loc in locations]
-    form.checklist.choices = [(cid, f"{v.title} (v{v.version})") for cid, v in sorted(
-        versions.items(), key=lambda item: item[1].title)]
-    form.shopper.choices = [(u.id, f"{u.name} ({u.shopper_code or u.email})") for u in shoppers]
+    # Each list starts on an empty placeholder (see AssignForm): nothing is chosen for the manager.
+    form.location.choices = [SelectChoice("", _("Choose a location…")), *(
+        SelectChoice(loc.id, f"{loc.code} — {loc.name}") for loc in locations)]
+    form.checklist.choices = [SelectChoice("", _("Choose a checklist…")), *(
+        SelectChoice(cid, f"{v.title} (v{v.version})") for cid, v in sorted(
+            versions.items(), key=lambda item: item[1].title))]
+    form.shopper.choices = [SelectChoice("", _("Choose a shopper…")), *(
+        SelectChoice(u.id, f"{u.name} ({u.shopper_code or u.email})") for u in shoppers)]
     if request.method == "GET":
         form.shopper.data = int_arg("shopper")
         form.location.data = int_arg("location")
