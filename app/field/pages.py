@@ -2,14 +2,16 @@
 from flask import abort, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import case, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.access import get_photo_or_404, get_visit_or_404, roles_required
 from app.extensions import db
+from app.field.history import handed_in_visits
 from app.models import HANDED_IN_STATES, OPEN_STATES, Role, Visit
 from app.models import VisitStatus as S
 from app.storage import photo_key, storage
+from app.web import page_of
 
 #: The sections of "My visits", in the order shown.
 SECTIONS = (
@@ -18,8 +20,8 @@ SECTIONS = (
     ("upcoming", (S.planned,)),
     ("submitted", (S.submitted, S.approved)),
 )
-#: Finished visits shown on the list; older ones are history nobody scrolls to.
-SUBMITTED_SHOWN = 30
+#: Handed-in visits per page of the history; the open ones above it are never paged.
+SUBMITTED_PER_PAGE = 20
 
 
 def fill_url(visit: Visit) -> str | None:
@@ -31,26 +33,25 @@ def fill_url(visit: Visit) -> str | None:
 
 @roles_required(Role.shopper)
 def my_visits() -> ResponseReturnValue:
-    """List the shopper's visits: returned for correction, in progress, upcoming, submitted."""
-    base = (
-        select(Visit).options(joinedload(Visit.location), joinedload(Visit.checklist_version))
-        .where(Visit.shopper_id == current_user.id)
-    )
+    """List the shopper's visits: the open ones (returned, in progress, upcoming) on top of every page, then
+    the handed-in history, searched with ?q= and paged with ?page=."""
     open_visits = db.session.scalars(
-        base.where(Visit.status.in_(OPEN_STATES)).order_by(Visit.window_end, Visit.id)
+        select(Visit).options(joinedload(Visit.location), joinedload(Visit.checklist_version))
+        .where(Visit.shopper_id == current_user.id, Visit.status.in_(OPEN_STATES))
+        .order_by(Visit.window_end, Visit.id)
     ).unique().all()
-    done = db.session.scalars(
-        base.where(Visit.status.in_(HANDED_IN_STATES))
-        .order_by(case((Visit.submitted_at.is_(None), 1), else_=0), Visit.submitted_at.desc(), Visit.id.desc())
-        .limit(SUBMITTED_SHOWN)
-    ).unique().all()
+    search = request.args.get("q", "").strip()[:100]
+    history = handed_in_visits(current_user.id, search)
+    total = db.session.scalar(select(func.count()).select_from(history.order_by(None).subquery())) or 0
+    page = page_of(total, SUBMITTED_PER_PAGE)
+    done = db.session.scalars(history.limit(page.size).offset(page.start)).unique().all()
     groups: dict[str, list[Visit]] = {name: [] for name, _states in SECTIONS}
     for visit in [*open_visits, *done]:
         for name, states in SECTIONS:
             if visit.status in states:
                 groups[name].append(visit)
     return render_template("field/my_visits.html", groups=groups, sections=[n for n, _s in SECTIONS],
-                           fill_url=fill_url)
+                           fill_url=fill_url, search=search, page=page, submitted_total=total)
 
 
 @roles_required(Role.shopper)
