@@ -13,8 +13,10 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.access import get_visit_or_404, public, roles_required
+from app.checklists.schema import BaseQuestion, Checklist
 from app.field import API_PREFIX, PAGES_PREFIX
-from app.models import Role
+from app.models import Role, Visit
+from app.models import VisitStatus as S
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: The form's own modules, in load order; the service worker precaches them.
@@ -48,6 +50,15 @@ def asset_version() -> str:
     return digest.hexdigest()[:12]
 
 
+def marked_questions(visit: Visit, checklist: Checklist) -> list[BaseQuestion]:
+    """Return the questions the reviewer marked on returning the visit, in the order they are asked.
+
+    Only while the visit is returned: after it is handed in again the marks are history, not work to do.
+    """
+    marks = visit.review_marks or {} if visit.status == S.returned else {}
+    return [q for q in checklist.questions if q.id in marks]
+
+
 @roles_required(Role.shopper)
 def fill(visit_id: int) -> ResponseReturnValue:
     """Render the phone form of the shopper's own visit.
@@ -59,6 +70,7 @@ def fill(visit_id: int) -> ResponseReturnValue:
     checklist = visit.checklist
     back_url = url_for("field.my_visits")
     detail_url = url_for("field.detail", visit_id=visit.id)
+    marked = marked_questions(visit, checklist)
     response = make_response(render_template(
         "field/fill.html",
         visit=visit,
@@ -71,6 +83,13 @@ def fill(visit_id: int) -> ResponseReturnValue:
         api_url=f"{API_PREFIX}/visits/{visit.id}",
         csrf_url=f"{API_PREFIX}/csrf",
         sw_scope=f"{PAGES_PREFIX}/",
+        # The form opens at the first marked question's section (fill.js, once per return): that is the work.
+        marked=marked,
+        marks=visit.review_marks or {} if marked else {},
+        first_step=checklist.section_of(marked[0].id).id if marked else "",
+        return_key=visit.reviewed_at.isoformat() if visit.status == S.returned and visit.reviewed_at else "",
+        section_numbers={section.id: n for n, section in enumerate(checklist.sections, 1)},
+        section_of=checklist.section_of,
     ))
     # The service worker keeps its own copy for offline use; the browser must always ask again.
     response.headers["Cache-Control"] = "no-cache, private"

@@ -48,8 +48,10 @@ def visit(visit_id: int) -> ResponseReturnValue:
     return render_visit(item, DecisionForm())
 
 
-def render_visit(item: Visit, form: DecisionForm, status: int = 200) -> tuple[str, int]:
-    """Render the review page of a visit (also after a refused decision, with the form's errors)."""
+def render_visit(item: Visit, form: DecisionForm, status: int = 200,
+                 marks: dict[str, str] | None = None) -> tuple[str, int]:
+    """Render the review page of a visit (also after a refused decision, with the form's errors and the
+    notes typed beside the questions, so none is lost)."""
     actions = db.session.scalars(select(CorrectiveAction).where(CorrectiveAction.visit_id == item.id)
                                  .order_by(CorrectiveAction.id)).all()
     next_id = db.session.scalar(services.queue_query(current_user)
@@ -60,7 +62,7 @@ def render_visit(item: Visit, form: DecisionForm, status: int = 200) -> tuple[st
         library_form=LibraryForm(), actions=actions, failed=lifecycle.failed_questions(item), next_id=next_id,
         decidable=lifecycle.allows(item, "approve"), voidable=lifecycle.allows(item, "void"),
         returnable=lifecycle.allows(item, "return"), critical_failures=lifecycle.critical_failures(item),
-        risk_reasons=risk.explain(item, current_user),
+        risk_reasons=risk.explain(item, current_user), marks=marks or {},
     ), status
 
 
@@ -72,12 +74,18 @@ def decide(visit_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return render_visit(item, form, 400)
     decision, text = form.decision.data, form.comment.data or ""
+    marks = services.marks_from(request.form)
+    if marks and decision != "return":
+        # Notes on questions reach the shopper only with a return: approving or voiding would drop them unseen.
+        form.comment.errors = [_("Notes beside questions are sent with a return for correction only: return the "
+                                 "visit, or clear the notes.")]
+        return render_visit(item, form, 400, marks)
     try:
         if decision == "approve":
             lifecycle.approve(item, current_user, text)
             message = _("Visit approved.")
         elif decision == "return":
-            lifecycle.return_for_correction(item, current_user, text)
+            lifecycle.return_for_correction(item, current_user, text, marks=marks)
             message = _("Visit returned to the shopper for correction.")
         elif decision == "void":
             lifecycle.void(item, current_user, text)
@@ -87,7 +95,7 @@ def decide(visit_id: int) -> ResponseReturnValue:
     except VisitError as exc:
         db.session.rollback()
         form.comment.errors = [str(exc.message)]
-        return render_visit(item, form, 400)
+        return render_visit(item, form, 400, marks)
     db.session.commit()
     flash(message, "success")
     following = db.session.scalar(services.queue_query(current_user)

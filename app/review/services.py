@@ -3,6 +3,7 @@
 The decisions themselves (approve, return, void) are operations of app/visits/lifecycle.py.
 """
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -14,10 +15,18 @@ from app.extensions import db
 from app.models import Answer, Photo, ReviewComment, User, Visit, VisitSectionScore, VisitStatus
 
 MAX_LIBRARY = 100
+#: The decision form's field of the note beside one question: mark-<question id>.
+MARK_PREFIX = "mark-"
 
 
 class ReviewError(ValueError):
     """A comment-library change the rules refuse, with a message for the manager."""
+
+
+def marks_from(fields: Mapping[str, str]) -> dict[str, str]:
+    """Return {question id: note} of the decision form's non-empty mark-<question id> fields."""
+    return {name.removeprefix(MARK_PREFIX): value for name, value in fields.items()
+            if name.startswith(MARK_PREFIX) and value.strip()}
 
 
 #: How the queue can be ordered: oldest submission first, or riskiest first (then oldest).

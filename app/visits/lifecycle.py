@@ -455,7 +455,7 @@ def submit_visit(visit: Visit, payload: SubmitPayload, digest: str, *, user: Use
     visit.draft, visit.draft_saved_at = None, None
     resubmission = previous_status == S.returned
     if resubmission:
-        visit.review_comment = None
+        visit.review_comment, visit.review_marks = None, None
     snapshot = record_submission(
         visit, result, answers, _known_times(checklist, payload.answer_times), client_submission_id=client_id,
         digest=digest, submitted_at=submitted_at, received_at=now, user_id=getattr(user, "id", visit.shopper_id),
@@ -489,21 +489,46 @@ def approve(visit: Visit, manager: User, comment: str = "", *, now: datetime | N
     record(manager, "visit.approve", visit, comment=text, score=visit.score)
 
 
-def return_for_correction(visit: Visit, manager: User, comment: str, *, now: datetime | None = None) -> Visit:
-    """Send a handed-in visit back to its shopper with a comment; the submitted answers become the draft."""
+#: The longest note a reviewer may leave beside one question.
+MARK_LENGTH = 1000
+
+
+def clean_marks(checklist: Checklist, marks: Mapping[str, str] | None) -> dict[str, str]:
+    """Return the reviewer's notes per question, trimmed, empty ones dropped, in the checklist's order.
+
+    Raise VisitError (field "marks") for a question the checklist does not ask or a note too long to read.
+    """
+    notes = {qid: (text or "").strip() for qid, text in (marks or {}).items()}
+    notes = {qid: text for qid, text in notes.items() if text}
+    unknown = sorted(qid for qid in notes if not checklist.has_question(qid))
+    if unknown:
+        raise VisitError(_l("The checklist has no question %(id)s.", id=unknown[0]), field="marks")
+    if any(len(text) > MARK_LENGTH for text in notes.values()):
+        raise VisitError(_l("A note on a question can be at most %(n)s characters.", n=MARK_LENGTH), field="marks")
+    return {q.id: notes[q.id] for q in checklist.questions if q.id in notes}
+
+
+def return_for_correction(visit: Visit, manager: User, comment: str, *, marks: Mapping[str, str] | None = None,
+                          now: datetime | None = None) -> Visit:
+    """Send a handed-in visit back to its shopper with a comment and/or notes on the questions to correct
+    (`marks`: {question id: note}); the submitted answers become the draft (no commit)."""
     text = (comment or "").strip()
-    if not text:
+    notes = clean_marks(visit.checklist, marks)
+    if not text and not notes:
         raise VisitError(_l("Say what the shopper should correct."), field="comment")
     _require_staff_in_scope(visit, manager)
     _move(visit, "return")
     now = now or utcnow()
     snapshot = last_submission(visit)
-    visit.review_comment = text
+    visit.review_comment = text or None
+    visit.review_marks = notes or None
     visit.reviewed_by_id, visit.reviewed_at = manager.id, now
     write_draft(visit, snapshot["answers"] if snapshot else {}, snapshot["answer_times"] if snapshot else {},
                 client_saved_at=None, saved_at=now)
-    db.session.add(VisitEvent(visit=visit, user_id=manager.id, at=now, action="returned", comment=text))
-    record(manager, "visit.return", visit, comment=text)
+    # The event keeps this return's notes: the visit's own are cleared when it is handed in again.
+    db.session.add(VisitEvent(visit=visit, user_id=manager.id, at=now, action="returned", comment=text or None,
+                              snapshot={"marks": notes} if notes else None))
+    record(manager, "visit.return", visit, comment=text, **({"marks": notes} if notes else {}))
     notifications.visit_returned(visit)  # sent once this commits
     return visit
 

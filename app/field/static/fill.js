@@ -205,7 +205,7 @@ async function loadFromServer() {
     const box = $('.return-box');
     if (box) {
       box.hidden = false;
-      $('.return-comment', box).textContent = visit.return_comment;
+      $('.return-comment', box).textContent = `: ${visit.return_comment}`;
     }
   }
   if (outbox && outbox.state === 'sent' && visit.status === 'returned') {
@@ -300,6 +300,9 @@ function bindEvents() {
       openedComments.add(fs.dataset.q);
       refreshQuestion(byId.get(fs.dataset.q));
       fs.querySelector('.cmt-box textarea').focus();
+    } else if (t.closest('[data-goto-q]')) {
+      const q = byId.get(t.closest('[data-goto-q]').dataset.gotoQ);
+      if (q) focusQuestion(q);
     } else if (t.classList.contains('q-clear') && fs) {
       const q = byId.get(fs.dataset.q);
       writeControl(q, null);
@@ -313,6 +316,20 @@ function bindEvents() {
   $('.submit-cancel', submitDialog).addEventListener('click', () => submitDialog.close());
   // A phone may kill a hidden tab without warning: make sure the last keystrokes are stored.
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') persist(); });
+}
+
+// A returned visit opens once at the first question the reviewer marked, whatever step the phone last showed:
+// that is what the shopper came back to fix. Afterwards the shopper's own place wins again.
+function openAtFirstMark() {
+  const { firstStep, firstQuestion, returnKey } = form.dataset;
+  if (!returnKey || !firstStep || !steps.includes(firstStep) || draft.return_opened === returnKey) return false;
+  draft.return_opened = returnKey;
+  go(firstStep, { scroll: false });
+  // Scrolled to, not focused: focusing would open the phone's keyboard over the reviewer's note.
+  const q = byId.get(firstQuestion);
+  if (q) q.el.scrollIntoView({ block: 'start' });
+  persist();
+  return true;
 }
 
 async function init() {
@@ -343,7 +360,9 @@ async function init() {
   showWindowNotice();
   if (outbox && outbox.state !== 'rejected') showDone();
   else if (!editable) go(form.querySelector('[data-step=closed]') ? 'closed' : 'done');
-  else go(draft.step && steps.includes(draft.step) ? draft.step : (started() ? sectionSteps[0] : 'intro'), { scroll: false });
+  else if (!openAtFirstMark()) {
+    go(draft.step && steps.includes(draft.step) ? draft.step : (started() ? sectionSteps[0] : 'intro'), { scroll: false });
+  }
   setSync(createSync(syncContext()));
   setStatus(draft.rev > draft.synced_rev ? 'local' : 'idle');
   document.documentElement.dataset.ready = '1';
