@@ -59,6 +59,11 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         #: Photo uploads per shopper (a visit takes a handful; a script takes thousands).
         UPLOAD_RATE_LIMIT="60 per minute;600 per hour",
         COUNT_SUBMITTED_VISITS=False,
+        #: Days after a shopper's visit of a location before the manual assignment form lets the same shopper
+        #: visit it again (a manager may override, audited); 0: no lockout. Per programme (checklist id):
+        #: VISIT_LOCKOUT_DAYS_BY_PROGRAMME = {"retail-store-visit": 60}.
+        VISIT_LOCKOUT_DAYS=30,
+        VISIT_LOCKOUT_DAYS_BY_PROGRAMME={},
         #: A location with fewer visits in a period is listed apart in league tables, not ranked.
         RANK_MIN_VISITS=3,
         REDIS_URL=None,

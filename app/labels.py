@@ -114,6 +114,7 @@ AUDIT_ACTION_LABELS = {
     "location.deactivate": _l("Location deactivated"),
     "location.reactivate": _l("Location reactivated"),
     "visit.assign": _l("Visit assigned"),
+    "visit.lockout_override": _l("Visit assigned despite the lockout"),
     "visit.edit": _l("Planned visit changed"),
     "visit.approve": _l("Visit approved"),
     "visit.return": _l("Visit returned for correction"),

@@ -364,3 +364,96 @@ def test_edit_and_cancel_need_a_csrf_token(app, client, world, planned):
         == 400
     assert client.post(f"/planning/visits/{planned.id}/cancel", data={"reason": "X"}).status_code == 400
     assert audit("visit.edit") == [] and audit("visit.void") == []
+
+
+# -- the lockout: the same shopper at the same location again too soon -----------------------------
+
+def visited(make_visit, world, days_ago, status=VisitStatus.approved, shopper=None):
+    """Return a visit of MSK-01 by Анна (or `shopper`) started `days_ago` days ago."""
+    from datetime import UTC, datetime
+
+    moment = datetime.now(UTC) - timedelta(days=days_ago)
+    return make_visit(location=world["msk"], checklist_version=world["version"], shopper=shopper or world["shopper"],
+                      status=status, window_start=(moment - timedelta(days=1)).date(), window_end=moment.date(),
+                      started_at=moment, submitted_at=moment, visited_at=moment)
+
+
+def assign_data(world, **changes):
+    return {"location": world["msk"].id, "checklist": "sample-visit", "shopper": world["shopper"].id,
+            "window_start": D1, "window_end": D2, **changes}
+
+
+def visits_count(db):
+    db.session.expire_all()
+    return db.session.scalar(select(func.count(Visit.id)))
+
+
+def test_lockout_refuses_a_recent_shoppers_return_naming_the_date(client, db, world, make_visit):
+    from babel.dates import format_date
+
+    from app.localtime import visit_day
+
+    before = visited(make_visit, world, days_ago=10)
+    response = client.post("/planning/assign", data=assign_data(world))
+    page = response.get_data(as_text=True)
+    day = visit_day(before)
+    assert (f"Анна visited Тверская on {format_date(day, 'medium', locale='en')}: the next visit there is allowed "
+            f"from {format_date(day + timedelta(days=30), 'medium', locale='en')} (lockout of 30 days)") in page
+    assert 'id="shopper-error"' in page
+    assert 'name="override_lockout"' in page and f'name="lockout_visit" type="hidden" value="{before.id}"' in page
+    assert visits_count(db) == 1
+
+
+def test_lockout_override_assigns_and_is_audited(client, db, world, make_visit):
+    before = visited(make_visit, world, days_ago=10)
+    response = client.post("/planning/assign", data=assign_data(world, override_lockout="y",
+                                                                lockout_visit=str(before.id)))
+    assert response.status_code == 302 and visits_count(db) == 2
+    entry = audit("visit.lockout_override")[0]
+    assert entry.details["previous_visit"] == before.id and entry.details["lockout_days"] == 30
+    assert entry.details["shopper"] == "anna@example.com" and entry.details["location"] == "MSK-01"
+
+
+def test_lockout_override_covers_only_the_visit_shown(client, db, world, make_visit):
+    before = visited(make_visit, world, days_ago=10)
+    stale = client.post("/planning/assign", data=assign_data(world, override_lockout="y",
+                                                             lockout_visit=str(before.id + 99)))
+    assert "lockout of 30 days" in stale.get_data(as_text=True) and visits_count(db) == 1
+    assert audit("visit.lockout_override") == []
+
+
+@pytest.mark.parametrize("days_ago,status,other_shopper,assigned", [
+    (40, VisitStatus.approved, False, True),    # past the 30 days
+    (10, VisitStatus.voided, False, True),      # a voided visit never happened, for the lockout
+    (10, VisitStatus.approved, True, True),     # another shopper's visit
+    (10, VisitStatus.in_progress, False, False),  # started counts: the shopper was in the shop
+])
+def test_lockout_counts_only_this_shoppers_real_recent_visits(client, db, world, make_visit, make_user,
+                                                              days_ago, status, other_shopper, assigned):
+    visited(make_visit, world, days_ago, status, shopper=make_user("shopper") if other_shopper else None)
+    response = client.post("/planning/assign", data=assign_data(world))
+    assert (response.status_code == 302) is assigned
+    assert visits_count(db) == (2 if assigned else 1)
+
+
+@pytest.mark.parametrize("config,assigned", [
+    ({"VISIT_LOCKOUT_DAYS": 0}, True),
+    ({"VISIT_LOCKOUT_DAYS": 5}, True),
+    ({"VISIT_LOCKOUT_DAYS": 5, "VISIT_LOCKOUT_DAYS_BY_PROGRAMME": {"sample-visit": 60}}, False),
+    ({"VISIT_LOCKOUT_DAYS_BY_PROGRAMME": {"sample-visit": 0}}, True),
+    ({"VISIT_LOCKOUT_DAYS_BY_PROGRAMME": {"other-programme": 0}}, False),
+])
+def test_lockout_days_are_set_per_programme(app, client, db, world, make_visit, config, assigned):
+    app.config.update(config)
+    visited(make_visit, world, days_ago=10)
+    assert (client.post("/planning/assign", data=assign_data(world)).status_code == 302) is assigned
+
+
+def test_lockout_ends_exactly_after_its_days(db, world, make_visit):
+    from app.localtime import visit_day
+    from app.planning.services import lockout_of
+
+    before = visited(make_visit, world, days_ago=10)
+    day = visit_day(before)
+    assert lockout_of(world["msk"], world["shopper"], day + timedelta(days=29), 30).previous == before
+    assert lockout_of(world["msk"], world["shopper"], day + timedelta(days=30), 30) is None

@@ -2,7 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 
@@ -27,6 +27,10 @@ class AssignForm(FlaskForm):
     window_start = DateField(_l("From"), validators=[DataRequired()])
     window_end = DateField(_l("To"), validators=[DataRequired()])
     instructions = TextAreaField(_l("Instructions (what to buy or ask, the scenario)"), validators=[Length(max=5000)])
+    #: Ticked after a lockout refusal; `lockout_visit` names the earlier visit the manager was shown, so the
+    #: override never covers a different conflict (another shopper or location chosen meanwhile).
+    override_lockout = BooleanField(_l("Assign anyway, despite the lockout (recorded in the audit log)"))
+    lockout_visit = HiddenField()
 
     def validate_window_end(self, field: DateField) -> None:
         if self.window_start.data and field.data and field.data < self.window_start.data:

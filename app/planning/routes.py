@@ -2,7 +2,7 @@
 from collections.abc import Sequence
 from datetime import date
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -23,6 +23,9 @@ from app.planning.services import (
     filter_visits,
     import_assignments,
     latest_versions_by_id,
+    lockout_days,
+    lockout_of,
+    record_lockout_override,
     status_counts,
 )
 from app.visits.errors import VisitError
@@ -97,20 +100,33 @@ def assign() -> ResponseReturnValue:
         form.shopper.data = int_arg("shopper")
         form.location.data = int_arg("location")
     start, end = form.window_start.data, form.window_end.data
+    lockout = None
     if form.validate_on_submit() and start and end:  # DataRequired has made sure of both dates
         location = next(loc for loc in locations if loc.id == form.location.data)
         shopper = next(u for u in shoppers if u.id == form.shopper.data)
-        try:
-            visit = assign_visit(location, versions[form.checklist.data], shopper, start, end,
-                                 form.instructions.data or "", manager=current_user)
-        except VisitError as exc:
-            flash(str(exc.message), "error")
+        version = versions[form.checklist.data]
+        lockout = lockout_of(location, shopper, start, lockout_days(version.checklist_id, current_app.config))
+        overridden = lockout is not None and form.override_lockout.data and \
+            form.lockout_visit.data == str(lockout.previous.id)
+        if lockout is not None and not overridden:
+            form.shopper.errors = [*form.shopper.errors, str(lockout.message)]
+            form.override_lockout.data, form.lockout_visit.data = False, str(lockout.previous.id)
         else:
-            db.session.commit()
-            flash(_("Visit assigned to %(name)s at %(location)s.", name=shopper.name, location=location.name),
-                  "success")
-            return redirect(url_for("planning.index", status="open", _anchor=f"visit-{visit.id}"))
-    return render_template("planning/assign.html", form=form, has_choices=bool(locations and versions and shoppers))
+            try:
+                visit = assign_visit(location, version, shopper, start, end, form.instructions.data or "",
+                                     manager=current_user)
+                if lockout is not None:
+                    record_lockout_override(current_user, visit, lockout)
+            except VisitError as exc:
+                db.session.rollback()
+                flash(str(exc.message), "error")
+            else:
+                db.session.commit()
+                flash(_("Visit assigned to %(name)s at %(location)s.", name=shopper.name, location=location.name),
+                      "success")
+                return redirect(url_for("planning.index", status="open", _anchor=f"visit-{visit.id}"))
+    return render_template("planning/assign.html", form=form, lockout=lockout,
+                           has_choices=bool(locations and versions and shoppers))
 
 
 def _closed(visit: Visit, title: str) -> tuple[str, int]:

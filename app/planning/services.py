@@ -1,9 +1,10 @@
 """Planning: which visits a manager sees, changing or cancelling a planned visit, and bulk assignment from CSV."""
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypedDict
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import Select, func, or_, select
@@ -11,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from app import csvfiles
 from app.access import scope_of, visible_visits
 from app.extensions import db
-from app.localtime import overdue_condition, today_at
+from app.localtime import overdue_condition, today_at, visit_day
 from app.mail import notifications
 from app.models import ChecklistVersion, Location, Role, User, Visit
 from app.models import VisitStatus as S
@@ -128,6 +129,66 @@ def edit_visit(visit: Visit, manager: User, *, shopper: User, window_start: date
     if "shopper" in changes:
         notifications.visit_assigned(visit)  # the new shopper hears of it once this commits
     return changes
+
+
+# -- the lockout: the same shopper at the same location again too soon ---------------------------
+
+def lockout_days(checklist_id: str, config: Mapping[str, object]) -> int:
+    """Return the lockout of a programme (checklist id): its VISIT_LOCKOUT_DAYS_BY_PROGRAMME entry, else
+    VISIT_LOCKOUT_DAYS; 0 means none."""
+    by_programme = config.get("VISIT_LOCKOUT_DAYS_BY_PROGRAMME") or {}
+    assert isinstance(by_programme, Mapping)
+    days = by_programme.get(checklist_id, config.get("VISIT_LOCKOUT_DAYS", 0))
+    return max(int(days or 0), 0)
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """A shopper's earlier visit of a location, too recent for another visit from `window_start`."""
+
+    previous: Visit
+    visited_on: date
+    days: int
+
+    @property
+    def until(self) -> date:
+        """Return the first day another visit is allowed."""
+        return self.visited_on + timedelta(days=self.days)
+
+    @property
+    def message(self) -> LazyString:
+        return _l("%(name)s visited %(location)s on %(date)s: the next visit there is allowed from %(until)s "
+                  "(lockout of %(days)s days). Choose another shopper or later dates, or assign anyway below.",
+                  name=self.previous.shopper.name, location=self.previous.location.name,
+                  date=format_date(self.visited_on), until=format_date(self.until), days=self.days)
+
+
+def lockout_of(location: Location, shopper: User, window_start: date, days: int) -> Lockout | None:
+    """Return the shopper's latest visit of `location` if it took place fewer than `days` days before
+    `window_start` (the location's calendar), else None.
+
+    Staff at a branch learn a shopper's face: a second visit too soon is no longer anonymous. Any programme's
+    visit counts; voided ones and visits not yet started do not (the shopper was never there).
+    """
+    if days <= 0:
+        return None
+    happened = func.coalesce(Visit.visited_at, Visit.started_at)
+    latest = db.session.scalars(
+        select(Visit).where(Visit.shopper_id == shopper.id, Visit.location_id == location.id,
+                            Visit.status != S.voided, happened.is_not(None))
+        .order_by(happened.desc()).limit(1)
+    ).first()
+    visited_on = visit_day(latest) if latest is not None else None
+    if latest is None or visited_on is None or visited_on + timedelta(days=days) <= window_start:
+        return None
+    return Lockout(latest, visited_on, days)
+
+
+def record_lockout_override(manager: User, visit: Visit, lockout: Lockout) -> None:
+    """Audit that `manager` assigned `visit` despite the lockout (no commit)."""
+    record(manager, "visit.lockout_override", visit, previous_visit=lockout.previous.id,
+           visited_on=lockout.visited_on.isoformat(), lockout_days=lockout.days, shopper=visit.shopper.email,
+           location=visit.location.code)
 
 
 # -- CSV import ---------------------------------------------------------------------------------
