@@ -205,7 +205,7 @@ async function loadFromServer() {
     const box = $('.return-box');
     if (box) {
       box.hidden = false;
-      $('.return-comment', box).textContent = `: ${visit.return_comment}`;
+      $('.return-comment', box).textContent = visit.return_comment;
     }
   }
   if (outbox && outbox.state === 'sent' && visit.status === 'returned') {
@@ -324,10 +324,11 @@ function openAtFirstMark() {
   const { firstStep, firstQuestion, returnKey } = form.dataset;
   if (!returnKey || !firstStep || !steps.includes(firstStep) || draft.return_opened === returnKey) return false;
   draft.return_opened = returnKey;
-  go(firstStep, { scroll: false });
-  // Scrolled to, not focused: focusing would open the phone's keyboard over the reviewer's note.
+  go(firstStep);
+  // The return comment above the step stays in view when the question is near the top too; otherwise the
+  // question is scrolled to. Never focused: that would open the phone's keyboard over the reviewer's note.
   const q = byId.get(firstQuestion);
-  if (q) q.el.scrollIntoView({ block: 'start' });
+  if (q && q.el.getBoundingClientRect().top > window.innerHeight * 0.5) q.el.scrollIntoView({ block: 'start' });
   persist();
   return true;
 }
