@@ -84,7 +84,8 @@ class Visit(Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     review_comment: Mapped[str | None] = mapped_column(Text)
     #: The questions the reviewer marked when returning the visit, {question id: what to correct}; like
-    #: review_comment, the current return's only (each return's marks stay in its VisitEvent.snapshot).
+    #: review_comment, the current return's only (each return's marks stay in its VisitEvent.snapshot). Read them
+    #: in the checklist's order (form_page.marked_questions): PostgreSQL's JSONB keeps no key order.
     review_marks: Mapped[dict[str, str] | None] = mapped_column(JSONType)
     void_reason: Mapped[str | None] = mapped_column(Text)
 
