@@ -1,7 +1,7 @@
 """questions the reviewer marked when returning a visit
 
 Revision ID: e5a2c8d41f07
-Revises: d4e1a7b3c920
+Revises: e5b2c8f41d07
 Create Date: 2026-12-04 20:50:00.000000
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'e5a2c8d41f07'
-down_revision = 'd4e1a7b3c920'
+down_revision = 'e5b2c8f41d07'
 branch_labels = None
 depends_on = None
 
