@@ -44,6 +44,9 @@ def _flag(name: str) -> bool:
 
 def _send(built: tuple[str, str]) -> Response:
     """Render the document and send it as a download; :raise 503: when rendering times out."""
+    # The HTML holds everything the PDF shows: end the read transaction now, not after seconds of rendering
+    # (an open transaction keeps PostgreSQL's snapshot, and a pooled connection, for nothing).
+    db.session.rollback()
     try:
         document = documents.to_pdf(built)
     except RenderTimeout:
