@@ -37,6 +37,7 @@ from app.ops import logs as ops_logs
 from app.ops import metrics
 from app.storage import StorageError
 from app.web import wants_json
+from app.webhooks import delivery as webhook_delivery
 
 #: Seconds a client is asked to wait before retrying while the database or Redis is unreachable.
 RETRY_AFTER_SECONDS = 30
@@ -76,6 +77,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     db.init_app(app)
     rollups.install()  # figures' sums kept with the facts, in the same transaction
     outbox.init_app(app)  # Flask-Mailman; mail waits for the commit of the change it tells of
+    webhook_delivery.init_app(app)  # webhooks wait for the commit too
     # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True, compare_type=True)
     csrf.init_app(app)

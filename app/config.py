@@ -142,6 +142,12 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
         MAIL_BACKEND="smtp",
         #: Seconds a password-reset link works (it dies sooner: once used, or when the password changes).
         PASSWORD_RESET_MAX_AGE=3600,
+        # Webhooks (app/webhooks/): https endpoints only; plain http to 127.0.0.1/localhost when this is on.
+        WEBHOOKS_ALLOW_LOOPBACK=False,
+        #: Seconds one delivery attempt may take (connect and each read).
+        WEBHOOK_TIMEOUT=5,
+        #: Seconds before each retry of a delivery that failed on RQ (without Redis, one attempt only).
+        WEBHOOK_RETRY_INTERVALS=[10, 60, 300, 1800, 7200],
     )
     app.config.from_pyfile("config.py", silent=True)
     for key in ("SECRET_KEY", "REDIS_URL", "COMPANY_NAME", "RATELIMIT_STORAGE_URI", "PROXY_COUNT",
@@ -155,7 +161,7 @@ def load_config(app: Flask, test_config: Mapping[str, object] | None = None) -> 
     for key in ("MAIL_PORT", "MAIL_TIMEOUT", "PASSWORD_RESET_MAX_AGE"):
         if os.environ.get(key):
             app.config[key] = int(os.environ[key])
-    for key in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+    for key in ("MAIL_USE_TLS", "MAIL_USE_SSL", "WEBHOOKS_ALLOW_LOOPBACK"):
         if os.environ.get(key):
             app.config[key] = os.environ[key].strip().lower() in {"1", "true", "yes", "on"}
     if os.environ.get("DATABASE_URL"):

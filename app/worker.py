@@ -11,8 +11,9 @@ from flask.cli import with_appcontext
 log = logging.getLogger(__name__)
 
 PHOTO_QUEUE, MAIL_QUEUE, REPORT_QUEUE = "fieldaudit-photos", "fieldaudit-mail", "fieldaudit-reports"
-#: Photos first: a shopper is waiting; then mail (seconds each), before exports that take minutes.
-QUEUES = (PHOTO_QUEUE, MAIL_QUEUE, REPORT_QUEUE)
+WEBHOOK_QUEUE = "fieldaudit-webhooks"
+#: Photos first: a shopper is waiting; then mail and webhooks (seconds each), before exports that take minutes.
+QUEUES = (PHOTO_QUEUE, MAIL_QUEUE, WEBHOOK_QUEUE, REPORT_QUEUE)
 
 
 def enqueue(redis_url: str, queue: str, job: Callable[..., Any], *args: Any, **options: Any) -> bool:
@@ -51,6 +52,6 @@ def worker_command(burst: bool) -> None:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in the web process")
     connection = Redis.from_url(url)
     # The scheduler runs the retries that wait (a photo's job is retried after 5, 30 and 120 seconds, a mail after
-    # MAIL_RETRY_INTERVALS).
+    # MAIL_RETRY_INTERVALS, a webhook after WEBHOOK_RETRY_INTERVALS).
     Worker([Queue(name, connection=connection) for name in QUEUES], connection=connection).work(
         burst=burst, with_scheduler=True)

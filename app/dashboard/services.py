@@ -11,6 +11,7 @@ from app.models import ActionStatus, CorrectiveAction, Location, User, Visit
 from app.models.audit import record
 from app.models.types import utcnow
 from app.visits.lifecycle import failed_questions
+from app.webhooks import events as webhooks
 
 
 class ActionError(ValueError):
@@ -33,6 +34,7 @@ def create_action(visit: Visit, question_id: str, *, description: str, owner_nam
     db.session.add(action)
     db.session.flush()
     record(user, "action.create", action, visit_id=visit.id, question_id=question_id, due=due_date.isoformat())
+    webhooks.action_event(webhooks.ACTION_CREATED, action)  # delivered once this commits
     return action
 
 
@@ -57,6 +59,8 @@ def set_action_status(action: CorrectiveAction, status: ActionStatus, user: User
     else:
         action.done_at = None
     record(user, "action.status", action, previous=previous.value, status=status.value)
+    if status == ActionStatus.done:
+        webhooks.action_event(webhooks.ACTION_DONE, action)
 
 
 def actions_query(user: User, *, location_id: int | None = None, status: ActionStatus | None = None,

@@ -19,11 +19,12 @@ from app.models.visits import (
     VisitSectionScore,
     VisitStatus,
 )
+from app.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "HANDED_IN_STATES", "OPEN_STATES", "ActionStatus", "Answer", "AuditLog", "ChecklistVersion", "CorrectiveAction",
     "ExportJob",
     "Location", "Photo", "QuestionRollup", "Region", "RegionQuestionRollup", "ReviewComment", "Role", "ScoreRollup",
     "SurveyResponse", "User", "Visit",
-    "VisitEvent", "VisitSectionScore", "VisitStatus", "manager_regions",
+    "VisitEvent", "VisitSectionScore", "VisitStatus", "WebhookDelivery", "WebhookEndpoint", "manager_regions",
 ]

@@ -47,6 +47,7 @@ from app.visits import risk
 from app.visits.answer_messages import answer_message
 from app.visits.errors import SubmissionRace, VisitError
 from app.visits.payloads import DraftPayload, Position, StartPayload, SubmitPayload
+from app.webhooks import events as webhooks
 
 OPEN, HANDED_IN = OPEN_STATES, HANDED_IN_STATES
 
@@ -461,6 +462,7 @@ def submit_visit(visit: Visit, payload: SubmitPayload, digest: str, *, user: Use
         digest=digest, submitted_at=submitted_at, received_at=now, user_id=getattr(user, "id", visit.shopper_id),
         action="resubmitted" if resubmission else "submitted",
     )
+    webhooks.visit_event(webhooks.VISIT_SUBMITTED, visit)  # delivered once this commits
     return Submitted(True, snapshot["response"])
 
 
@@ -487,6 +489,7 @@ def approve(visit: Visit, manager: User, comment: str = "", *, now: datetime | N
     visit.reviewed_by_id, visit.reviewed_at, visit.review_comment = manager.id, now, text
     db.session.add(VisitEvent(visit=visit, user_id=manager.id, at=now, action="approved", comment=text))
     record(manager, "visit.approve", visit, comment=text, score=visit.score)
+    webhooks.visit_event(webhooks.VISIT_APPROVED, visit)  # delivered once this commits
 
 
 #: The longest note a reviewer may leave beside one question.
@@ -530,6 +533,7 @@ def return_for_correction(visit: Visit, manager: User, comment: str, *, marks: M
                               snapshot={"marks": notes} if notes else None))
     record(manager, "visit.return", visit, comment=text, **({"marks": notes} if notes else {}))
     notifications.visit_returned(visit)  # sent once this commits
+    webhooks.visit_event(webhooks.VISIT_RETURNED, visit)
     return visit
 
 
