@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from babel.dates import format_interval
 from flask import Flask
 from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.analytics.stats import format_rank
@@ -124,6 +125,11 @@ AUDIT_ACTION_LABELS = {
     "surveys.import": _l("Survey answers imported"),
     "reports.batch": _l("Batch of PDF reports started"),
     "dashboard.export": _l("Spreadsheet export started"),
+    "webhook.create": _l("Webhook endpoint added"),
+    "webhook.update": _l("Webhook endpoint changed"),
+    "webhook.secret": _l("Webhook secret replaced"),
+    "webhook.delete": _l("Webhook endpoint deleted"),
+    "webhook.ping": _l("Webhook test event sent"),
 }
 
 #: The groups of audit actions (the part of the code before the dot), for the audit log's filter.
@@ -136,6 +142,7 @@ AUDIT_GROUP_LABELS = {
     "surveys": _l("Surveys"),
     "reports": _l("PDF reports"),
     "dashboard": _l("Spreadsheet exports"),
+    "webhook": _l("Webhooks"),
 }
 
 #: What an audit entry was done to (AuditLog.target_type: the model's class name in lower case).
@@ -146,6 +153,7 @@ AUDIT_TARGET_LABELS = {
     "visit": _l("Visit"),
     "correctiveaction": _l("Corrective action"),
     "exportjob": _l("Export"),
+    "webhookendpoint": _l("Webhook endpoint"),
 }
 
 
@@ -187,6 +195,45 @@ def rank_text(rank: tuple[int, int] | None) -> str:
     return format_rank(*rank) if rank else "—"
 
 
+#: The events a webhook endpoint may receive (app.webhooks.events.EVENTS, and the test event), in words.
+WEBHOOK_EVENT_LABELS = {
+    "visit.submitted": _l("Visit submitted"),
+    "visit.approved": _l("Visit approved"),
+    "visit.returned": _l("Visit returned for correction"),
+    "visit.appealed": _l("Visit appealed (once appeals exist)"),
+    "action.created": _l("Corrective action created"),
+    "action.done": _l("Corrective action done"),
+    "ping": _l("Test event"),
+}
+
+
+def webhook_event_label(event: str) -> str:
+    """Return a webhook event name in words (unknown names as stored)."""
+    return str(WEBHOOK_EVENT_LABELS.get(event, event))
+
+
+class DeliveryAttempt(Protocol):
+    status_code: int | None
+    error: str | None
+
+
+def delivery_outcome(attempt: DeliveryAttempt) -> str:
+    """Return how one webhook delivery attempt ended, in words: delivered, answered with an error, a redirect
+    (not followed), or no answer (and why)."""
+    code = attempt.status_code
+    if code is None:
+        if (attempt.error or "").startswith("refused address"):
+            return _("Not sent: the address is no longer accepted")
+        if "Timeout" in (attempt.error or ""):
+            return _("No answer in time")
+        return _("No answer: the endpoint could not be reached")
+    if 200 <= code < 300:
+        return _("Delivered (HTTP %(code)d)", code=code)
+    if 300 <= code < 400:
+        return _("Redirected (HTTP %(code)d), not followed", code=code)
+    return _("Refused by the endpoint (HTTP %(code)d)", code=code)
+
+
 def register(app: Flask) -> None:
     """Make the labels template helpers of every page."""
     helpers: dict[str, Any] = {
@@ -199,6 +246,8 @@ def register(app: Flask) -> None:
         "audit_action_label": audit_action_label,
         "audit_group_label": audit_group_label,
         "audit_target_label": audit_target_label,
+        "webhook_event_label": webhook_event_label,
+        "delivery_outcome": delivery_outcome,
     }
     app.jinja_env.globals.update(helpers)
     app.jinja_env.filters.update({"period": period_text, "datetime": datetime_text, "rank": rank_text,

@@ -1,7 +1,7 @@
 """Administration: the blueprint and its URL map (every view, error handler and template helper)."""
 from flask import Blueprint
 
-from app.admin import routes
+from app.admin import routes, webhooks
 
 bp = Blueprint(
     "admin", __name__, url_prefix="/admin",
@@ -29,3 +29,10 @@ bp.add_url_rule("/locations/<int:location_id>/deactivate", view_func=routes.loca
 bp.add_url_rule("/locations/<int:location_id>/reactivate", "location_reactivate", routes.location_deactivate,
                 methods=["POST"])
 bp.add_url_rule("/audit", view_func=routes.audit_log)
+bp.add_url_rule("/webhooks", view_func=webhooks.webhooks)
+bp.add_url_rule("/webhooks/new", view_func=webhooks.webhook_edit, methods=["GET", "POST"])
+bp.add_url_rule("/webhooks/<int:endpoint_id>", view_func=webhooks.webhook_edit, methods=["GET", "POST"])
+bp.add_url_rule("/webhooks/<int:endpoint_id>/secret", view_func=webhooks.webhook_secret, methods=["POST"])
+bp.add_url_rule("/webhooks/<int:endpoint_id>/delete", view_func=webhooks.webhook_delete, methods=["POST"])
+bp.add_url_rule("/webhooks/<int:endpoint_id>/deliveries", view_func=webhooks.webhook_log)
+bp.add_url_rule("/webhooks/<int:endpoint_id>/ping", view_func=webhooks.webhook_ping, methods=["POST"])

@@ -3,7 +3,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -24,9 +24,13 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.extensions import db
+from app.labels import WEBHOOK_EVENT_LABELS
 from app.localtime import canonical_zone, zone_choices
 from app.models import Location, Region, Role, User
 from app.models.locations import default_timezone
+from app.models.webhooks import URL_LENGTH
+from app.webhooks.events import EVENTS
+from app.webhooks.urls import url_problem
 
 ROLE_LABELS = {
     Role.admin: _l("Administrator"),
@@ -266,3 +270,26 @@ class LocationImportForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: the CSRF token of the one-button actions (deactivate, reactivate)."""
+
+
+class WebhookForm(CompleteForm):
+    """Register or change a webhook endpoint: its https address, what it is for, its events, on or off."""
+
+    url = StringField(_l("Address"), filters=[strip], validators=[DataRequired(), Length(max=URL_LENGTH)])
+    description = StringField(_l("What it is for"), filters=[strip], validators=[Length(max=200)])
+    events = MultiCheckboxField(_l("Events"))
+    active = BooleanField(_l("Active: send it events"), default=True)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.events.choices = [(name, str(WEBHOOK_EVENT_LABELS[name])) for name in EVENTS]
+
+    def validate_url(self, field: StringField) -> None:
+        problem = url_problem(field.data or "", allow_loopback=bool(current_app.config.get("WEBHOOKS_ALLOW_LOOPBACK")))
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_events(self, field: MultiCheckboxField) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose at least one event."))

@@ -3,12 +3,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import AuditLog, Location, Region, Role, User, Visit, VisitStatus, manager_regions
+from app.models import (
+    AuditLog,
+    Location,
+    Region,
+    Role,
+    User,
+    Visit,
+    VisitStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    manager_regions,
+)
 from app.models.audit import record
+from app.webhooks import delivery
 
 OPEN_VISIT_STATES = (VisitStatus.planned, VisitStatus.in_progress, VisitStatus.returned)
 
@@ -308,3 +320,71 @@ def audit_filter_choices() -> tuple[list[str], list[tuple[int, str]]]:
         select(User.id, User.name).where(User.id.in_(select(AuditLog.user_id).distinct())).order_by(User.name)
     ).all()
     return actions, [(uid, name) for uid, name in users]
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+def webhook_query() -> Select[WebhookEndpoint]:
+    """Return a select of every webhook endpoint, oldest first."""
+    return select(WebhookEndpoint).order_by(WebhookEndpoint.id)
+
+
+def last_deliveries(endpoint_ids: Iterable[int]) -> dict[int, WebhookDelivery]:
+    """Return {endpoint id: its latest delivery attempt} in one query."""
+    ids = sorted(endpoint_ids)
+    if not ids:
+        return {}
+    latest = (select(func.max(WebhookDelivery.id)).where(WebhookDelivery.endpoint_id.in_(ids))
+              .group_by(WebhookDelivery.endpoint_id))
+    rows = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(latest)))
+    return {row.endpoint_id: row for row in rows}
+
+
+class WebhookValues(TypedDict):
+    """What an admin sets of a webhook endpoint."""
+
+    url: str
+    description: str
+    events: list[str]
+    active: bool
+
+
+def create_webhook(actor: User, **values: Unpack[WebhookValues]) -> WebhookEndpoint:
+    """Register an endpoint with a new secret (not committed)."""
+    url, description, events, active = values["url"], values["description"], values["events"], values["active"]
+    endpoint = WebhookEndpoint(url=url, description=description, events=list(events), active=active,
+                               secret=delivery.new_secret(), created_by_id=actor.id)
+    db.session.add(endpoint)
+    db.session.flush()
+    record(actor, "webhook.create", endpoint, url=url, events=list(events), active=active)
+    return endpoint
+
+
+def update_webhook(actor: User, endpoint: WebhookEndpoint, **values: Unpack[WebhookValues]) -> dict[str, list[object]]:
+    """Change an endpoint's address, description, events or state; return the changes (not committed)."""
+    changes = {k: [getattr(endpoint, k), v] for k, v in values.items() if getattr(endpoint, k) != v}
+    endpoint.url, endpoint.description = values["url"], values["description"]
+    endpoint.events, endpoint.active = list(values["events"]), values["active"]
+    if changes:
+        record(actor, "webhook.update", endpoint, changes=changes)
+    return changes
+
+
+def replace_webhook_secret(actor: User, endpoint: WebhookEndpoint) -> None:
+    """Give an endpoint a new secret: deliveries signed from now on use it (not committed)."""
+    endpoint.secret = delivery.new_secret()
+    record(actor, "webhook.secret", endpoint, url=endpoint.url)
+
+
+def delete_webhook(actor: User, endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint and its delivery log; the audit log keeps its address (not committed)."""
+    record(actor, "webhook.delete", endpoint, url=endpoint.url, events=list(endpoint.events or []))
+    # One statement for the log, however long (and SQLite may run without foreign keys' ON DELETE).
+    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+    db.session.delete(endpoint)
+
+
+def webhook_deliveries(endpoint: WebhookEndpoint) -> Select[WebhookDelivery]:
+    """Return a select of an endpoint's delivery attempts, newest first."""
+    return (select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+            .order_by(WebhookDelivery.id.desc()))
