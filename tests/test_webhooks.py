@@ -132,6 +132,10 @@ def deliveries(db) -> list[WebhookDelivery]:
     ("http://127.0.0.1:8000/hook", True, True),
     ("http://localhost:8000/hook", True, True),
     ("http://10.0.0.1", True, False),
+    ("https://[::ffff:10.0.0.1]/", False, False),
+    ("https://167772161/", False, False),  # 10.0.0.1 as one number: the resolver reads it so
+    ("https://0x7f000001/", False, False),
+    ("https://10.1/", False, False),
     ("https://user:pw@example.com/", False, False),
     ("ftp://example.com/", False, False),
     ("example.com", False, False),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
@@ -38,9 +39,12 @@ def url_problem(url: str, *, allow_loopback: bool = False) -> str | None:
     if host == "localhost" or host.endswith(".localhost"):
         return str(_l("Addresses inside this server's own network are refused."))
     try:
-        address = ipaddress.ip_address(host)
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
     except ValueError:
-        return None  # a host name
+        try:  # the resolver also reads the old forms "167772161", "0x0a000001" and "10.1" as IPv4 addresses
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None  # a host name
     if (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
             or address.is_reserved or address.is_unspecified):
         return str(_l("Addresses inside this server's own network are refused."))
