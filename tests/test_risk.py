@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
-from app.localtime import days_outside
+from app.localtime import days_outside, today_at
 from app.models import Photo, Visit
 from app.storage import ORIGINAL, photo_key, storage_of
 from app.visits import photos as photo_service
@@ -207,9 +207,10 @@ def test_too_fast_a_visit(submit, client, login, manager):
     assert "5 ответов за 60 с: 12 с на ответ." in text_of(client.get(f"/review/visits/{visit.id}"))
 
 
-def test_a_visit_outside_its_window(submit):
-    today = datetime.now(UTC).date()
-    visit = submit(window=(today - timedelta(days=9), today - timedelta(days=4)))
+def test_a_visit_outside_its_window(submit, store):
+    started = datetime.now(UTC) - timedelta(minutes=30)
+    today = today_at(store, started)  # the location's calendar: near Moscow's midnight UTC's date is a day behind
+    visit = submit(window=(today - timedelta(days=9), today - timedelta(days=4)), started=started)
     assert codes(visit) == ["outside_window"] and visit.risk_reasons[0]["days"] == 4
     assert days_outside(date(2025, 1, 1), date(2025, 1, 3), date(2025, 1, 5)) == -2
     assert days_outside(date(2025, 1, 4), date(2025, 1, 3), date(2025, 1, 5)) == 0
