@@ -22,6 +22,14 @@
       problems.push(`${describe(el)} ${how}: ${el.scrollWidth} px of content in ${el.clientWidth} px`);
     }
   }
+  // On a laptop a table fits its page: its box scrolls only on a phone.
+  if (width >= 1000) {
+    for (const box of document.querySelectorAll('.table-scroll')) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        problems.push(`${describe(box)} scrolls at ${width} px: ${box.scrollWidth} px of table in ${box.clientWidth} px`);
+      }
+    }
+  }
   return problems;
 
   function describe(el) {
