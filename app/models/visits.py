@@ -83,6 +83,8 @@ class Visit(Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     review_comment: Mapped[str | None] = mapped_column(Text)
+    #: The manager who has taken the visit for review (None: anyone's); a manager of its region.
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: The questions the reviewer marked when returning the visit, {question id: what to correct}; like
     #: review_comment, the current return's only (each return's marks stay in its VisitEvent.snapshot). Read them
     #: in the checklist's order (form_page.marked_questions): PostgreSQL's JSONB keeps no key order.
@@ -121,6 +123,7 @@ class Visit(Model):
     checklist_version: Mapped["ChecklistVersion"] = relationship("ChecklistVersion", lazy="joined")
     shopper: Mapped["User"] = relationship("User", foreign_keys=[shopper_id], lazy="joined")
     reviewed_by: Mapped["User | None"] = relationship("User", foreign_keys=[reviewed_by_id])
+    reviewer: Mapped["User | None"] = relationship("User", foreign_keys=[reviewer_id])
     answers: Mapped[list["Answer"]] = relationship(
         "Answer", back_populates="visit", cascade="all, delete-orphan", order_by="Answer.id"
     )
