@@ -133,6 +133,12 @@ def can_see_visit(user: User, visit: Visit) -> bool:
     return scope.sees_region(visit.location.region_id)
 
 
+def can_review(user: User, visit: Visit) -> bool:
+    """Return True when `user` may review `visit`: an active manager or admin whose scope holds its region."""
+    return (user.active and user.role in (Role.manager, Role.admin)
+            and scope_of(user).sees_region(visit.location.region_id))
+
+
 # -- loaders -------------------------------------------------------------------------------------
 # Each returns the thing or answers 404, never 403: nobody learns what exists outside their scope.
 

@@ -120,6 +120,7 @@ AUDIT_ACTION_LABELS = {
     "visit.approve": _l("Visit approved"),
     "visit.return": _l("Visit returned for correction"),
     "visit.void": _l("Visit voided"),
+    "visit.reviewer": _l("Reviewer of a visit assigned"),
     "action.create": _l("Corrective action created"),
     "action.status": _l("Corrective action status changed"),
     "surveys.import": _l("Survey answers imported"),

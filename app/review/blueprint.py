@@ -10,6 +10,8 @@ bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templa
 
 bp.add_url_rule("/", view_func=routes.queue)
 bp.add_url_rule("/visits/<int:visit_id>", view_func=routes.visit)
+bp.add_url_rule("/approve", view_func=routes.approve_selected, methods=["POST"])
+bp.add_url_rule("/visits/<int:visit_id>/reviewer", view_func=routes.assign_reviewer, methods=["POST"])
 bp.add_url_rule("/visits/<int:visit_id>/decision", view_func=routes.decide, methods=["POST"])
 bp.add_url_rule("/comments", view_func=routes.add_comment, methods=["POST"])
 bp.add_url_rule("/comments/<int:comment_id>/delete", view_func=routes.delete_comment, methods=["POST"])

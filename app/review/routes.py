@@ -2,14 +2,15 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import get_comment_or_404, get_staff_visit_or_404, roles_required
 from app.extensions import db
-from app.models import CorrectiveAction, Role, Visit
+from app.models import CorrectiveAction, Role, User, Visit
 from app.review import services
-from app.review.forms import DecisionForm, LibraryForm
+from app.review.forms import BulkApproveForm, DecisionForm, LibraryForm, ReviewerForm
 from app.visits import lifecycle, risk
 from app.visits.errors import VisitError
 from app.visits.proof import proof_of_visit
@@ -20,25 +21,87 @@ MANAGERS = (Role.manager, Role.admin)
 PAGE_SIZE = 50
 
 
-def _queue_view() -> services.QueueView:
-    """Return the queue's order and risk filter from ?sort=risk and ?risk=high (anything else: the default)."""
-    sort = request.args.get("sort", "oldest")
-    high = request.args.get("risk") == "high"
-    return services.QueueView(sort=sort if sort in services.SORTS else "oldest",
-                              min_risk=RiskSettings.current().high if high else None)
+@roles_required(*MANAGERS)
+def queue() -> ResponseReturnValue:
+    """List the submitted visits waiting for review in the user's regions, filtered and sorted by the query string
+    (a value not valid is ignored and said so on the page)."""
+    programmes, regions = services.programme_choices(), services.region_choices(current_user)
+    view, notes = services.read_view(request.args, programmes=[p for p, _title in programmes],
+                                     regions=[r.id for r in regions])
+    counts = services.queue_counts(current_user, view)
+    page = page_of(counts.shown, PAGE_SIZE)
+    visits = services.queue_page(current_user, view, page.size, page.start)
+    return render_template("review/queue.html", visits=visits, counts=counts, page=page.number, pages=page.pages,
+                           view=view, notes=notes, programmes=programmes, regions=regions,
+                           bulk_form=BulkApproveForm(), age_choices=AGE_CHOICES)
+
+
+#: The waiting times the queue's filter offers, in days (?age= takes any number of days).
+AGE_CHOICES = (1, 2, 3, 7, 14, 30)
 
 
 @roles_required(*MANAGERS)
-def queue() -> ResponseReturnValue:
-    """List the submitted visits waiting for review in the user's regions, oldest or riskiest first."""
-    view = _queue_view()
-    total = services.queue_count(current_user, view)
-    waiting = total if view.min_risk is None else services.queue_count(current_user)
-    page = page_of(total, PAGE_SIZE)
-    queue = services.queue_query(current_user, view)
-    visits = db.session.scalars(queue.limit(page.size).offset(page.start)).all()
-    return render_template("review/queue.html", visits=visits, total=total, waiting=waiting, page=page.number,
-                           pages=page.pages, view=view)
+def approve_selected() -> ResponseReturnValue:
+    """Approve the ticked visits of the queue in one transaction; say how many, and which were left alone and why."""
+    form = BulkApproveForm()
+    back = safe_next(request.form.get("back")) or url_for("review.queue")
+    ids = {int(raw) for raw in request.form.getlist("visit") if raw.isascii() and raw.isdigit() and len(raw) < 10}
+    if not form.validate_on_submit() or not ids:
+        flash(_("Tick the visits to approve first."), "error")
+        return redirect(back)
+    if len(ids) > services.MAX_BULK:
+        abort(400, _("At most %(n)d visits can be approved at once.", n=services.MAX_BULK))
+    try:
+        result = services.approve_selected(current_user, ids, include_high_risk=bool(form.include_high_risk.data),
+                                           settings=RiskSettings.current())
+    except VisitError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(back)
+    db.session.commit()
+    approved = len(result.approved)
+    flash(ngettext("%(num)d visit approved.", "%(num)d visits approved.", approved),
+          "success" if approved else "error")
+    if result.changed:
+        flash(_("Left alone, no longer waiting for review: %(names)s.",
+                names=", ".join(services.visit_name(v) for v in result.changed)), "error")
+    if result.high_risk:
+        flash(_("Left alone, high risk (tick \"Include high-risk visits\" to approve them too): %(names)s.",
+                names=", ".join(services.visit_name(v) for v in result.high_risk)), "error")
+    if result.unavailable:
+        flash(ngettext("%(num)d selected visit was not found in your regions.",
+                       "%(num)d selected visits were not found in your regions.", result.unavailable), "error")
+    return redirect(back)
+
+
+@roles_required(*MANAGERS)
+def assign_reviewer(visit_id: int) -> ResponseReturnValue:
+    """Take a waiting visit for review ("me"), give it to another manager of its region (their id), or release it
+    (empty)."""
+    item = get_staff_visit_or_404(visit_id, current_user)
+    ReviewerForm().validate_on_submit()  # the CSRF check ran before the view; the form only names the field
+    back = safe_next(request.form.get("back")) or url_for("review.visit", visit_id=item.id)
+    raw = (request.form.get("reviewer") or "").strip()
+    reviewer: User | None
+    if raw == "me":
+        reviewer = current_user
+    elif not raw:
+        reviewer = None
+    elif raw.isascii() and raw.isdigit() and len(raw) < 10 and (found := db.session.get(User, int(raw))):
+        reviewer = found
+    else:
+        abort(400, _("Choose a manager of the visit's region."))
+    try:
+        changed = services.assign_reviewer(item, current_user, reviewer)
+    except services.ReviewError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    db.session.commit()
+    if changed:
+        flash(_("Nobody reviews %(visit)s now.", visit=services.visit_name(item)) if reviewer is None else
+              _("%(name)s reviews %(visit)s.", name=reviewer.name, visit=services.visit_name(item)), "success")
+    return redirect(back)
 
 
 @roles_required(*MANAGERS)
@@ -58,6 +121,7 @@ def render_visit(item: Visit, form: DecisionForm, status: int = 200,
                                 .where(Visit.id != item.id).with_only_columns(Visit.id).limit(1))
     return render_template(
         "review/visit.html", visit=item, form=form, sections=services.visit_sections(item),
+        reviewers=services.reviewer_choices(item), reviewer_form=ReviewerForm(),
         proof=proof_of_visit(item) if item.submitted_at else None, library=services.library(current_user),
         library_form=LibraryForm(), actions=actions, failed=lifecycle.failed_questions(item), next_id=next_id,
         decidable=lifecycle.allows(item, "approve"), voidable=lifecycle.allows(item, "void"),

@@ -35,7 +35,7 @@ from babel.dates import format_date
 from flask import current_app
 from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import OperationalError
 
 from app.access import can_see_visit
@@ -431,6 +431,26 @@ def level(score: int | None, settings: RiskSettings) -> str | None:
     if score >= settings.medium:
         return "medium"
     return "low" if score > 0 else "none"
+
+
+#: The levels a list of visits can be filtered by. "low" is everything under the medium mark, visits with no signal
+#: at all included: what a reviewer asks for is "not worth a second look", not "some points".
+FILTER_LEVELS = ("high", "medium", "low")
+
+
+def level_condition(level_name: str, settings: RiskSettings) -> ColumnElement[bool]:
+    """Return the SQL condition on Visit.risk_score that keeps one of FILTER_LEVELS (never a visit not computed).
+
+    :raise ValueError: for another level.
+    """
+    score = Visit.risk_score
+    if level_name == "high":
+        return score >= settings.high
+    if level_name == "medium":
+        return and_(score >= settings.medium, score < settings.high)
+    if level_name == "low":
+        return and_(score.is_not(None), score < settings.medium)
+    raise ValueError(f"no risk level {level_name!r} to filter by")
 
 
 @dataclass(frozen=True)
