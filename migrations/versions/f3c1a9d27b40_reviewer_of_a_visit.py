@@ -1,7 +1,7 @@
 """the manager who has taken a visit for review
 
 Revision ID: f3c1a9d27b40
-Revises: e5a2c8d41f07
+Revises: fa87d757f571
 Create Date: 2026-12-04 21:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3c1a9d27b40'
-down_revision = 'e5a2c8d41f07'
+down_revision = 'fa87d757f571'
 branch_labels = None
 depends_on = None
 
