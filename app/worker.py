@@ -1,11 +1,12 @@
 """Background jobs on RQ: queueing one, and `flask worker`, which runs them inside the app so every job has
 its context."""
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,29 @@ def enqueue(redis_url: str, queue: str, job: Callable[..., Any], *args: Any, **o
     except Exception:  # Redis down: the work must still happen
         log.exception("Could not queue %s on Redis at %s", getattr(job, "__name__", job), queue)
         return False
+
+
+def run_in_background(items: list[Any], job: Callable[[Any], None], *, queue: str, retries: int,
+                      intervals: list[int], job_timeout: int, in_thread: Callable[[list[Any]], None],
+                      name: str) -> None:
+    """Queue `job(item)` for each item on RQ, retried after each of `intervals`, when REDIS_URL is set; what Redis
+    does not take (not configured, or down) goes to a thread of this process: `in_thread(items)`, in the app."""
+    url = current_app.config.get("REDIS_URL")
+    left = items
+    if url:
+        from rq import Retry
+
+        retry = Retry(max=retries, interval=intervals)
+        left = [item for item in items
+                if not enqueue(url, queue, job, item, retry=retry, job_timeout=job_timeout)]
+    if left:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
+        threading.Thread(target=_in_app, args=(app, in_thread, left), name=name, daemon=True).start()
+
+
+def _in_app(app: Flask, work: Callable[[list[Any]], None], items: list[Any]) -> None:
+    with app.app_context():
+        work(items)
 
 
 def in_job() -> bool:

@@ -7,16 +7,13 @@ thread a failure is logged, not retried.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
 
-from app import worker
-from app.extensions import db, mail
+from app import aftercommit, worker
+from app.extensions import mail
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +57,7 @@ def send_after_commit(message: Message) -> None:
     if not configured():
         not_sent(message.kind, message.to)
         return
-    db.session.info.setdefault(PENDING, []).append(message)
+    aftercommit.hold(PENDING, message)
 
 
 def send_now(message: Message) -> None:
@@ -72,55 +69,27 @@ def send_now(message: Message) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Bind Flask-Mailman to the app and listen to every session's transactions (called by the factory)."""
+    """Bind Flask-Mailman to the app; mail waits for the commit of the change it tells of (called by the factory)."""
     mail.init_app(app)
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_transaction_end", _after_transaction_end)
-
-
-def _after_commit(session: Session) -> None:
-    # Also called when a savepoint is released: the messages wait for the outermost commit.
-    if session.in_nested_transaction():
-        return
-    pending = session.info.pop(PENDING, None)
-    if pending:
-        _dispatch(pending)
-
-
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    # The outermost transaction ended without a commit (rollback, close): its messages are dropped.
-    if transaction.parent is None:
-        dropped = session.info.pop(PENDING, None)
-        if dropped:
-            log.info("Mail dropped with a rolled-back transaction: %s", ", ".join(m.kind for m in dropped))
+    aftercommit.register(PENDING, "Mail", _dispatch, lambda message: message.kind)
 
 
 def _dispatch(messages: list[Message]) -> None:
     """Queue each message on RQ when REDIS_URL is set (falling back to a thread if Redis is down), else a thread."""
     config = current_app.config
-    url = config.get("REDIS_URL")
-    left = messages
-    if url:
-        from rq import Retry
-
-        intervals = [int(s) for s in config["MAIL_RETRY_INTERVALS"]]
-        retry = Retry(max=3, interval=intervals)
-        left = [m for m in messages if not worker.enqueue(
-            url, worker.MAIL_QUEUE, deliver_job, m, retry=retry, job_timeout=int(config["MAIL_TIMEOUT"]) * 3 + 30)]
-    if left:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
-        threading.Thread(target=_deliver_in_thread, args=(app, left), name="mail", daemon=True).start()
+    worker.run_in_background(messages, deliver_job, queue=worker.MAIL_QUEUE, retries=3,
+                             intervals=[int(s) for s in config["MAIL_RETRY_INTERVALS"]],
+                             job_timeout=int(config["MAIL_TIMEOUT"]) * 3 + 30, in_thread=_deliver_in_thread,
+                             name="mail")
 
 
-def _deliver_in_thread(app: Flask, messages: list[Message]) -> None:
-    with app.app_context():
-        for message in messages:
-            try:
-                deliver(message)
-            except Exception as exc:  # nobody waits for this thread: say it in the log
-                log.error("Mail %s to %s failed and is not retried (no Redis): %s: %s",
-                          message.kind, message.to, type(exc).__name__, exc)
+def _deliver_in_thread(messages: list[Message]) -> None:
+    for message in messages:
+        try:
+            deliver(message)
+        except Exception as exc:  # nobody waits for this thread: say it in the log
+            log.error("Mail %s to %s failed and is not retried (no Redis): %s: %s",
+                      message.kind, message.to, type(exc).__name__, exc)
 
 
 def deliver_job(message: Message) -> None:

@@ -12,7 +12,6 @@ import hmac
 import json
 import logging
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,10 +20,9 @@ from typing import Any
 
 import requests
 from flask import Flask, current_app
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import func, select
 
-from app import worker
+from app import aftercommit, worker
 from app.extensions import db
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.models.types import utcnow
@@ -82,10 +80,10 @@ def fire(event_name: str, data: Callable[[], dict[str, Any]]) -> None:
     except Exception:  # a broken body must not undo the change it tells of
         log.exception("Could not build the webhook body of %s", event_name)
         return
-    pending = db.session.info.setdefault(PENDING, [])
     for endpoint in endpoints:
         delivery_id = str(uuid.uuid4())
-        pending.append(Delivery(endpoint.id, event_name, delivery_id, body_of(event_name, delivery_id, built)))
+        body = body_of(event_name, delivery_id, built)
+        aftercommit.hold(PENDING, Delivery(endpoint.id, event_name, delivery_id, body))
 
 
 def ping(endpoint: WebhookEndpoint) -> str:
@@ -98,56 +96,28 @@ def ping(endpoint: WebhookEndpoint) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Listen to every session's transactions (called by the factory)."""
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_transaction_end", _after_transaction_end)
-
-
-def _after_commit(session: Session) -> None:
-    # Also called when a savepoint is released: the deliveries wait for the outermost commit.
-    if session.in_nested_transaction():
-        return
-    pending = session.info.pop(PENDING, None)
-    if pending:
-        _dispatch(pending)
-
-
-def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        dropped = session.info.pop(PENDING, None)
-        if dropped:
-            log.info("Webhooks dropped with a rolled-back transaction: %s", ", ".join(d.event for d in dropped))
+    """Webhooks wait for the commit of the change they tell of (called by the factory)."""
+    aftercommit.register(PENDING, "Webhooks", _dispatch, lambda one: one.event)
 
 
 def _dispatch(deliveries: list[Delivery]) -> None:
     """Queue each delivery on RQ when REDIS_URL is set (a thread if Redis is down), else a thread."""
     config = current_app.config
-    url = config.get("REDIS_URL")
-    left = deliveries
-    if url:
-        from rq import Retry
-
-        intervals = [int(s) for s in config["WEBHOOK_RETRY_INTERVALS"]]
-        retry = Retry(max=len(intervals), interval=intervals)
-        timeout = int(float(config["WEBHOOK_TIMEOUT"]) * 2 + 30)
-        left = [d for d in deliveries if not worker.enqueue(
-            url, worker.WEBHOOK_QUEUE, deliver_job, d, retry=retry, job_timeout=timeout)]
-    if left:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
-        threading.Thread(target=_deliver_in_thread, args=(app, left), name="webhook", daemon=True).start()
+    intervals = [int(s) for s in config["WEBHOOK_RETRY_INTERVALS"]]
+    worker.run_in_background(deliveries, deliver_job, queue=worker.WEBHOOK_QUEUE, retries=len(intervals),
+                             intervals=intervals, job_timeout=int(float(config["WEBHOOK_TIMEOUT"]) * 2 + 30),
+                             in_thread=_deliver_in_thread, name="webhook")
 
 
-def _deliver_in_thread(app: Flask, deliveries: list[Delivery]) -> None:
-    with app.app_context():
-        for one in deliveries:
-            try:
-                if not attempt(one):
-                    log.error("Webhook %s %s failed and is not retried (no Redis)", one.event, one.delivery_id)
-            except Exception:  # nobody waits for this thread: say it in the log
-                log.exception("Webhook %s %s could not be attempted", one.event, one.delivery_id)
-            finally:
-                db.session.remove()
+def _deliver_in_thread(deliveries: list[Delivery]) -> None:
+    for one in deliveries:
+        try:
+            if not attempt(one):
+                log.error("Webhook %s %s failed and is not retried (no Redis)", one.event, one.delivery_id)
+        except Exception:  # nobody waits for this thread: say it in the log
+            log.exception("Webhook %s %s could not be attempted", one.event, one.delivery_id)
+        finally:
+            db.session.remove()
 
 
 def deliver_job(one: Delivery) -> None:
